@@ -1,0 +1,32 @@
+/**
+ * Every Redis key of the orchestrator is built here. All keys of one call carry the `{callId}`
+ * hash tag so the commit script touches a single slot on Redis Cluster; BullMQ queues share a
+ * hash-tagged prefix for the same reason.
+ */
+
+/** Call ids are Graph call-leg ids (GUID-like); anything else is refused before it nears Redis. */
+export const CALL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface CallKeys {
+  /** Hash: v (version), snap (persisted snapshot JSON), mv (machine version), state, status. */
+  call: string;
+  /** Stream of effects committed with a transition and not yet handed to BullMQ. */
+  outbox: string;
+  /** Marker of an already applied notification or job result (SET NX PX). */
+  dedup(id: string): string;
+}
+
+export function callKeys(prefix: string, callId: string): CallKeys {
+  const base = `${prefix}:call:{${callId}}`;
+  return {
+    call: base,
+    outbox: `${base}:outbox`,
+    dedup: (id) => `${base}:dedup:${id}`,
+  };
+}
+
+/** Sorted set callId → last change (ms) of calls that are live; drives the capacity limit. */
+export const activeCallsKey = (prefix: string): string => `${prefix}:active-calls`;
+
+/** BullMQ prefix: hash-tagged so every queue key lands in one cluster slot. */
+export const queuePrefix = (prefix: string): string => `{${prefix}-q}`;

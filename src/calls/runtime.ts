@@ -1,0 +1,142 @@
+/**
+ * `applyEvent(callId, event)`: the one path by which anything changes a call (HOUSE-STYLE 4).
+ * load snapshot + version → xstate `transition()` (pure) → Lua compare-and-set commit that also
+ * claims the dedup marker and writes the effects to the outbox → enqueue the effects to BullMQ
+ * with deterministic ids → drop them from the outbox. A version conflict (another replica
+ * committed first) reloads and retries.
+ */
+import type { Redis } from 'ioredis';
+import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { callMachine, type CallEvent } from '../../machines/call.js';
+import { toEffectRecords } from './effects.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { activeCallsKey } from './keys.js';
+import type { SnapshotStore } from './snapshot-store.js';
+import type { EffectQueues } from '../queues/producer.js';
+
+export type CallSnapshot = SnapshotFrom<typeof callMachine>;
+
+export type ApplyResult =
+  | {
+      outcome: 'committed';
+      version: number;
+      from: string;
+      to: string;
+      effects: number;
+      conflicts: number;
+    }
+  | { outcome: 'duplicate' }
+  | { outcome: 'ignored'; state: string };
+
+export interface ApplyOptions {
+  /** Identity of the delivery (notification content hash, job id); a repeat is a no-op. */
+  dedupId?: string;
+}
+
+export interface CallRuntime {
+  applyEvent(callId: string, event: CallEvent, options?: ApplyOptions): Promise<ApplyResult>;
+  /** The current snapshot, or undefined for an unknown call. */
+  getCall(callId: string): Promise<{ version: number; snapshot: CallSnapshot } | undefined>;
+  /** Calls that are live (answering … established). */
+  activeCallCount(): Promise<number>;
+}
+
+export interface CallRuntimeDeps {
+  redis: Redis;
+  prefix: string;
+  store: SnapshotStore;
+  queues: Pick<EffectQueues, 'enqueue'>;
+  /** @default 8 */
+  maxConflictRetries?: number;
+  onEnqueueError?: (error: unknown, callId: string) => void;
+}
+
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+/** Stable name of a (possibly nested) state value. */
+export const stateName = (snapshot: CallSnapshot): string =>
+  typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
+
+export function restoreSnapshot(json: unknown): CallSnapshot {
+  // createActor(...).getSnapshot() revives children and history without starting anything
+  // (library-notes §1.2.3); resolveState would drop them.
+  return createActor(callMachine, { snapshot: json as CallSnapshot }).getSnapshot();
+}
+
+export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
+  const mutex = new KeyedMutex();
+  const maxRetries = deps.maxConflictRetries ?? 8;
+  const initial = (): CallSnapshot => initialTransition(callMachine)[0];
+
+  async function once(
+    callId: string,
+    event: CallEvent,
+    options: ApplyOptions,
+    conflicts: number,
+  ): Promise<ApplyResult | 'conflict'> {
+    const stored = await deps.store.load(callId);
+    const current = stored.snapshot === undefined ? initial() : restoreSnapshot(stored.snapshot);
+    const [next, actions] = transition(callMachine, current, event);
+    if (next === current) return { outcome: 'ignored', state: stateName(current) };
+    const version = stored.version + 1;
+    const effects = toEffectRecords(callId, version, actions);
+    const result = await deps.store.commit({
+      callId,
+      expectedVersion: stored.version,
+      snapshot: callMachine.getPersistedSnapshot(next),
+      state: stateName(next),
+      done: next.status === 'done',
+      ...(options.dedupId ? { dedupId: options.dedupId } : {}),
+      effects,
+    });
+    if (result.kind === 'duplicate') return { outcome: 'duplicate' };
+    if (result.kind === 'conflict') return 'conflict';
+    await trackActive(callId, current, next);
+    try {
+      for (const effect of effects) await deps.queues.enqueue(effect);
+      await deps.store.ackOutbox(callId, result.outboxIds);
+    } catch (error) {
+      // The effects stay in the outbox; the commit stands (DESIGN §3.4).
+      deps.onEnqueueError?.(error, callId);
+    }
+    return {
+      outcome: 'committed',
+      version: result.version,
+      from: stateName(current),
+      to: stateName(next),
+      effects: effects.length,
+      conflicts,
+    };
+  }
+
+  async function trackActive(callId: string, from: CallSnapshot, to: CallSnapshot): Promise<void> {
+    const key = activeCallsKey(deps.prefix);
+    if (to.status === 'done') await deps.redis.zrem(key, callId);
+    else if (from.value === 'idle') await deps.redis.zadd(key, Date.now(), callId);
+  }
+
+  return {
+    applyEvent(callId, event, options = {}) {
+      return mutex.run(callId, async () => {
+        for (let conflicts = 0; conflicts <= maxRetries; conflicts += 1) {
+          const result = await once(callId, event, options, conflicts);
+          if (result !== 'conflict') return result;
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * (conflicts + 1)));
+        }
+        throw new ConflictError(`call ${callId}: still conflicting after ${maxRetries} retries`);
+      });
+    },
+
+    async getCall(callId) {
+      const stored = await deps.store.load(callId);
+      if (stored.snapshot === undefined) return undefined;
+      return { version: stored.version, snapshot: restoreSnapshot(stored.snapshot) };
+    },
+
+    activeCallCount() {
+      return deps.redis.zcard(activeCallsKey(deps.prefix));
+    },
+  };
+}

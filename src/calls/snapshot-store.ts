@@ -1,0 +1,102 @@
+/**
+ * Loads and commits call snapshots. A call's truth is its hash in Redis: the persisted XState
+ * snapshot plus a version; every commit is the compare-and-set of `commit-script.ts`.
+ */
+import type { Redis } from 'ioredis';
+import { CALL_MACHINE_VERSION } from '../../machines/call.js';
+import { callKeys, CALL_ID_PATTERN } from './keys.js';
+import { COMMIT_SCRIPT } from './commit-script.js';
+import type { EffectRecord } from '../queues/jobs.js';
+
+export interface StoredCall {
+  version: number;
+  /** Persisted snapshot JSON, or undefined for a call this system has never seen. */
+  snapshot: unknown;
+}
+
+export interface CommitRequest {
+  callId: string;
+  expectedVersion: number;
+  snapshot: unknown;
+  state: string;
+  done: boolean;
+  dedupId?: string;
+  effects: EffectRecord[];
+}
+
+export type CommitResult =
+  | { kind: 'committed'; version: number; outboxIds: string[] }
+  | { kind: 'duplicate' }
+  | { kind: 'conflict'; currentVersion: number };
+
+export interface SnapshotStore {
+  load(callId: string): Promise<StoredCall>;
+  commit(request: CommitRequest): Promise<CommitResult>;
+  /** Drop outbox entries whose effects are safely in BullMQ. */
+  ackOutbox(callId: string, ids: string[]): Promise<void>;
+}
+
+export interface SnapshotStoreOptions {
+  prefix: string;
+  /** How long a notification's dedup marker lives. @default 600000 */
+  dedupTtlMs?: number;
+  /** How long a finished call stays in Redis. @default 86400000 */
+  retentionMs?: number;
+}
+
+export class MachineVersionError extends Error {
+  override name = 'MachineVersionError';
+}
+
+type CommitFn = (...args: (string | number)[]) => Promise<(string | number)[]>;
+
+export function createSnapshotStore(redis: Redis, options: SnapshotStoreOptions): SnapshotStore {
+  const dedupTtlMs = options.dedupTtlMs ?? 600_000;
+  const retentionMs = options.retentionMs ?? 86_400_000;
+  if (!('crCommit' in redis)) {
+    redis.defineCommand('crCommit', { numberOfKeys: 3, lua: COMMIT_SCRIPT });
+  }
+  const commitCommand = (redis as unknown as { crCommit: CommitFn }).crCommit.bind(redis);
+  const keysOf = (callId: string) => {
+    if (!CALL_ID_PATTERN.test(callId)) throw new Error(`invalid call id ${JSON.stringify(callId)}`);
+    return callKeys(options.prefix, callId);
+  };
+
+  return {
+    async load(callId) {
+      const [v, snap, mv] = await redis.hmget(keysOf(callId).call, 'v', 'snap', 'mv');
+      if (snap == null) return { version: Number(v ?? 0), snapshot: undefined };
+      if (Number(mv) !== CALL_MACHINE_VERSION) {
+        throw new MachineVersionError(
+          `call ${callId} was stored by machine version ${mv}, this build runs ${CALL_MACHINE_VERSION}`,
+        );
+      }
+      return { version: Number(v), snapshot: JSON.parse(snap) as unknown };
+    },
+
+    async commit(req) {
+      const keys = keysOf(req.callId);
+      const reply = await commitCommand(
+        keys.call,
+        keys.dedup(req.dedupId ?? 'none'),
+        keys.outbox,
+        req.expectedVersion,
+        JSON.stringify(req.snapshot),
+        req.dedupId ? dedupTtlMs : '',
+        CALL_MACHINE_VERSION,
+        req.state,
+        req.done ? 'done' : 'active',
+        retentionMs,
+        ...req.effects.map((e) => JSON.stringify(e)),
+      );
+      const [code, second, ...ids] = reply;
+      if (Number(code) === -1) return { kind: 'duplicate' };
+      if (Number(code) === -2) return { kind: 'conflict', currentVersion: Number(second) };
+      return { kind: 'committed', version: Number(code), outboxIds: ids.map(String) };
+    },
+
+    async ackOutbox(callId, ids) {
+      if (ids.length > 0) await redis.xdel(keysOf(callId).outbox, ...ids);
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The only reader of `process.env`. Turns the variables of DESIGN §4 (plus a few operational
+ * knobs) into one typed, defaulted, frozen object; durations become `…Ms` numbers here.
+ * A bad value fails start-up with a message that names the variable.
+ */
+import { z } from 'zod';
+
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL (${protocols.join(' or ')})`);
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+const EnvSchema = z.object({
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, _ . - (at most 32)')
+    .default('cr'),
+  HOST: nonEmpty.default('0.0.0.0'),
+  PORT: int(0, 65535).default(3978),
+  PUBLIC_BASE_URL: url(['http:', 'https:']).default('http://localhost:3978'),
+  BOT_APP_ID: nonEmpty,
+  BOT_APP_SECRET: nonEmpty,
+  TEAMS_OPENID_CONFIG_URL: url(['https:', 'http:']).default(
+    'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
+  ),
+  TEAMS_TOKEN_ISSUERS: z
+    .string()
+    .default('https://api.botframework.com,https://graph.microsoft.com')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string()).min(1, 'needs at least one issuer')),
+  GRAPH_BASE_URL: url(['https:']).default('https://graph.microsoft.com/v1.0'),
+  ENTRA_AUTHORITY_HOST: url(['https:']).default('https://login.microsoftonline.com'),
+  MEDIA_PUBLIC_HOST: nonEmpty.default('localhost'),
+  MEDIA_PORT: int(1, 65535).default(8445),
+  MEDIA_TLS_CERT_FILE: z.string().optional(),
+  MEDIA_TLS_KEY_FILE: z.string().optional(),
+  RECORDINGS_DIR: nonEmpty.default('./recordings'),
+  POLICY_FILE: z.string().optional(),
+  ANSWER_DEADLINE_MS: int(500, 60_000).default(5000),
+  MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
+  GRAPH_WORKER_CONCURRENCY: int(1, 1000).default(50),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  redisUrl: string;
+  /** Prefix of every Redis key and BullMQ queue of this deployment. @default 'cr' */
+  redisKeyPrefix: string;
+  host: string;
+  port: number;
+  /** Public base of the ingress; `callbackUri` = this + `/api/calling`. */
+  publicBaseUrl: string;
+  botAppId: string;
+  botAppSecret: string;
+  teamsOpenIdConfigUrl: string;
+  teamsTokenIssuers: readonly string[];
+  /** Graph root including the version segment, e.g. `https://graph.microsoft.com/v1.0`. */
+  graphBaseUrl: string;
+  entraAuthorityHost: string;
+  mediaPublicHost: string;
+  mediaPort: number;
+  mediaTlsCertFile: string | undefined;
+  mediaTlsKeyFile: string | undefined;
+  recordingsDir: string;
+  policyFile: string | undefined;
+  /** Teams gives a policy recorder 5 s to answer. @default 5000 */
+  answerDeadlineMs: number;
+  /** Largest accepted notification body. @default 262144 */
+  maxBodyBytes: number;
+  graphWorkerConcurrency: number;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse and validate `env` (default `process.env`); throws `ConfigError` naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(EnvSchema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      return i.code === 'invalid_type' && env[name] === undefined
+        ? `${name} is required`
+        : `${name}: ${i.message} (got ${JSON.stringify(env[name])})`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if ((e.MEDIA_TLS_CERT_FILE === undefined) !== (e.MEDIA_TLS_KEY_FILE === undefined)) {
+    throw new ConfigError(
+      'invalid configuration:\n  MEDIA_TLS_CERT_FILE and MEDIA_TLS_KEY_FILE must be set together',
+    );
+  }
+  return Object.freeze({
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    host: e.HOST,
+    port: e.PORT,
+    publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    botAppId: e.BOT_APP_ID,
+    botAppSecret: e.BOT_APP_SECRET,
+    teamsOpenIdConfigUrl: e.TEAMS_OPENID_CONFIG_URL,
+    teamsTokenIssuers: Object.freeze([...e.TEAMS_TOKEN_ISSUERS]),
+    graphBaseUrl: e.GRAPH_BASE_URL.replace(/\/+$/, ''),
+    entraAuthorityHost: e.ENTRA_AUTHORITY_HOST.replace(/\/+$/, ''),
+    mediaPublicHost: e.MEDIA_PUBLIC_HOST,
+    mediaPort: e.MEDIA_PORT,
+    mediaTlsCertFile: e.MEDIA_TLS_CERT_FILE,
+    mediaTlsKeyFile: e.MEDIA_TLS_KEY_FILE,
+    recordingsDir: e.RECORDINGS_DIR,
+    policyFile: e.POLICY_FILE,
+    answerDeadlineMs: e.ANSWER_DEADLINE_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    graphWorkerConcurrency: e.GRAPH_WORKER_CONCURRENCY,
+    logLevel: e.LOG_LEVEL,
+  });
+}

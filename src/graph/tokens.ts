@@ -1,0 +1,49 @@
+/**
+ * Client-credential tokens for Graph, one MSAL confidential client per tenant (the token must
+ * be for the tenant that owns the call; teams-protocol §3.2). MSAL caches tokens in memory and
+ * refreshes them before expiry.
+ */
+import { ConfidentialClientApplication } from '@azure/msal-node';
+
+export interface TokenSource {
+  getToken(tenantId: string): Promise<string>;
+}
+
+export interface TokenSourceOptions {
+  clientId: string;
+  clientSecret: string;
+  /** e.g. https://login.microsoftonline.com */
+  authorityHost: string;
+}
+
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+
+export function createTokenSource(options: TokenSourceOptions): TokenSource {
+  const clients = new Map<string, ConfidentialClientApplication>();
+  const host = new URL(options.authorityHost).host;
+  const clientFor = (tenantId: string): ConfidentialClientApplication => {
+    let client = clients.get(tenantId);
+    if (!client) {
+      client = new ConfidentialClientApplication({
+        auth: {
+          clientId: options.clientId,
+          clientSecret: options.clientSecret,
+          authority: `${options.authorityHost}/${encodeURIComponent(tenantId)}`,
+          // skips instance discovery: the authority is the configured host, nothing else
+          knownAuthorities: [host],
+        },
+      });
+      clients.set(tenantId, client);
+    }
+    return client;
+  };
+  return {
+    async getToken(tenantId) {
+      const result = await clientFor(tenantId).acquireTokenByClientCredential({
+        scopes: [GRAPH_SCOPE],
+      });
+      if (!result?.accessToken) throw new Error(`no Graph token for tenant ${tenantId}`);
+      return result.accessToken;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The ingress as a plain value: `createApp(deps)` builds the Hono app; tests call
+ * `app.request()`, `src/main.ts` serves it. `POST /api/calling` answers 202 only after every
+ * notification's effect on its call is committed to Redis (library-notes §4.2: never "respond
+ * then process"); a failure to commit answers 503 so Teams may deliver again.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { HttpError } from './http-error.js';
+import { CommsNotifications, isLegacyNotification } from './notifications.js';
+import { dispatchNotifications, type DispatchDeps } from './dispatch.js';
+import type { TeamsTokenVerifier } from './teams-auth.js';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean | number | string>;
+}
+
+export interface AppDeps extends DispatchDeps {
+  verifier: TeamsTokenVerifier;
+  maxBodyBytes: number;
+  readiness: () => Promise<Readiness>;
+  logger: Logger;
+  now?: () => number;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const now = deps.now ?? Date.now;
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (error instanceof HttpError) {
+      for (const [k, v] of Object.entries(error.headers)) c.header(k, v);
+      return c.json({ error: { code: error.code, message: error.message } }, error.status);
+    }
+    deps.logger.error({ err: error, path: c.req.path }, 'request failed');
+    return c.json(
+      { error: { code: 'unavailable', message: 'the notification could not be committed' } },
+      503,
+    );
+  });
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const state = await deps.readiness();
+    return c.json(state, state.ready ? 200 : 503);
+  });
+
+  app.post(
+    '/api/calling',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: () => {
+        throw new HttpError(413, 'too_large', `body larger than ${deps.maxBodyBytes} bytes`);
+      },
+    }),
+    async (c) => {
+      const receivedAt = now();
+      // Authenticate before reading the body: an unauthenticated caller costs no parsing.
+      const caller = await deps.verifier.verify(c.req.header('authorization'));
+      if (!/^application\/(.+\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
+        throw new HttpError(415, 'unsupported_media_type', 'expected application/json');
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch {
+        throw new HttpError(400, 'malformed_json', 'body is not JSON');
+      }
+      if (isLegacyNotification(body)) return c.body(null, 204);
+      const parsed = CommsNotifications.safeParse(body);
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        throw new HttpError(
+          400,
+          'invalid_notification',
+          `not a commsNotifications body: ${first?.path.join('.') || '(root)'}: ${first?.message}`,
+        );
+      }
+      const outcomes = await dispatchNotifications(deps, caller.tenantId, parsed.data.value, receivedAt);
+      deps.logger.debug({ tenantId: caller.tenantId, outcomes }, 'notifications applied');
+      return c.body(null, 202);
+    },
+  );
+
+  return app;
+}

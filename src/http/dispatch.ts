@@ -1,0 +1,131 @@
+/**
+ * Turns parsed notifications into call events and applies them. Notifications of one call are
+ * applied in the order they came in the batch; different calls proceed in parallel. Each
+ * notification's dedup id is a hash of its content, so a redelivered copy is a no-op even when
+ * Teams gives it a fresh message id.
+ */
+import { createHash } from 'node:crypto';
+import type { CallEvent, Invite } from '../../machines/call.js';
+import type { ApplyResult, CallRuntime } from '../calls/runtime.js';
+import { decide, type AnswerPolicy } from '../policy/policy.js';
+import {
+  CallResource,
+  resourceOf,
+  type CallResourceData,
+  type ParsedNotification,
+} from './notifications.js';
+
+export interface DispatchDeps {
+  runtime: CallRuntime;
+  policy: AnswerPolicy;
+  answerDeadlineMs: number;
+}
+
+export interface DispatchOutcome {
+  callId?: string;
+  event?: CallEvent['type'];
+  result: ApplyResult | { outcome: 'unsupported' };
+}
+
+export async function dispatchNotifications(
+  deps: DispatchDeps,
+  tenantId: string,
+  notifications: ParsedNotification[],
+  receivedAt: number,
+): Promise<DispatchOutcome[]> {
+  const byCall = new Map<string, ParsedNotification[]>();
+  const outcomes: DispatchOutcome[] = [];
+  for (const n of notifications) {
+    const ref = resourceOf(n);
+    if (!ref) {
+      outcomes.push({ result: { outcome: 'unsupported' } });
+      continue;
+    }
+    byCall.set(ref.callId, [...(byCall.get(ref.callId) ?? []), n]);
+  }
+  const perCall = await Promise.all(
+    [...byCall].map(async ([callId, list]) => {
+      const results: DispatchOutcome[] = [];
+      for (const n of list) results.push(await dispatchOne(deps, tenantId, callId, n, receivedAt));
+      return results;
+    }),
+  );
+  return [...outcomes, ...perCall.flat()];
+}
+
+async function dispatchOne(
+  deps: DispatchDeps,
+  tenantId: string,
+  callId: string,
+  n: ParsedNotification,
+  receivedAt: number,
+): Promise<DispatchOutcome> {
+  const ref = resourceOf(n);
+  if (ref?.kind !== 'call' || n.resourceData === undefined || Array.isArray(n.resourceData)) {
+    // roster, operation and content-sharing notifications: issue 3
+    return { callId, result: { outcome: 'unsupported' } };
+  }
+  const data = CallResource.safeParse(n.resourceData);
+  if (!data.success) return { callId, result: { outcome: 'unsupported' } };
+  const event = await toEvent(deps, tenantId, callId, n.changeType, data.data, receivedAt);
+  if (!event) return { callId, result: { outcome: 'unsupported' } };
+  const result = await deps.runtime.applyEvent(callId, event, { dedupId: contentHash(n) });
+  return { callId, event: event.type, result };
+}
+
+async function toEvent(
+  deps: DispatchDeps,
+  tenantId: string,
+  callId: string,
+  changeType: string,
+  data: CallResourceData,
+  at: number,
+): Promise<CallEvent | undefined> {
+  if (changeType === 'deleted' || data.state === 'terminated') {
+    const r = data.resultInfo;
+    return {
+      type: 'CALL.TERMINATED',
+      at,
+      ...(r ? { resultInfo: { code: r.code, subcode: r.subcode ?? 0, message: r.message ?? '' } } : {}),
+    };
+  }
+  switch (data.state) {
+    case 'incoming': {
+      const invite = inviteOf(callId, tenantId, data);
+      const verdict = decide(deps.policy, invite, await deps.runtime.activeCallCount());
+      return { type: 'CALL.INCOMING', at, deadlineAt: at + deps.answerDeadlineMs, invite, verdict };
+    }
+    case 'establishing':
+      return { type: 'CALL.ESTABLISHING', at };
+    case 'established':
+      return { type: 'CALL.ESTABLISHED', at };
+    case 'terminating':
+      return { type: 'CALL.TERMINATING', at };
+    default:
+      return undefined;
+  }
+}
+
+function inviteOf(callId: string, tenantId: string, data: CallResourceData): Invite {
+  const holder = data.applicationMetadata?.botData?.user?.policyHolderId;
+  const recordedUserId = holder?.replace(/^8:orgid:/i, '') ?? data.source?.identity?.user?.id;
+  const threadId = data.chatInfo?.threadId ?? '';
+  return {
+    callId,
+    tenantId,
+    kind: /meeting_/i.test(threadId) ? 'meeting' : 'p2p',
+    ...(data.callChainId ? { callChainId: data.callChainId } : {}),
+    ...(recordedUserId ? { recordedUserId } : {}),
+    ...(data.incomingContext?.sourceParticipantId
+      ? { sourceParticipantId: data.incomingContext.sourceParticipantId }
+      : {}),
+    ...(data.myParticipantId ? { myParticipantId: data.myParticipantId } : {}),
+  };
+}
+
+function contentHash(n: ParsedNotification): string {
+  return createHash('sha256')
+    .update(JSON.stringify([n.changeType, n.resourceUrl ?? n.resource, n.resourceData]))
+    .digest('base64url')
+    .slice(0, 32);
+}

@@ -1,0 +1,12 @@
+/** The one HTTP error class: it carries its status; `app.onError` is its only reader. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 503,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}

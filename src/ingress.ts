@@ -1,0 +1,80 @@
+/**
+ * The ingress role: the Hono app served by @hono/node-server, wired to the call runtime. Used by
+ * `src/main.ts`, the demo and the tests.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Core } from './core.js';
+import { createApp, type Readiness } from './http/app.js';
+import { createTeamsTokenVerifier } from './http/teams-auth.js';
+import type { AnswerPolicy } from './policy/policy.js';
+
+export interface Ingress {
+  readonly url: string;
+  readonly server: ServerType;
+  /** Readiness goes 503 (load balancers stop sending), then the server stops accepting. */
+  close(): Promise<void>;
+}
+
+export async function startIngress(
+  config: Config,
+  core: Core,
+  policy: AnswerPolicy,
+  logger: Logger,
+): Promise<Ingress> {
+  let draining = false;
+  const readiness = async (): Promise<Readiness> => {
+    const checks: Readiness['checks'] = { draining };
+    try {
+      checks.redis = (await core.redis.ping()) === 'PONG';
+      checks.workers = await core.queues.graph.getWorkersCount();
+      const active = await core.runtime.activeCallCount();
+      checks.activeCalls = active;
+      if (policy.maxActiveCalls !== undefined) checks.capacityLeft = Math.max(0, policy.maxActiveCalls - active);
+    } catch (error) {
+      checks.redis = false;
+      checks.error = (error as Error).message;
+    }
+    const ready =
+      !draining && checks.redis === true && Number(checks.workers) > 0 && checks.capacityLeft !== 0;
+    return { ready, checks };
+  };
+  const app = createApp({
+    runtime: core.runtime,
+    policy,
+    answerDeadlineMs: config.answerDeadlineMs,
+    verifier: createTeamsTokenVerifier({
+      openIdConfigUrl: config.teamsOpenIdConfigUrl,
+      issuers: config.teamsTokenIssuers,
+      audience: config.botAppId,
+    }),
+    maxBodyBytes: config.maxBodyBytes,
+    readiness,
+    logger,
+  });
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.on('error', (err) => logger.error({ err }, 'ingress server error'));
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: () =>
+      (closed ??= new Promise<void>((resolve) => {
+        draining = true;
+        const force = setTimeout(() => (server as Server).closeAllConnections(), 5000);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      })),
+  };
+}

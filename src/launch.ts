@@ -1,0 +1,58 @@
+/**
+ * `npm start`: the whole orchestrator on one machine. Each role runs as its own child process
+ * (as it would in a scaled deployment), restarted with capped backoff when it dies; SIGTERM is
+ * passed on and, after a grace period, followed by SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from './logger.js';
+
+const here = fileURLToPath(import.meta.url);
+const ext = here.endsWith('.ts') ? '.ts' : '.js';
+const roles: Record<string, string> = {
+  ingress: fileURLToPath(new URL(`./main${ext}`, import.meta.url)),
+  workers: fileURLToPath(new URL(`../workers/main${ext}`, import.meta.url)),
+};
+const BACKOFF_MS = [250, 500, 1000, 2000, 5000];
+const GRACE_MS = 15_000;
+const logger = createLogger('launcher', process.env.LOG_LEVEL ?? 'info');
+
+let stopping = false;
+const children = new Map<string, ChildProcess>();
+
+function start(role: string, file: string, failures = 0): void {
+  const child = spawn(process.execPath, [...process.execArgv, file], { stdio: 'inherit', env: process.env });
+  children.set(role, child);
+  const startedAt = Date.now();
+  child.on('error', (err) => logger.error({ err, role }, 'could not start role'));
+  child.on('exit', (code, signal) => {
+    children.delete(role);
+    if (stopping) {
+      if (children.size === 0) process.exit(0);
+      return;
+    }
+    const streak = Date.now() - startedAt > 30_000 ? 0 : failures + 1;
+    const delay = BACKOFF_MS[Math.min(streak, BACKOFF_MS.length - 1)] ?? 5000;
+    logger.error({ role, code, signal, restartInMs: delay }, 'role exited; restarting');
+    setTimeout(() => start(role, file, streak), delay);
+  });
+}
+
+function stop(signal: NodeJS.Signals): void {
+  if (stopping) {
+    for (const child of children.values()) child.kill('SIGKILL');
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info({ signal }, 'stopping roles');
+  if (children.size === 0) process.exit(0);
+  for (const child of children.values()) child.kill('SIGTERM');
+  setTimeout(() => {
+    for (const child of children.values()) child.kill('SIGKILL');
+    process.exit(1);
+  }, GRACE_MS).unref();
+}
+
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+for (const [role, file] of Object.entries(roles)) start(role, file);

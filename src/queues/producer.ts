@@ -1,0 +1,59 @@
+/**
+ * Hands committed effects to BullMQ. Job ids are deterministic, so re-driving an effect that
+ * was already enqueued is a no-op; completed jobs are kept for an hour to keep it that way.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { queuePrefix } from '../calls/keys.js';
+import { QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
+
+export interface EffectQueues {
+  enqueue(effect: EffectRecord): Promise<void>;
+  readonly graph: Queue<GraphJob>;
+  readonly timers: Queue<TimerJob>;
+  close(): Promise<void>;
+}
+
+/** Backoff type name understood by the graph worker's `backoffStrategy` (honours Retry-After). */
+export const GRAPH_BACKOFF = 'graph-retry-after';
+/** Upper bound of attempts; the answer deadline normally stops retries long before. */
+export const GRAPH_MAX_ATTEMPTS = 10;
+
+const KEEP_COMPLETED = { age: 3600, count: 100_000 };
+const KEEP_FAILED = { age: 24 * 3600 };
+
+export function createEffectQueues(
+  connection: Redis,
+  prefix: string,
+  now: () => number = Date.now,
+): EffectQueues {
+  const opts = { connection, prefix: queuePrefix(prefix) };
+  const graph = new Queue<GraphJob>(QUEUE.graph, opts);
+  const timers = new Queue<TimerJob>(QUEUE.timers, opts);
+  let closed: Promise<void> | undefined;
+  return {
+    graph,
+    timers,
+    async enqueue(effect) {
+      if (effect.queue === QUEUE.graph) {
+        await graph.add(effect.name, effect.data, {
+          jobId: effect.jobId,
+          attempts: GRAPH_MAX_ATTEMPTS,
+          backoff: { type: GRAPH_BACKOFF },
+          removeOnComplete: KEEP_COMPLETED,
+          removeOnFail: KEEP_FAILED,
+        });
+      } else {
+        await timers.add(effect.name, effect.data, {
+          jobId: effect.jobId,
+          delay: Math.max(0, effect.fireAt - now()),
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 200 },
+          removeOnComplete: KEEP_COMPLETED,
+          removeOnFail: KEEP_FAILED,
+        });
+      }
+    },
+    close: () => (closed ??= Promise.all([graph.close(), timers.close()]).then(() => undefined)),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * Runs once before the test workers fork: makes sure a Redis is reachable (reusing
+ * REDIS_URL / 127.0.0.1:6379, else starting a private redis-server) and creates the test
+ * certificate that the simulator's HTTPS server uses. Workers inherit the environment, so
+ * NODE_EXTRA_CA_CERTS makes them trust the simulator (fetch, msal-node and https alike).
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDevCerts } from '../src/dev/certs.js';
+import { ensureRedis, type LocalRedis } from '../src/dev/local-redis.js';
+
+let redis: LocalRedis | undefined;
+
+export async function setup(): Promise<void> {
+  const certs = await ensureDevCerts(join(tmpdir(), 'cr-test-certs'), 'test', 'rsa');
+  process.env.NODE_EXTRA_CA_CERTS = certs.certFile;
+  process.env.TEST_CERT_FILE = certs.certFile;
+  process.env.TEST_KEY_FILE = certs.keyFile;
+  redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  process.env.TEST_REDIS_URL = redis.url;
+}
+
+export async function teardown(): Promise<void> {
+  await redis?.stop();
+}

@@ -1,0 +1,44 @@
+/**
+ * Composition root of the worker role (`npm run start:workers`): config → Redis → Graph port
+ * (msal tokens per tenant) → BullMQ workers for the graph and timers queues.
+ */
+import { loadConfig } from '../src/config.js';
+import { createCore } from '../src/core.js';
+import { createGraphCalls } from '../src/graph/calls.js';
+import { createTokenSource } from '../src/graph/tokens.js';
+import { createLogger } from '../src/logger.js';
+import { loadPolicy } from '../src/policy/policy.js';
+import { onShutdown } from '../src/shutdown.js';
+import { startWorkers } from './runner.js';
+
+const config = loadConfig();
+const logger = createLogger('workers', config.logLevel);
+const policy = await loadPolicy(config.policyFile);
+const core = createCore(config, logger);
+await core.ready();
+const graph = createGraphCalls({
+  graphBaseUrl: config.graphBaseUrl,
+  tokens: createTokenSource({
+    clientId: config.botAppId,
+    clientSecret: config.botAppSecret,
+    authorityHost: config.entraAuthorityHost,
+  }),
+});
+const workers = startWorkers(
+  core,
+  graph,
+  {
+    redisKeyPrefix: config.redisKeyPrefix,
+    publicBaseUrl: config.publicBaseUrl,
+    mediaPublicHost: config.mediaPublicHost,
+    mediaPort: config.mediaPort,
+    participantCapacity: policy.participantCapacity,
+    graphConcurrency: config.graphWorkerConcurrency,
+  },
+  logger,
+);
+logger.info('workers running: graph, timers');
+onShutdown(logger, async () => {
+  await workers.close();
+  await core.close();
+});

@@ -1,0 +1,91 @@
+/**
+ * Starts the BullMQ workers of one process. The graph queue is deadline-bound: short locks and
+ * stall checks so a job held by a dead worker is retried well inside the 5 s answer window
+ * (library-notes §3.4; the defaults would take 30–60 s).
+ */
+import { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Core } from '../src/core.js';
+import { queuePrefix } from '../src/calls/keys.js';
+import type { GraphCalls } from '../src/graph/calls.js';
+import { buildAnswerBody } from '../src/graph/answer-body.js';
+import { QUEUE, type GraphJob, type TimerJob } from '../src/queues/jobs.js';
+import { createGraphProcessor, graphBackoffStrategy } from './graph.js';
+import { createTimerProcessor } from './timers.js';
+
+export interface WorkerSettings {
+  redisKeyPrefix: string;
+  publicBaseUrl: string;
+  mediaPublicHost: string;
+  mediaPort: number;
+  participantCapacity: number;
+  graphConcurrency: number;
+}
+
+export interface RunningWorkers {
+  readonly workers: Worker[];
+  isRunning(): boolean;
+  /** Stop fetching, wait up to `graceMs` for active jobs, then force. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function startWorkers(
+  core: Core,
+  graph: GraphCalls,
+  settings: WorkerSettings,
+  logger: Logger,
+): RunningWorkers {
+  const prefix = queuePrefix(settings.redisKeyPrefix);
+  const callbackUri = `${settings.publicBaseUrl}/api/calling`;
+  const graphWorker = new Worker<GraphJob>(
+    QUEUE.graph,
+    createGraphProcessor({
+      graph,
+      runtime: core.runtime,
+      callbackUri,
+      answerBody: (callId) =>
+        buildAnswerBody(callId, {
+          callbackUri,
+          mediaHost: settings.mediaPublicHost,
+          mediaPort: settings.mediaPort,
+          participantCapacity: settings.participantCapacity,
+        }),
+    }),
+    {
+      connection: core.workerConnection(),
+      prefix,
+      concurrency: settings.graphConcurrency,
+      lockDuration: 4000,
+      stalledInterval: 1000,
+      maxStalledCount: 2,
+      settings: { backoffStrategy: graphBackoffStrategy },
+    },
+  );
+  const timerWorker = new Worker<TimerJob>(QUEUE.timers, createTimerProcessor({ runtime: core.runtime }), {
+    connection: core.workerConnection(),
+    prefix,
+    concurrency: 50,
+    lockDuration: 10_000,
+    stalledInterval: 5000,
+  });
+  const workers = [graphWorker, timerWorker];
+  for (const w of workers) {
+    w.on('error', (err) => logger.warn({ err: err.message, queue: w.name }, 'worker error'));
+    w.on('failed', (job, err) =>
+      logger.info({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job attempt failed'),
+    );
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    workers,
+    isRunning: () => workers.every((w) => w.isRunning()),
+    close: (graceMs = 10_000) =>
+      (closed ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<'timeout'>((r) => (timer = setTimeout(r, graceMs, 'timeout')));
+        const drained = await Promise.race([Promise.all(workers.map((w) => w.close())), grace]);
+        clearTimeout(timer);
+        if (drained === 'timeout') await Promise.all(workers.map((w) => w.close(true)));
+      })()),
+  };
+}
