@@ -4,8 +4,6 @@
  */
 import { loadConfig } from '../src/config.js';
 import { createCore } from '../src/core.js';
-import { createGraphCalls } from '../src/graph/calls.js';
-import { createTokenSource } from '../src/graph/tokens.js';
 import { createLogger } from '../src/logger.js';
 import { loadPolicy } from '../src/policy/policy.js';
 import { onShutdown } from '../src/shutdown.js';
@@ -16,27 +14,7 @@ const logger = createLogger('workers', config.logLevel);
 const policy = await loadPolicy(config.policyFile);
 const core = createCore(config, logger);
 await core.ready();
-const graph = createGraphCalls({
-  graphBaseUrl: config.graphBaseUrl,
-  tokens: createTokenSource({
-    clientId: config.botAppId,
-    clientSecret: config.botAppSecret,
-    authorityHost: config.entraAuthorityHost,
-  }),
-});
-const workers = startWorkers(
-  core,
-  graph,
-  {
-    redisKeyPrefix: config.redisKeyPrefix,
-    publicBaseUrl: config.publicBaseUrl,
-    mediaPublicHost: config.mediaPublicHost,
-    mediaPort: config.mediaPort,
-    participantCapacity: policy.participantCapacity,
-    graphConcurrency: config.graphWorkerConcurrency,
-  },
-  logger,
-);
+const workers = startWorkers(core, config, policy, logger);
 logger.info('workers running: graph, timers');
 onShutdown(logger, async () => {
   await workers.close();

@@ -7,20 +7,27 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Core } from '../src/core.js';
 import { queuePrefix } from '../src/calls/keys.js';
-import type { GraphCalls } from '../src/graph/calls.js';
+import type { Config } from '../src/config.js';
+import { createGraphCalls, type GraphCalls } from '../src/graph/calls.js';
+import { createTokenSource } from '../src/graph/tokens.js';
+import type { AnswerPolicy } from '../src/policy/policy.js';
 import { buildAnswerBody } from '../src/graph/answer-body.js';
 import { QUEUE, type GraphJob, type TimerJob } from '../src/queues/jobs.js';
 import { createGraphProcessor, graphBackoffStrategy } from './graph.js';
 import { createTimerProcessor } from './timers.js';
 
-export interface WorkerSettings {
-  redisKeyPrefix: string;
-  publicBaseUrl: string;
-  mediaPublicHost: string;
-  mediaPort: number;
-  participantCapacity: number;
-  graphConcurrency: number;
-}
+export type WorkerSettings = Pick<
+  Config,
+  | 'redisKeyPrefix'
+  | 'publicBaseUrl'
+  | 'mediaPublicHost'
+  | 'mediaPort'
+  | 'graphWorkerConcurrency'
+  | 'graphBaseUrl'
+  | 'botAppId'
+  | 'botAppSecret'
+  | 'entraAuthorityHost'
+>;
 
 export interface RunningWorkers {
   readonly workers: Worker[];
@@ -29,11 +36,24 @@ export interface RunningWorkers {
   close(graceMs?: number): Promise<void>;
 }
 
+/** The Graph port as configured: msal client-credential tokens per tenant, Graph client. */
+export function graphCallsFrom(settings: WorkerSettings): GraphCalls {
+  return createGraphCalls({
+    graphBaseUrl: settings.graphBaseUrl,
+    tokens: createTokenSource({
+      clientId: settings.botAppId,
+      clientSecret: settings.botAppSecret,
+      authorityHost: settings.entraAuthorityHost,
+    }),
+  });
+}
+
 export function startWorkers(
   core: Core,
-  graph: GraphCalls,
   settings: WorkerSettings,
+  policy: AnswerPolicy,
   logger: Logger,
+  graph: GraphCalls = graphCallsFrom(settings),
 ): RunningWorkers {
   const prefix = queuePrefix(settings.redisKeyPrefix);
   const callbackUri = `${settings.publicBaseUrl}/api/calling`;
@@ -48,13 +68,13 @@ export function startWorkers(
           callbackUri,
           mediaHost: settings.mediaPublicHost,
           mediaPort: settings.mediaPort,
-          participantCapacity: settings.participantCapacity,
+          participantCapacity: policy.participantCapacity,
         }),
     }),
     {
       connection: core.workerConnection(),
       prefix,
-      concurrency: settings.graphConcurrency,
+      concurrency: settings.graphWorkerConcurrency,
       lockDuration: 4000,
       stalledInterval: 1000,
       maxStalledCount: 2,

@@ -1,0 +1,135 @@
+/**
+ * `npm run demo`: a Redis (reused, or a private one started here), the orchestrator (`npm start`
+ * roles as child processes: ingress + workers) and the Teams simulator with generated keys and
+ * certificates; places a handful of calls — 1:1 and meeting, one rejected by policy, one whose
+ * first answer hits a Graph 429 — and prints each call's path and answer latency. Exits 0 when
+ * every call ended as expected.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { ensureDevCerts } from '../dev/certs.js';
+import { ensureRedis, freePort } from '../dev/local-redis.js';
+import { startSimulator, type PlaceCallOptions, type SimCall } from '../simulator/index.js';
+import { printSummary, readCallRecord, type DemoRow } from './summary.js';
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const work = join(root, '.demo');
+const BLOCKED_TENANT = 'b10cked0-0000-4000-8000-000000000001';
+const BOT_APP_ID = randomUUID();
+const BOT_APP_SECRET = randomUUID();
+
+interface Scenario {
+  label: string;
+  options: PlaceCallOptions;
+  expect: 'terminated' | 'rejected';
+  fault?: { status: number; retryAfter: string };
+}
+
+const scenarios: Scenario[] = [
+  { label: '1:1 call', options: { kind: 'p2p', holdMs: 1500 }, expect: 'terminated' },
+  { label: 'meeting join', options: { kind: 'meeting', holdMs: 1500 }, expect: 'terminated' },
+  { label: '1:1, established before establishing', options: { kind: 'p2p', holdMs: 1500, swapEstablishOrder: true }, expect: 'terminated' },
+  { label: '1:1, every notification delivered twice', options: { kind: 'p2p', holdMs: 1500, duplicateNotifications: true }, expect: 'terminated' },
+  { label: 'meeting, Graph answers 429 first', options: { kind: 'meeting', holdMs: 1500 }, expect: 'terminated', fault: { status: 429, retryAfter: '0.5' } },
+  { label: 'tenant blocked by policy', options: { kind: 'p2p', tenantId: BLOCKED_TENANT }, expect: 'rejected' },
+];
+
+async function main(): Promise<number> {
+  const redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  console.log(redis.started ? `started a private Redis at ${redis.url}` : `using Redis at ${redis.url}`);
+  const certs = await ensureDevCerts(join(work, 'certs'), 'demo', 'rsa');
+  const policyFile = join(work, 'policy.yaml');
+  await mkdir(work, { recursive: true });
+  await writeFile(
+    policyFile,
+    `# demo answer policy: answer everything except one tenant\nrules:\n  - name: blocked-tenant\n    tenantIds: [${BLOCKED_TENANT}]\n    reason: forbidden\n`,
+  );
+  const port = await freePort();
+  const prefix = `demo-${randomUUID().slice(0, 8)}`;
+  const sim = await startSimulator({
+    botAppId: BOT_APP_ID,
+    botAppSecret: BOT_APP_SECRET,
+    webhookUrl: `http://127.0.0.1:${port}/api/calling`,
+    tls: { cert: certs.cert, key: certs.key },
+  });
+  const env = {
+    ...process.env,
+    BOT_APP_ID,
+    BOT_APP_SECRET,
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    TEAMS_OPENID_CONFIG_URL: sim.openIdConfigUrl,
+    GRAPH_BASE_URL: sim.graphBaseUrl,
+    ENTRA_AUTHORITY_HOST: sim.authorityHost,
+    POLICY_FILE: policyFile,
+    NODE_EXTRA_CA_CERTS: certs.certFile,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  const orchestrator = spawn(process.execPath, [...process.execArgv, join(root, 'src/launch.ts')], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<number>((r) => orchestrator.once('exit', (code) => r(code ?? 1)));
+  const reader = new Redis(redis.url);
+  let ok = false;
+  try {
+    await waitForReady(`http://127.0.0.1:${port}/readyz`, exited);
+    console.log(`orchestrator ready on http://127.0.0.1:${port}; simulator at ${sim.baseUrl}\n`);
+    const placed: Array<{ scenario: Scenario; call: SimCall }> = [];
+    for (const scenario of scenarios) {
+      const callId = randomUUID();
+      if (scenario.fault) sim.addFault({ route: 'answer', callId, times: 1, ...scenario.fault });
+      placed.push({ scenario, call: await sim.placeCall({ ...scenario.options, callId }) });
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await Promise.all(placed.map(({ call }) => call.waitFor('terminated', 15_000)));
+    await new Promise((r) => setTimeout(r, 300)); // let the last notifications commit
+    const rows: DemoRow[] = [];
+    for (const { scenario, call } of placed) {
+      const record = await readCallRecord(reader, prefix, call.id);
+      rows.push({ label: scenario.label, call, record, expected: scenario.expect });
+    }
+    ok = printSummary(rows);
+  } finally {
+    orchestrator.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(r, 20_000, -1))]);
+    if (code === -1) orchestrator.kill('SIGKILL');
+    await sim.close();
+    const keys = await reader.keys(`${prefix}:*`);
+    const queueKeys = await reader.keys(`{${prefix}-q}*`);
+    if (keys.length + queueKeys.length > 0) await reader.del(...keys, ...queueKeys);
+    await reader.quit();
+    await redis.stop();
+  }
+  return ok ? 0 : 1;
+}
+
+async function waitForReady(url: string, exited: Promise<number>): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (let i = 0; i < 300; i += 1) {
+    if (gone) throw new Error('the orchestrator exited during start-up (see its log above)');
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`orchestrator not ready at ${url} after 30 s`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

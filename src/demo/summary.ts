@@ -1,0 +1,48 @@
+/** Reads each demo call's committed record from Redis and prints it for a person. */
+import type { Redis } from 'ioredis';
+import type { SimCall } from '../simulator/index.js';
+
+export interface CallRecord {
+  state: string;
+  version: number;
+  trail: Array<[string, number]>;
+  receivedAt?: number;
+  answeredAt?: number;
+  resultInfo?: { code: number; subcode: number };
+  verdict?: { action: string; reason?: string; rule?: string };
+}
+
+export interface DemoRow {
+  label: string;
+  call: SimCall;
+  record: CallRecord | undefined;
+  expected: string;
+}
+
+export async function readCallRecord(redis: Redis, prefix: string, callId: string): Promise<CallRecord | undefined> {
+  const [v, snap, state] = await redis.hmget(`${prefix}:call:{${callId}}`, 'v', 'snap', 'state');
+  if (!snap || !state) return undefined;
+  const { context } = JSON.parse(snap) as { context: Omit<CallRecord, 'state' | 'version'> };
+  return { ...context, state, version: Number(v) };
+}
+
+export function printSummary(rows: DemoRow[]): boolean {
+  let allOk = true;
+  for (const { label, call, record, expected } of rows) {
+    const ok = record?.state === expected;
+    allOk &&= ok;
+    const start = record?.receivedAt ?? call.invitedAt;
+    const path = record?.trail.map(([s, at]) => `${s} +${at - start}ms`).join(' → ') ?? '(no record)';
+    const latency = call.answer
+      ? `answered in ${call.answer.at - call.invitedAt} ms after ${call.answerAttempts} attempt(s)`
+      : call.reject
+        ? `rejected (${call.reject.reason}) in ${call.reject.at - call.invitedAt} ms`
+        : 'no answer';
+    const end = call.result ? `ended ${call.result.code}/${call.result.subcode}` : '';
+    console.log(`${ok ? '✔' : '✘'} ${label}  [${call.id.slice(0, 8)}]`);
+    console.log(`    ${path}`);
+    console.log(`    ${latency}; ${record?.version ?? 0} commits; ${end}\n`);
+  }
+  console.log(allOk ? 'all calls ended as expected' : 'some calls did not end as expected');
+  return allOk;
+}

@@ -1,0 +1,126 @@
+/**
+ * The whole system in one test process: the simulator (HTTPS, trusted through
+ * NODE_EXTRA_CA_CERTS from the global setup), the ingress on a real socket, the BullMQ
+ * workers, and a Redis key prefix of the test's own.
+ */
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createCore, type Core } from '../../src/core.js';
+import { freePort } from '../../src/dev/local-redis.js';
+import { startIngress, type Ingress } from '../../src/ingress.js';
+import { DEFAULT_POLICY, type AnswerPolicy } from '../../src/policy/policy.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { startWorkers, type RunningWorkers } from '../../workers/runner.js';
+import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from './redis.js';
+
+export const BOT_APP_ID = '4b1b9c1e-8d3a-4cde-9a43-5b8f0f0c1d2e';
+export const BOT_APP_SECRET = 'test-secret-not-real';
+
+export interface System {
+  sim: Simulator;
+  core: Core;
+  ingress: Ingress;
+  workers: RunningWorkers;
+  config: Config;
+  prefix: string;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface SystemOptions {
+  name: string;
+  policy?: AnswerPolicy;
+  env?: Record<string, string>;
+  sim?: Partial<SimulatorOptions>;
+  withWorkers?: boolean;
+}
+
+export function testTls(): { cert: string; key: string } {
+  const certFile = process.env.TEST_CERT_FILE;
+  const keyFile = process.env.TEST_KEY_FILE;
+  if (!certFile || !keyFile) throw new Error('test/global-setup.ts did not create the test certificate');
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+}
+
+export async function startSystem(options: SystemOptions): Promise<System> {
+  const prefix = uniquePrefix(options.name);
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const port = await freePort();
+  const sim = await startSimulator({
+    botAppId: BOT_APP_ID,
+    botAppSecret: BOT_APP_SECRET,
+    webhookUrl: `http://127.0.0.1:${port}/api/calling`,
+    tls: testTls(),
+    ...options.sim,
+  });
+  const config = loadConfig({
+    BOT_APP_ID,
+    BOT_APP_SECRET,
+    REDIS_URL: testRedisUrl(),
+    REDIS_KEY_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    TEAMS_OPENID_CONFIG_URL: sim.openIdConfigUrl,
+    GRAPH_BASE_URL: sim.graphBaseUrl,
+    ENTRA_AUTHORITY_HOST: sim.authorityHost,
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const policy = options.policy ?? DEFAULT_POLICY;
+  const core = createCore(config, logger);
+  await core.ready();
+  const ingress = await startIngress(config, core, policy, logger);
+  const workers = startWorkers(core, config, policy, logger);
+  if (options.withWorkers !== false) await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
+  let closed: Promise<void> | undefined;
+  return {
+    sim,
+    core,
+    ingress,
+    workers,
+    config,
+    prefix,
+    logger,
+    close: () =>
+      (closed ??= (async () => {
+        await workers.close(2000);
+        await ingress.close();
+        await sim.close();
+        await core.queues.graph.obliterate({ force: true }).catch(() => undefined);
+        await core.queues.timers.obliterate({ force: true }).catch(() => undefined);
+        await core.close();
+        const redis = plainRedis();
+        await deleteByPrefix(redis, prefix);
+        await redis.quit();
+      })()),
+  };
+}
+
+/** Poll `check` until it returns a value other than undefined, or fail after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 8000,
+  what = 'condition',
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The call's state name once it is `state`. */
+export async function callReaches(system: System, callId: string, state: string, timeoutMs = 8000) {
+  return eventually(
+    async () => {
+      const call = await system.core.runtime.getCall(callId);
+      return call?.snapshot.value === state ? call : undefined;
+    },
+    timeoutMs,
+    `call ${callId} to reach ${state}`,
+  );
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const required = { BOT_APP_ID: 'app', BOT_APP_SECRET: 'secret' };
+
+describe('config', () => {
+  it('applies the DESIGN §4 defaults', () => {
+    const c = loadConfig(required);
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.port).toBe(3978);
+    expect(c.teamsTokenIssuers).toEqual(['https://api.botframework.com', 'https://graph.microsoft.com']);
+    expect(c.answerDeadlineMs).toBe(5000);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('names every bad variable', () => {
+    let message = '';
+    try {
+      loadConfig({ BOT_APP_ID: 'app', PORT: '80a', GRAPH_BASE_URL: 'http://graph', MEDIA_TLS_CERT_FILE: 'x' });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/BOT_APP_SECRET is required/);
+    expect(message).toMatch(/PORT: must be a whole number/);
+    expect(message).toMatch(/GRAPH_BASE_URL/);
+  });
+
+  it('requires the media certificate and key together', () => {
+    expect(() => loadConfig({ ...required, MEDIA_TLS_CERT_FILE: 'c.pem' })).toThrow(/MEDIA_TLS_KEY_FILE/);
+  });
+});
