@@ -4,6 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import prettier from 'eslint-config-prettier';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const restrict = (patterns) => ['error', { patterns }];
 
@@ -16,10 +17,14 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver()] },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'import-x/no-cycle': 'error',
     },
@@ -28,7 +33,10 @@ export default tseslint.config(
     files: ['machines/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict([
-        { group: ['../src/*', '../workers/*', '../test/*', 'node:*'], message: 'machines/ imports only xstate (HOUSE-STYLE: machines are pure).' },
+        {
+          group: ['../src/*', '../workers/*', '../test/*', 'node:*'],
+          message: 'machines/ imports only xstate (HOUSE-STYLE: machines are pure).',
+        },
       ]),
     },
   },
@@ -41,19 +49,25 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/http/**/*.ts'],
-    rules: {
-      'no-restricted-imports': restrict([
-        { group: ['**/workers/*', '**/test/*', '**/media/*', '**/simulator/*'], message: 'the ingress never imports the media process, the simulator, workers/ or test/.' },
-      ]),
-    },
-  },
-  {
     files: ['src/**/*.ts'],
     ignores: ['src/simulator/**', 'src/demo/**'],
     rules: {
       'no-restricted-imports': restrict([
-        { group: ['**/workers/*', '**/test/*', '**/simulator/*', '**/demo/*'], message: 'production code never imports workers/, test/, the simulator or the demo.' },
+        {
+          group: ['**/workers/*', '**/test/*', '**/simulator/*', '**/demo/*'],
+          message: 'production code never imports workers/, test/, the simulator or the demo.',
+        },
+      ]),
+    },
+  },
+  {
+    files: ['src/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        {
+          group: ['**/workers/*', '**/test/*', '**/media/*', '**/simulator/*'],
+          message: 'the ingress never imports the media process, the simulator, workers/ or test/.',
+        },
       ]),
     },
   },
@@ -61,14 +75,28 @@ export default tseslint.config(
     files: ['src/simulator/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict([
-        { group: ['**/workers/*', '**/test/*', '../calls/*', '../http/*', '../graph/*', '../queues/*', '../../machines/*'], message: 'the simulator is built from the protocol reference, not from our implementation.' },
+        {
+          group: [
+            '**/workers/*',
+            '**/test/*',
+            '../calls/*',
+            '../http/*',
+            '../graph/*',
+            '../queues/*',
+            '../../machines/*',
+          ],
+          message:
+            'the simulator is built from the protocol reference, not from our implementation.',
+        },
       ]),
     },
   },
   {
     files: ['workers/**/*.ts'],
     rules: {
-      'no-restricted-imports': restrict([{ group: ['**/test/*'], message: 'workers/ never imports test/.' }]),
+      'no-restricted-imports': restrict([
+        { group: ['**/test/*'], message: 'workers/ never imports test/.' },
+      ]),
     },
   },
   {

@@ -7,8 +7,7 @@ export type RejectReason = 'busy' | 'forbidden' | 'none';
 
 /** What the answer policy decided for an invite (evaluated in src/policy, carried by the event). */
 export type Verdict =
-  | { action: 'answer' }
-  | { action: 'reject'; reason: RejectReason; rule: string };
+  { action: 'answer' } | { action: 'reject'; reason: RejectReason; rule: string };
 
 export interface ResultInfo {
   code: number;

@@ -179,7 +179,10 @@ export const callMachine = setup({
         },
       ],
       on: {
-        'GRAPH.REJECT_ACCEPTED': { target: 'rejected', actions: assign(({ event }) => ({ rejectedAt: event.at })) },
+        'GRAPH.REJECT_ACCEPTED': {
+          target: 'rejected',
+          actions: assign(({ event }) => ({ rejectedAt: event.at })),
+        },
         'CALL.TERMINATED': { target: 'rejected', actions: 'recordEnd' },
         'GRAPH.REJECT_FAILED': {
           target: 'failed',

@@ -6,13 +6,16 @@
 import { z } from 'zod';
 
 const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL (${protocols.join(' or ')})`);
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL (${protocols.join(' or ')})`,
+  );
 
 const int = (min: number, max: number) =>
   z
@@ -97,7 +100,9 @@ export class ConfigError extends Error {
 /** Parse and validate `env` (default `process.env`); throws `ConfigError` naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(
-    Object.keys(EnvSchema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])),
+    Object.keys(EnvSchema.shape).flatMap((k) =>
+      env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]],
+    ),
   );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {

@@ -23,7 +23,10 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export function createCore(config: Pick<Config, 'redisUrl' | 'redisKeyPrefix'>, logger: Logger): Core {
+export function createCore(
+  config: Pick<Config, 'redisUrl' | 'redisKeyPrefix'>,
+  logger: Logger,
+): Core {
   const redis = new Redis(config.redisUrl, {
     // The HTTP path must not hang on a dead Redis: fail the request (503) instead.
     enableOfflineQueue: false,
@@ -66,7 +69,9 @@ export function createCore(config: Pick<Config, 'redisUrl' | 'redisKeyPrefix'>, 
     },
     workerConnection() {
       const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-      connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis worker connection error'));
+      connection.on('error', (err: Error) =>
+        logger.warn({ err: err.message }, 'redis worker connection error'),
+      );
       opened.push(connection);
       return connection;
     },

@@ -33,7 +33,8 @@ export async function startIngress(
       checks.workers = await core.queues.graph.getWorkersCount();
       const active = await core.runtime.activeCallCount();
       checks.activeCalls = active;
-      if (policy.maxActiveCalls !== undefined) checks.capacityLeft = Math.max(0, policy.maxActiveCalls - active);
+      if (policy.maxActiveCalls !== undefined)
+        checks.capacityLeft = Math.max(0, policy.maxActiveCalls - active);
     } catch (error) {
       checks.redis = false;
       checks.error = (error as Error).message;
@@ -56,7 +57,9 @@ export async function startIngress(
     logger,
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s),
+    );
     s.once('error', reject);
   });
   server.on('error', (err) => logger.error({ err }, 'ingress server error'));

@@ -21,7 +21,10 @@ let stopping = false;
 const children = new Map<string, ChildProcess>();
 
 function start(role: string, file: string, failures = 0): void {
-  const child = spawn(process.execPath, [...process.execArgv, file], { stdio: 'inherit', env: process.env });
+  const child = spawn(process.execPath, [...process.execArgv, file], {
+    stdio: 'inherit',
+    env: process.env,
+  });
   children.set(role, child);
   const startedAt = Date.now();
   child.on('error', (err) => logger.error({ err, role }, 'could not start role'));

@@ -6,7 +6,13 @@ export function createLogger(name: string, level: string = 'info'): Logger {
     name,
     level,
     redact: {
-      paths: ['*.authorization', '*.headers.authorization', 'botAppSecret', '*.botAppSecret', '*.access_token'],
+      paths: [
+        '*.authorization',
+        '*.headers.authorization',
+        'botAppSecret',
+        '*.botAppSecret',
+        '*.access_token',
+      ],
       censor: '[redacted]',
     },
   });

@@ -8,7 +8,8 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { CallEvent } from '../machines/call.js';
 import type { CallRuntime } from '../src/calls/runtime.js';
 import type { AnswerBody, GraphCalls } from '../src/graph/calls.js';
-import { GraphCallError, toGraphCallError } from '../src/graph/errors.js';
+import type { GraphCallError} from '../src/graph/errors.js';
+import { toGraphCallError } from '../src/graph/errors.js';
 import type { GraphJob } from '../src/queues/jobs.js';
 import { GRAPH_MAX_ATTEMPTS } from '../src/queues/producer.js';
 
@@ -47,10 +48,20 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
 
   const failedEvent = (job: Job<GraphJob>, reason: string, status?: number): CallEvent =>
     job.data.op === 'answer'
-      ? { type: 'GRAPH.ANSWER_FAILED', at: now(), reason, attempts: job.attemptsMade + 1, ...(status ? { status } : {}) }
+      ? {
+          type: 'GRAPH.ANSWER_FAILED',
+          at: now(),
+          reason,
+          attempts: job.attemptsMade + 1,
+          ...(status ? { status } : {}),
+        }
       : { type: 'GRAPH.REJECT_FAILED', at: now(), reason, ...(status ? { status } : {}) };
 
-  return async function processGraphJob(job: Job<GraphJob>, _token?: string, signal?: AbortSignal): Promise<void> {
+  return async function processGraphJob(
+    job: Job<GraphJob>,
+    _token?: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const { data } = job;
     const left = data.deadlineAt - now();
     if (left <= 0) {
@@ -62,9 +73,18 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
     try {
       if (data.op === 'answer') {
         await deps.graph.answer(data.tenantId, data.callId, deps.answerBody(data.callId), abort);
-        await report(job, { type: 'GRAPH.ANSWER_ACCEPTED', at: now(), attempts: job.attemptsMade + 1 });
+        await report(job, {
+          type: 'GRAPH.ANSWER_ACCEPTED',
+          at: now(),
+          attempts: job.attemptsMade + 1,
+        });
       } else {
-        await deps.graph.reject(data.tenantId, data.callId, { reason: data.reason, callbackUri: deps.callbackUri }, abort);
+        await deps.graph.reject(
+          data.tenantId,
+          data.callId,
+          { reason: data.reason, callbackUri: deps.callbackUri },
+          abort,
+        );
         await report(job, { type: 'GRAPH.REJECT_ACCEPTED', at: now() });
       }
     } catch (error) {
@@ -75,7 +95,10 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
       if (err.retryable && attempt < GRAPH_MAX_ATTEMPTS && fits && !signal?.aborted) {
         throw new RetryLaterError(err, wait);
       }
-      const why = !err.retryable || attempt >= GRAPH_MAX_ATTEMPTS ? err.message : `${err.message}; no retry fits before the deadline`;
+      const why =
+        !err.retryable || attempt >= GRAPH_MAX_ATTEMPTS
+          ? err.message
+          : `${err.message}; no retry fits before the deadline`;
       await report(job, failedEvent(job, why, err.status > 0 ? err.status : undefined));
       throw new UnrecoverableError(why);
     }

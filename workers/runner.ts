@@ -81,18 +81,25 @@ export function startWorkers(
       settings: { backoffStrategy: graphBackoffStrategy },
     },
   );
-  const timerWorker = new Worker<TimerJob>(QUEUE.timers, createTimerProcessor({ runtime: core.runtime }), {
-    connection: core.workerConnection(),
-    prefix,
-    concurrency: 50,
-    lockDuration: 10_000,
-    stalledInterval: 5000,
-  });
+  const timerWorker = new Worker<TimerJob>(
+    QUEUE.timers,
+    createTimerProcessor({ runtime: core.runtime }),
+    {
+      connection: core.workerConnection(),
+      prefix,
+      concurrency: 50,
+      lockDuration: 10_000,
+      stalledInterval: 5000,
+    },
+  );
   const workers = [graphWorker, timerWorker];
   for (const w of workers) {
     w.on('error', (err) => logger.warn({ err: err.message, queue: w.name }, 'worker error'));
     w.on('failed', (job, err) =>
-      logger.info({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job attempt failed'),
+      logger.info(
+        { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
+        'job attempt failed',
+      ),
     );
   }
   let closed: Promise<void> | undefined;

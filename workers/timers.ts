@@ -6,7 +6,10 @@ import type { Job } from 'bullmq';
 import type { CallRuntime } from '../src/calls/runtime.js';
 import type { TimerJob } from '../src/queues/jobs.js';
 
-export function createTimerProcessor(deps: { runtime: Pick<CallRuntime, 'applyEvent'>; now?: () => number }) {
+export function createTimerProcessor(deps: {
+  runtime: Pick<CallRuntime, 'applyEvent'>;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
   return async function processTimerJob(job: Job<TimerJob>): Promise<string> {
     const result = await deps.runtime.applyEvent(

@@ -32,15 +32,34 @@ interface Scenario {
 const scenarios: Scenario[] = [
   { label: '1:1 call', options: { kind: 'p2p', holdMs: 1500 }, expect: 'terminated' },
   { label: 'meeting join', options: { kind: 'meeting', holdMs: 1500 }, expect: 'terminated' },
-  { label: '1:1, established before establishing', options: { kind: 'p2p', holdMs: 1500, swapEstablishOrder: true }, expect: 'terminated' },
-  { label: '1:1, every notification delivered twice', options: { kind: 'p2p', holdMs: 1500, duplicateNotifications: true }, expect: 'terminated' },
-  { label: 'meeting, Graph answers 429 first', options: { kind: 'meeting', holdMs: 1500 }, expect: 'terminated', fault: { status: 429, retryAfter: '0.5' } },
-  { label: 'tenant blocked by policy', options: { kind: 'p2p', tenantId: BLOCKED_TENANT }, expect: 'rejected' },
+  {
+    label: '1:1, established before establishing',
+    options: { kind: 'p2p', holdMs: 1500, swapEstablishOrder: true },
+    expect: 'terminated',
+  },
+  {
+    label: '1:1, every notification delivered twice',
+    options: { kind: 'p2p', holdMs: 1500, duplicateNotifications: true },
+    expect: 'terminated',
+  },
+  {
+    label: 'meeting, Graph answers 429 first',
+    options: { kind: 'meeting', holdMs: 1500 },
+    expect: 'terminated',
+    fault: { status: 429, retryAfter: '0.5' },
+  },
+  {
+    label: 'tenant blocked by policy',
+    options: { kind: 'p2p', tenantId: BLOCKED_TENANT },
+    expect: 'rejected',
+  },
 ];
 
 async function main(): Promise<number> {
   const redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  console.log(redis.started ? `started a private Redis at ${redis.url}` : `using Redis at ${redis.url}`);
+  console.log(
+    redis.started ? `started a private Redis at ${redis.url}` : `using Redis at ${redis.url}`,
+  );
   const certs = await ensureDevCerts(join(work, 'certs'), 'demo', 'rsa');
   const policyFile = join(work, 'policy.yaml');
   await mkdir(work, { recursive: true });
@@ -99,7 +118,10 @@ async function main(): Promise<number> {
     ok = printSummary(rows);
   } finally {
     orchestrator.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(r, 20_000, -1))]);
+    const code = await Promise.race([
+      exited,
+      new Promise<number>((r) => setTimeout(r, 20_000, -1)),
+    ]);
     if (code === -1) orchestrator.kill('SIGKILL');
     await sim.close();
     const keys = await reader.keys(`${prefix}:*`);

@@ -19,7 +19,11 @@ export interface DemoRow {
   expected: string;
 }
 
-export async function readCallRecord(redis: Redis, prefix: string, callId: string): Promise<CallRecord | undefined> {
+export async function readCallRecord(
+  redis: Redis,
+  prefix: string,
+  callId: string,
+): Promise<CallRecord | undefined> {
   const [v, snap, state] = await redis.hmget(`${prefix}:call:{${callId}}`, 'v', 'snap', 'state');
   if (!snap || !state) return undefined;
   const { context } = JSON.parse(snap) as { context: Omit<CallRecord, 'state' | 'version'> };
@@ -32,7 +36,8 @@ export function printSummary(rows: DemoRow[]): boolean {
     const ok = record?.state === expected;
     allOk &&= ok;
     const start = record?.receivedAt ?? call.invitedAt;
-    const path = record?.trail.map(([s, at]) => `${s} +${at - start}ms`).join(' → ') ?? '(no record)';
+    const path =
+      record?.trail.map(([s, at]) => `${s} +${at - start}ms`).join(' → ') ?? '(no record)';
     const latency = call.answer
       ? `answered in ${call.answer.at - call.invitedAt} ms after ${call.answerAttempts} attempt(s)`
       : call.reject

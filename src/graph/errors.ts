@@ -24,7 +24,10 @@ export class GraphCallError extends Error {
 const TRANSIENT = new Set([429, 503, 504]);
 
 /** Parse a `Retry-After` value: delta-seconds (fractional allowed) or an HTTP date. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now = Date.now(),
+): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);

@@ -79,7 +79,12 @@ export function createApp(deps: AppDeps): Hono {
           `not a commsNotifications body: ${first?.path.join('.') || '(root)'}: ${first?.message}`,
         );
       }
-      const outcomes = await dispatchNotifications(deps, caller.tenantId, parsed.data.value, receivedAt);
+      const outcomes = await dispatchNotifications(
+        deps,
+        caller.tenantId,
+        parsed.data.value,
+        receivedAt,
+      );
       deps.logger.debug({ tenantId: caller.tenantId, outcomes }, 'notifications applied');
       return c.body(null, 202);
     },

@@ -86,7 +86,9 @@ async function toEvent(
     return {
       type: 'CALL.TERMINATED',
       at,
-      ...(r ? { resultInfo: { code: r.code, subcode: r.subcode ?? 0, message: r.message ?? '' } } : {}),
+      ...(r
+        ? { resultInfo: { code: r.code, subcode: r.subcode ?? 0, message: r.message ?? '' } }
+        : {}),
     };
   }
   switch (data.state) {

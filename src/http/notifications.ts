@@ -56,7 +56,10 @@ export const CallResource = z
 
 export type CallResourceData = z.infer<typeof CallResource>;
 
-const ResourceData = z.union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())]);
+const ResourceData = z.union([
+  z.array(z.record(z.string(), z.unknown())),
+  z.record(z.string(), z.unknown()),
+]);
 
 export const Notification = z
   .object({

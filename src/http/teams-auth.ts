@@ -33,13 +33,19 @@ export interface TeamsAuthOptions {
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
 const unauthorized = (message: string) =>
-  new HttpError(401, 'unauthorized', message, { 'www-authenticate': 'Bearer error="invalid_token"' });
+  new HttpError(401, 'unauthorized', message, {
+    'www-authenticate': 'Bearer error="invalid_token"',
+  });
 
 export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenVerifier {
   const now = options.now ?? Date.now;
   const maxAge = options.configMaxAgeMs ?? 7_200_000;
   const timeout = options.fetchTimeoutMs ?? 5000;
-  const issuers = [...new Set(options.issuers.flatMap((i) => [i.replace(/\/+$/, ''), `${i.replace(/\/+$/, '')}/`]))];
+  const issuers = [
+    ...new Set(
+      options.issuers.flatMap((i) => [i.replace(/\/+$/, ''), `${i.replace(/\/+$/, '')}/`]),
+    ),
+  ];
   let keys: { set: KeySet; jwksUri: string; loadedAt: number } | undefined;
   let loading: Promise<KeySet> | undefined;
 
@@ -70,7 +76,11 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
       return await loading;
     } catch (error) {
       if (keys) return keys.set; // keep verifying with the last good keys
-      throw new HttpError(503, 'keys_unavailable', `Teams signing keys unavailable: ${(error as Error).message}`);
+      throw new HttpError(
+        503,
+        'keys_unavailable',
+        `Teams signing keys unavailable: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -91,7 +101,11 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
         }));
       } catch (error) {
         if (error instanceof joseErrors.JWKSTimeout) {
-          throw new HttpError(503, 'keys_unavailable', 'Teams signing keys could not be fetched in time');
+          throw new HttpError(
+            503,
+            'keys_unavailable',
+            'Teams signing keys could not be fetched in time',
+          );
         }
         const reason = error instanceof joseErrors.JOSEError ? error.code : 'ERR_INVALID_TOKEN';
         throw unauthorized(`token rejected (${reason})`);

@@ -10,7 +10,11 @@ import { createCore, type Core } from '../../src/core.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { startIngress, type Ingress } from '../../src/ingress.js';
 import { DEFAULT_POLICY, type AnswerPolicy } from '../../src/policy/policy.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import {
+  startSimulator,
+  type Simulator,
+  type SimulatorOptions,
+} from '../../src/simulator/index.js';
 import { startWorkers, type RunningWorkers } from '../../workers/runner.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from './redis.js';
 
@@ -39,7 +43,8 @@ export interface SystemOptions {
 export function testTls(): { cert: string; key: string } {
   const certFile = process.env.TEST_CERT_FILE;
   const keyFile = process.env.TEST_KEY_FILE;
-  if (!certFile || !keyFile) throw new Error('test/global-setup.ts did not create the test certificate');
+  if (!certFile || !keyFile)
+    throw new Error('test/global-setup.ts did not create the test certificate');
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }
 
@@ -73,7 +78,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   await core.ready();
   const ingress = await startIngress(config, core, policy, logger);
   const workers = startWorkers(core, config, policy, logger);
-  if (options.withWorkers !== false) await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
+  if (options.withWorkers !== false)
+    await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
   let closed: Promise<void> | undefined;
   return {
     sim,

@@ -35,7 +35,11 @@ describe('answering policy invites', () => {
       mpUri: `tls://${system.config.mediaPublicHost}:${system.config.mediaPort}`,
       callId: call.id,
     });
-    expect(state.snapshot.context.invite).toMatchObject({ tenantId: call.tenantId, kind: 'p2p', recordedUserId: call.userId });
+    expect(state.snapshot.context.invite).toMatchObject({
+      tenantId: call.tenantId,
+      kind: 'p2p',
+      recordedUserId: call.userId,
+    });
     const path = state.snapshot.context.trail.map(([s]) => s);
     expect(path.slice(0, 2)).toEqual(['incoming', 'answering']);
     expect(path).toContain('establishing');
@@ -57,12 +61,19 @@ describe('answering policy invites', () => {
 
   it('ends established when established arrives before establishing', async () => {
     const call = await system.sim.placeCall({ kind: 'p2p', swapEstablishOrder: true });
-    await eventually(() => (system.sim.deliveries.filter((d) => d.callId === call.id).length >= 3 ? true : undefined));
+    await eventually(() =>
+      system.sim.deliveries.filter((d) => d.callId === call.id).length >= 3 ? true : undefined,
+    );
     await call.waitFor('established', 8000);
     const state = await callReaches(system, call.id, 'established');
     // give the late 'establishing' time to arrive; it must not move the call back
     await eventually(() =>
-      system.sim.deliveries.some((d) => d.callId === call.id && d.kind === 'state' && /establishing/i.test(JSON.stringify(d.body)))
+      system.sim.deliveries.some(
+        (d) =>
+          d.callId === call.id &&
+          d.kind === 'state' &&
+          /establishing/i.test(JSON.stringify(d.body)),
+      )
         ? true
         : undefined,
     );
@@ -76,8 +87,15 @@ describe('answering policy invites', () => {
     await call.waitFor('established', 8000);
     await callReaches(system, call.id, 'established');
     const deliveries = system.sim.deliveries.filter((d) => d.callId === call.id);
-    await eventually(() => (deliveries.length >= 6 || system.sim.deliveries.filter((d) => d.callId === call.id).length >= 6 ? true : undefined));
-    expect(system.sim.deliveries.filter((d) => d.callId === call.id).every((d) => d.status === 202)).toBe(true);
+    await eventually(() =>
+      deliveries.length >= 6 ||
+      system.sim.deliveries.filter((d) => d.callId === call.id).length >= 6
+        ? true
+        : undefined,
+    );
+    expect(
+      system.sim.deliveries.filter((d) => d.callId === call.id).every((d) => d.status === 202),
+    ).toBe(true);
     const final = await system.core.runtime.getCall(call.id);
     // incoming→answering, answer accepted, establishing, established: four commits, no more
     expect(final?.version).toBe(4);
@@ -108,7 +126,11 @@ describe('answering policy invites', () => {
     expect(call.result).toMatchObject({ code: 408, subcode: 8544 });
     // the answer job is finished for good: no attempt can still be pending
     const job = await system.core.queues.graph.getJob(`${callId}-answer-v1`);
-    await eventually(async () => ((await job?.getState()) === 'failed' ? true : undefined), 15_000, 'the answer job to fail');
+    await eventually(
+      async () => ((await job?.getState()) === 'failed' ? true : undefined),
+      15_000,
+      'the answer job to fail',
+    );
     const attempts = answerRequests(callId);
     expect(attempts.length).toBeGreaterThan(1); // it did retry
     expect(attempts.every((r) => r.at < deadlineAt)).toBe(true);

@@ -27,16 +27,30 @@ async function nothingChanged(): Promise<void> {
   }
   const counts = await system.core.queues.graph.getJobCounts();
   expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
-  expect(system.sim.requests.filter((r) => r.route === 'answer' || r.route === 'reject')).toEqual([]);
+  expect(system.sim.requests.filter((r) => r.route === 'answer' || r.route === 'reject')).toEqual(
+    [],
+  );
 }
 
 const webhook = () => `${system.ingress.url}/api/calling`;
 
 describe('refused tokens change nothing', () => {
-  const modes: TokenMode[] = ['expired', 'wrongAudience', 'wrongIssuer', 'algNone', 'unknownKid', 'noTid', 'badSignature'];
+  const modes: TokenMode[] = [
+    'expired',
+    'wrongAudience',
+    'wrongIssuer',
+    'algNone',
+    'unknownKid',
+    'noTid',
+    'badSignature',
+  ];
   it.each(modes)('%s → 401', async (mode) => {
     const body = system.sim.inviteBody({ kind: 'p2p', callId: `tok-${mode}`, tenantId: TENANT });
-    const res = await system.sim.deliver(body, { tenantId: TENANT, tokenMode: mode, url: webhook() });
+    const res = await system.sim.deliver(body, {
+      tenantId: TENANT,
+      tokenMode: mode,
+      url: webhook(),
+    });
     expect(res.status).toBe(401);
     expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'unauthorized' } });
     await nothingChanged();
@@ -46,7 +60,9 @@ describe('refused tokens change nothing', () => {
     const res = await fetch(webhook(), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(system.sim.inviteBody({ kind: 'p2p', callId: 'no-auth', tenantId: TENANT })),
+      body: JSON.stringify(
+        system.sim.inviteBody({ kind: 'p2p', callId: 'no-auth', tenantId: TENANT }),
+      ),
     });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/Bearer/);
@@ -62,7 +78,7 @@ describe('malformed and oversized bodies', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
       body,
       ...(typeof body === 'string' ? {} : { duplex: 'half' }),
-    } as RequestInit);
+    });
   };
 
   it('not JSON → 400', async () => {
@@ -73,7 +89,13 @@ describe('malformed and oversized bodies', () => {
   });
 
   it('JSON that is not a commsNotifications body → 400 naming the field', async () => {
-    for (const body of [{}, { value: [] }, { value: [{ changeType: 'created' }] }, { value: 'x' }, []]) {
+    for (const body of [
+      {},
+      { value: [] },
+      { value: [{ changeType: 'created' }] },
+      { value: 'x' },
+      [],
+    ]) {
       const res = await post(JSON.stringify(body));
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: { code: 'invalid_notification' } });
@@ -93,7 +115,9 @@ describe('malformed and oversized bodies', () => {
   });
 
   it('too large → 413, with a content-length and when streamed', async () => {
-    const big = JSON.stringify({ value: [{ changeType: 'created', resourceUrl: '/x', pad: 'x'.repeat(10_000) }] });
+    const big = JSON.stringify({
+      value: [{ changeType: 'created', resourceUrl: '/x', pad: 'x'.repeat(10_000) }],
+    });
     const res = await post(big);
     expect(res.status).toBe(413);
     const stream = new ReadableStream({
@@ -114,7 +138,9 @@ describe('malformed and oversized bodies', () => {
   });
 
   it('the legacy (pre-Graph) notification shape → 204 so Teams resends it in Graph format', async () => {
-    const res = await post(JSON.stringify({ id: 'legacy', callState: 'incoming', participants: [] }));
+    const res = await post(
+      JSON.stringify({ id: 'legacy', callState: 'incoming', participants: [] }),
+    );
     expect(res.status).toBe(204);
     await nothingChanged();
   });

@@ -32,7 +32,11 @@ describe('answer policy, end to end', () => {
     expect(call.reject!.at - call.invitedAt).toBeLessThan(5000);
     expect(call.answerAttempts).toBe(0);
     const state = await callReaches(system, call.id, 'rejected');
-    expect(state.snapshot.context.verdict).toEqual({ action: 'reject', reason: 'forbidden', rule: 'suspended-tenant' });
+    expect(state.snapshot.context.verdict).toEqual({
+      action: 'reject',
+      reason: 'forbidden',
+      rule: 'suspended-tenant',
+    });
   });
 
   it('rejects a recorded user by rule with reason busy, and still answers others', async () => {

@@ -20,7 +20,10 @@ const invite = (callId: string): CallEvent => ({
 });
 
 beforeAll(async () => {
-  core = createCore({ redisUrl: testRedisUrl(), redisKeyPrefix: prefix }, pino({ level: 'silent' }));
+  core = createCore(
+    { redisUrl: testRedisUrl(), redisKeyPrefix: prefix },
+    pino({ level: 'silent' }),
+  );
   await core.ready();
   redis = plainRedis();
 });
@@ -38,7 +41,13 @@ describe('applyEvent against real Redis and BullMQ', () => {
   it('commits the transition with a version and enqueues its effects with deterministic ids', async () => {
     const callId = `call-${++n}`;
     const result = await core.runtime.applyEvent(callId, invite(callId), { dedupId: 'n1' });
-    expect(result).toMatchObject({ outcome: 'committed', version: 1, from: 'idle', to: 'answering', effects: 2 });
+    expect(result).toMatchObject({
+      outcome: 'committed',
+      version: 1,
+      from: 'idle',
+      to: 'answering',
+      effects: 2,
+    });
     const hash = await redis.hgetall(callKeys(prefix, callId).call);
     expect(hash.v).toBe('1');
     expect(hash.state).toBe('answering');
@@ -53,8 +62,16 @@ describe('applyEvent against real Redis and BullMQ', () => {
   it('treats the same delivery twice as a duplicate and changes nothing', async () => {
     const callId = `call-${++n}`;
     await core.runtime.applyEvent(callId, invite(callId), { dedupId: 'same' });
-    await core.runtime.applyEvent(callId, { type: 'CALL.ESTABLISHING', at: Date.now() }, { dedupId: 'est' });
-    const again = await core.runtime.applyEvent(callId, { type: 'CALL.ESTABLISHED', at: Date.now() }, { dedupId: 'est' });
+    await core.runtime.applyEvent(
+      callId,
+      { type: 'CALL.ESTABLISHING', at: Date.now() },
+      { dedupId: 'est' },
+    );
+    const again = await core.runtime.applyEvent(
+      callId,
+      { type: 'CALL.ESTABLISHED', at: Date.now() },
+      { dedupId: 'est' },
+    );
     expect(again).toEqual({ outcome: 'duplicate' });
     const call = await core.runtime.getCall(callId);
     expect(call?.version).toBe(2);
@@ -70,15 +87,34 @@ describe('applyEvent against real Redis and BullMQ', () => {
 
   it('serialises concurrent writers from separate runtimes through the version check', async () => {
     const callId = `call-${++n}`;
-    const other = createCore({ redisUrl: testRedisUrl(), redisKeyPrefix: prefix }, pino({ level: 'silent' }));
+    const other = createCore(
+      { redisUrl: testRedisUrl(), redisKeyPrefix: prefix },
+      pino({ level: 'silent' }),
+    );
     await other.ready();
     try {
       await core.runtime.applyEvent(callId, invite(callId));
       const results = await Promise.all([
-        core.runtime.applyEvent(callId, { type: 'GRAPH.ANSWER_ACCEPTED', at: Date.now(), attempts: 1 }, { dedupId: 'a' }),
-        other.runtime.applyEvent(callId, { type: 'CALL.ESTABLISHING', at: Date.now() }, { dedupId: 'b' }),
-        other.runtime.applyEvent(callId, { type: 'CALL.ESTABLISHED', at: Date.now() }, { dedupId: 'c' }),
-        core.runtime.applyEvent(callId, { type: 'CALL.ESTABLISHED', at: Date.now() }, { dedupId: 'c' }),
+        core.runtime.applyEvent(
+          callId,
+          { type: 'GRAPH.ANSWER_ACCEPTED', at: Date.now(), attempts: 1 },
+          { dedupId: 'a' },
+        ),
+        other.runtime.applyEvent(
+          callId,
+          { type: 'CALL.ESTABLISHING', at: Date.now() },
+          { dedupId: 'b' },
+        ),
+        other.runtime.applyEvent(
+          callId,
+          { type: 'CALL.ESTABLISHED', at: Date.now() },
+          { dedupId: 'c' },
+        ),
+        core.runtime.applyEvent(
+          callId,
+          { type: 'CALL.ESTABLISHED', at: Date.now() },
+          { dedupId: 'c' },
+        ),
       ]);
       const committed = results.filter((r) => r.outcome === 'committed');
       const call = await core.runtime.getCall(callId);
@@ -102,6 +138,8 @@ describe('applyEvent against real Redis and BullMQ', () => {
   });
 
   it('refuses a call id that could escape its hash tag', async () => {
-    await expect(core.runtime.applyEvent('bad}{id', invite('bad}{id'))).rejects.toThrow(/invalid call id/);
+    await expect(core.runtime.applyEvent('bad}{id', invite('bad}{id'))).rejects.toThrow(
+      /invalid call id/,
+    );
   });
 });

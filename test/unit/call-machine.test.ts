@@ -31,7 +31,11 @@ describe('call machine', () => {
     const answer = actions.find((a) => a.type === 'graph.answer');
     expect(answer?.params).toEqual({ callId: 'c1', tenantId: 't1', deadlineAt: T0 + 5000 });
     const timer = actions.find((a) => a.type === 'timer.start');
-    expect(timer?.params).toEqual({ timerId: 'answerDeadline', fireAt: T0 + 5000, event: 'TIMER.ANSWER_DEADLINE' });
+    expect(timer?.params).toEqual({
+      timerId: 'answerDeadline',
+      fireAt: T0 + 5000,
+      event: 'TIMER.ANSWER_DEADLINE',
+    });
     expect(s.context.trail.map(([state]) => state)).toEqual(['incoming', 'answering']);
   });
 
@@ -41,14 +45,23 @@ describe('call machine', () => {
       { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
       { type: 'CALL.ESTABLISHING', at: T0 + 60 },
       { type: 'CALL.ESTABLISHED', at: T0 + 90 },
-      { type: 'CALL.TERMINATED', at: T0 + 900, resultInfo: { code: 200, subcode: 4097, message: 'bye' } },
+      {
+        type: 'CALL.TERMINATED',
+        at: T0 + 900,
+        resultInfo: { code: 200, subcode: 4097, message: 'bye' },
+      },
     ]);
     expect(snapshot.value).toBe('terminated');
     expect(snapshot.status).toBe('done');
     expect(snapshot.context.answeredAt).toBe(T0 + 40);
     expect(snapshot.context.resultInfo?.subcode).toBe(4097);
     expect(snapshot.context.trail.map(([s]) => s)).toEqual([
-      'incoming', 'answering', 'answered', 'establishing', 'established', 'terminated',
+      'incoming',
+      'answering',
+      'answered',
+      'establishing',
+      'established',
+      'terminated',
     ]);
   });
 
@@ -85,8 +98,14 @@ describe('call machine', () => {
   });
 
   it('ignores the answer deadline once the answer was accepted', () => {
-    const s0 = run([invite(), { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 }]).snapshot;
-    const [s1, actions] = transition(callMachine, s0, { type: 'TIMER.ANSWER_DEADLINE', at: T0 + 5000 });
+    const s0 = run([
+      invite(),
+      { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
+    ]).snapshot;
+    const [s1, actions] = transition(callMachine, s0, {
+      type: 'TIMER.ANSWER_DEADLINE',
+      at: T0 + 5000,
+    });
     expect(s1).toBe(s0);
     expect(actions).toHaveLength(0);
   });
@@ -94,16 +113,29 @@ describe('call machine', () => {
   it('fails when Graph refuses the answer', () => {
     const { snapshot } = run([
       invite(),
-      { type: 'GRAPH.ANSWER_FAILED', at: T0 + 10, reason: 'Graph answered 403', status: 403, attempts: 1 },
+      {
+        type: 'GRAPH.ANSWER_FAILED',
+        at: T0 + 10,
+        reason: 'Graph answered 403',
+        status: 403,
+        attempts: 1,
+      },
     ]);
     expect(snapshot.value).toBe('failed');
-    expect(snapshot.context.failure).toEqual({ reason: 'answer-refused', detail: 'Graph answered 403' });
+    expect(snapshot.context.failure).toEqual({
+      reason: 'answer-refused',
+      detail: 'Graph answered 403',
+    });
   });
 
   it('treats a 408/8544 termination during answering as a missed deadline', () => {
     const { snapshot } = run([
       invite(),
-      { type: 'CALL.TERMINATED', at: T0 + 5001, resultInfo: { code: 408, subcode: 8544, message: 'Callee could not be reached.' } },
+      {
+        type: 'CALL.TERMINATED',
+        at: T0 + 5001,
+        resultInfo: { code: 408, subcode: 8544, message: 'Callee could not be reached.' },
+      },
     ]);
     expect(snapshot.value).toBe('failed');
     expect(snapshot.context.failure?.reason).toBe('answer-deadline-missed');
@@ -111,9 +143,15 @@ describe('call machine', () => {
 
   it('rejects per the verdict with its reason', () => {
     const s0 = initialTransition(callMachine)[0];
-    const [s1, actions] = transition(callMachine, s0, invite({ action: 'reject', reason: 'forbidden', rule: 'r' }));
+    const [s1, actions] = transition(
+      callMachine,
+      s0,
+      invite({ action: 'reject', reason: 'forbidden', rule: 'r' }),
+    );
     expect(s1.value).toBe('rejecting');
-    expect(actions.find((a) => a.type === 'graph.reject')?.params).toMatchObject({ reason: 'forbidden' });
+    expect(actions.find((a) => a.type === 'graph.reject')?.params).toMatchObject({
+      reason: 'forbidden',
+    });
     expect(actions.some((a) => a.type === 'graph.answer')).toBe(false);
     const [s2] = transition(callMachine, s1, { type: 'GRAPH.REJECT_ACCEPTED', at: T0 + 20 });
     expect(s2.value).toBe('rejected');

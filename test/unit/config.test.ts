@@ -8,7 +8,10 @@ describe('config', () => {
     const c = loadConfig(required);
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.port).toBe(3978);
-    expect(c.teamsTokenIssuers).toEqual(['https://api.botframework.com', 'https://graph.microsoft.com']);
+    expect(c.teamsTokenIssuers).toEqual([
+      'https://api.botframework.com',
+      'https://graph.microsoft.com',
+    ]);
     expect(c.answerDeadlineMs).toBe(5000);
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -16,7 +19,12 @@ describe('config', () => {
   it('names every bad variable', () => {
     let message = '';
     try {
-      loadConfig({ BOT_APP_ID: 'app', PORT: '80a', GRAPH_BASE_URL: 'http://graph', MEDIA_TLS_CERT_FILE: 'x' });
+      loadConfig({
+        BOT_APP_ID: 'app',
+        PORT: '80a',
+        GRAPH_BASE_URL: 'http://graph',
+        MEDIA_TLS_CERT_FILE: 'x',
+      });
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
       message = (e as Error).message;
@@ -27,6 +35,8 @@ describe('config', () => {
   });
 
   it('requires the media certificate and key together', () => {
-    expect(() => loadConfig({ ...required, MEDIA_TLS_CERT_FILE: 'c.pem' })).toThrow(/MEDIA_TLS_KEY_FILE/);
+    expect(() => loadConfig({ ...required, MEDIA_TLS_CERT_FILE: 'c.pem' })).toThrow(
+      /MEDIA_TLS_KEY_FILE/,
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decide, parsePolicy, PolicyError, DEFAULT_POLICY } from '../../src/policy/policy.js';
 
-const invite = { callId: 'c', tenantId: 'tenant-a', kind: 'p2p' as const, recordedUserId: 'user-1' };
+const invite = {
+  callId: 'c',
+  tenantId: 'tenant-a',
+  kind: 'p2p' as const,
+  recordedUserId: 'user-1',
+};
 
 describe('answer policy', () => {
   it('answers every invite by default', () => {
@@ -18,8 +23,14 @@ rules:
     recordedUserIds: [user-1]
     reason: busy
 `);
-    expect(decide(yaml, invite, 0)).toEqual({ action: 'reject', reason: 'forbidden', rule: 'blocked-tenant' });
-    const json = parsePolicy(JSON.stringify({ rules: [{ name: 'u', recordedUserIds: ['user-1'], reason: 'none' }] }));
+    expect(decide(yaml, invite, 0)).toEqual({
+      action: 'reject',
+      reason: 'forbidden',
+      rule: 'blocked-tenant',
+    });
+    const json = parsePolicy(
+      JSON.stringify({ rules: [{ name: 'u', recordedUserIds: ['user-1'], reason: 'none' }] }),
+    );
     expect(decide(json, invite, 0)).toEqual({ action: 'reject', reason: 'none', rule: 'u' });
     expect(decide(json, { ...invite, recordedUserId: 'user-2' }, 0)).toEqual({ action: 'answer' });
   });
@@ -31,7 +42,9 @@ rules:
   });
 
   it('refuses a bad policy with a message that names the field', () => {
-    expect(() => parsePolicy('rules: [{ name: x, reason: maybe, tenantIds: [a] }]')).toThrow(/rules\.0\.reason/);
+    expect(() => parsePolicy('rules: [{ name: x, reason: maybe, tenantIds: [a] }]')).toThrow(
+      /rules\.0\.reason/,
+    );
     expect(() => parsePolicy('rules: [{ name: x }]')).toThrow(PolicyError);
     expect(() => parsePolicy('maxActiveCalls: -1')).toThrow(/maxActiveCalls/);
     expect(() => parsePolicy('{ nope')).toThrow(PolicyError);
