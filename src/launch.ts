@@ -18,9 +18,11 @@ const GRACE_MS = 15_000;
 const logger = createLogger('launcher', process.env.LOG_LEVEL ?? 'info');
 
 let stopping = false;
+let exitStatus = 0;
 const children = new Map<string, ChildProcess>();
 
 function start(role: string, file: string, failures = 0): void {
+  if (stopping) return;
   const child = spawn(process.execPath, [...process.execArgv, file], {
     stdio: 'inherit',
     env: process.env,
@@ -31,7 +33,13 @@ function start(role: string, file: string, failures = 0): void {
   child.on('exit', (code, signal) => {
     children.delete(role);
     if (stopping) {
-      if (children.size === 0) process.exit(0);
+      if (children.size === 0) process.exit(exitStatus);
+      return;
+    }
+    if (code === 2) {
+      // a configuration error: restarting cannot help
+      logger.error({ role }, 'role refused its configuration; stopping');
+      stop('SIGTERM', 2);
       return;
     }
     const streak = Date.now() - startedAt > 30_000 ? 0 : failures + 1;
@@ -41,14 +49,15 @@ function start(role: string, file: string, failures = 0): void {
   });
 }
 
-function stop(signal: NodeJS.Signals): void {
+function stop(signal: NodeJS.Signals, exitCode = 0): void {
   if (stopping) {
     for (const child of children.values()) child.kill('SIGKILL');
     process.exit(1);
   }
   stopping = true;
+  exitStatus = exitCode;
   logger.info({ signal }, 'stopping roles');
-  if (children.size === 0) process.exit(0);
+  if (children.size === 0) process.exit(exitCode);
   for (const child of children.values()) child.kill('SIGTERM');
   setTimeout(() => {
     for (const child of children.values()) child.kill('SIGKILL');
@@ -56,6 +65,6 @@ function stop(signal: NodeJS.Signals): void {
   }, GRACE_MS).unref();
 }
 
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
 for (const [role, file] of Object.entries(roles)) start(role, file);

@@ -1,22 +1,28 @@
 /**
  * Composition root of the worker role (`npm run start:workers`): config → Redis → Graph port
- * (msal tokens per tenant) → BullMQ workers for the graph and timers queues.
+ * (msal tokens per tenant) → BullMQ workers for the graph and timers queues. SIGTERM drains
+ * in-flight jobs (bounded), then closes queues and Redis.
  */
 import { loadConfig } from '../src/config.js';
 import { createCore } from '../src/core.js';
+import { exitOnStartupError } from '../src/fatal.js';
 import { createLogger } from '../src/logger.js';
 import { loadPolicy } from '../src/policy/policy.js';
 import { onShutdown } from '../src/shutdown.js';
 import { startWorkers } from './runner.js';
 
-const config = loadConfig();
-const logger = createLogger('workers', config.logLevel);
-const policy = await loadPolicy(config.policyFile);
-const core = createCore(config, logger);
-await core.ready();
-const workers = startWorkers(core, config, policy, logger);
-logger.info('workers running: graph, timers');
-onShutdown(logger, async () => {
-  await workers.close();
-  await core.close();
-});
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('workers', config.logLevel);
+  const policy = await loadPolicy(config.policyFile);
+  const core = createCore(config, logger);
+  await core.ready();
+  const workers = startWorkers(core, config, policy, logger);
+  logger.info('workers running: graph, timers');
+  onShutdown(logger, async () => {
+    await workers.close();
+    await core.close();
+  });
+}
+
+main().catch(exitOnStartupError('workers'));

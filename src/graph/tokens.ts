@@ -37,13 +37,23 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     }
     return client;
   };
+  // A burst of calls in a tenant whose token is not cached yet shares one token request.
+  const inFlight = new Map<string, Promise<string>>();
+  const acquire = async (tenantId: string): Promise<string> => {
+    const result = await clientFor(tenantId).acquireTokenByClientCredential({
+      scopes: [GRAPH_SCOPE],
+    });
+    if (!result?.accessToken) throw new Error(`no Graph token for tenant ${tenantId}`);
+    return result.accessToken;
+  };
   return {
-    async getToken(tenantId) {
-      const result = await clientFor(tenantId).acquireTokenByClientCredential({
-        scopes: [GRAPH_SCOPE],
-      });
-      if (!result?.accessToken) throw new Error(`no Graph token for tenant ${tenantId}`);
-      return result.accessToken;
+    getToken(tenantId) {
+      let pending = inFlight.get(tenantId);
+      if (!pending) {
+        pending = acquire(tenantId).finally(() => inFlight.delete(tenantId));
+        inFlight.set(tenantId, pending);
+      }
+      return pending;
     },
   };
 }

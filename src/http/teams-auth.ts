@@ -27,6 +27,8 @@ export interface TeamsAuthOptions {
   configMaxAgeMs?: number;
   /** @default 5000 */
   fetchTimeoutMs?: number;
+  /** At most one key refetch per this window when tokens name an unknown `kid`. @default 30000 */
+  keyRefetchCooldownMs?: number;
   now?: () => number;
 }
 
@@ -60,7 +62,7 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
     }
     const set = createRemoteJWKSet(new URL(doc.jwks_uri), {
       timeoutDuration: timeout,
-      cooldownDuration: 30_000,
+      cooldownDuration: options.keyRefetchCooldownMs ?? 30_000,
       cacheMaxAge: 24 * 3600_000,
     });
     keys = { set, jwksUri: doc.jwks_uri, loadedAt: now() };

@@ -137,4 +137,31 @@ describe('answering policy invites', () => {
     expect(attempts.every((r) => r.status === 503)).toBe(true);
     system.sim.clearFaults();
   }, 30_000);
+
+  it('reads real-world casing ("Established", "Deleted", "Terminated") and keeps the result code', async () => {
+    const call = await system.sim.placeCall({ kind: 'p2p', casing: 'real', holdMs: 100 });
+    await call.waitFor('terminated', 8000);
+    const state = await callReaches(system, call.id, 'terminated');
+    expect(state.snapshot.context.resultInfo).toMatchObject({ code: 200, subcode: 4097 });
+    expect(state.snapshot.context.establishedAt).toBeDefined();
+  });
+
+  it('answers 202 only once the invite is committed to Redis', async () => {
+    const callId = `commit-${Date.now()}`;
+    const tenantId = '5a0c3a3e-4f65-4c09-9a52-1c2d3e4f5a6b';
+    const res = await system.sim.deliver(system.sim.inviteBody({ kind: 'p2p', callId, tenantId }), { tenantId });
+    expect(res.status).toBe(202);
+    const call = await system.core.runtime.getCall(callId); // no waiting: it must be there already
+    expect(call?.version).toBeGreaterThanOrEqual(1);
+    expect(call?.snapshot.context.deadlineAt).toBeGreaterThan(Date.now());
+  });
+
+  it('gets one Graph token per tenant and reuses it across calls', async () => {
+    const tenantId = '7e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b';
+    const first = await system.sim.placeCall({ kind: 'p2p', tenantId });
+    const second = await system.sim.placeCall({ kind: 'meeting', tenantId });
+    await Promise.all([first.waitFor('established', 8000), second.waitFor('established', 8000)]);
+    const tokenRequests = system.sim.requests.filter((r) => r.route === 'token' && r.path.includes(tenantId));
+    expect(tokenRequests).toHaveLength(1);
+  });
 });

@@ -1,0 +1,77 @@
+/**
+ * The roles as real processes: `npm start`'s launcher runs ingress + workers, becomes ready,
+ * and exits 0 on SIGTERM; a bad configuration stops start-up with a message naming the variable.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/dev/local-redis.js';
+import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { eventually } from '../helpers/system.js';
+
+const prefix = uniquePrefix('procs');
+const children: ChildProcess[] = [];
+
+function run(file: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exit, output: () => output };
+}
+
+const baseEnv = (port: number) => ({
+  BOT_APP_ID: 'app',
+  BOT_APP_SECRET: 'secret',
+  REDIS_URL: testRedisUrl(),
+  REDIS_KEY_PREFIX: prefix,
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  LOG_LEVEL: 'warn',
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  const redis = plainRedis();
+  await deleteByPrefix(redis, prefix);
+  await redis.quit();
+});
+
+describe('process roles', () => {
+  it('npm start runs ingress and workers, is ready, and drains to exit 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const launcher = run('src/launch.ts', baseEnv(port));
+    const ready = await eventually(
+      async () => {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+          return res.status === 200 ? ((await res.json()) as { checks: { workers: number } }) : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      'the launcher to become ready',
+    );
+    expect(ready.checks.workers).toBeGreaterThanOrEqual(1);
+    launcher.child.kill('SIGTERM');
+    expect(await launcher.exit).toBe(0);
+  }, 40_000);
+
+  it('a bad variable stops the ingress with exit 2 and a message naming it', async () => {
+    const ingress = run('src/main.ts', { ...baseEnv(0), PORT: 'eighty' });
+    expect(await ingress.exit).toBe(2);
+    expect(ingress.output()).toMatch(/PORT: must be a whole number/);
+  }, 20_000);
+
+  it('the launcher does not restart a role that refuses its configuration', async () => {
+    const launcher = run('src/launch.ts', { ...baseEnv(0), GRAPH_BASE_URL: 'ftp://graph' });
+    expect(await launcher.exit).toBe(2);
+    expect(launcher.output()).toMatch(/GRAPH_BASE_URL/);
+    expect(launcher.output()).not.toMatch(/restarting/);
+  }, 20_000);
+});
