@@ -8,7 +8,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { CallEvent } from '../machines/call.js';
 import type { CallRuntime } from '../src/calls/runtime.js';
 import type { AnswerBody, GraphCalls } from '../src/graph/calls.js';
-import type { GraphCallError} from '../src/graph/errors.js';
+import type { GraphCallError } from '../src/graph/errors.js';
 import { toGraphCallError } from '../src/graph/errors.js';
 import type { GraphJob } from '../src/queues/jobs.js';
 import { GRAPH_MAX_ATTEMPTS } from '../src/queues/producer.js';

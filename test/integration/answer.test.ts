@@ -149,7 +149,9 @@ describe('answering policy invites', () => {
   it('answers 202 only once the invite is committed to Redis', async () => {
     const callId = `commit-${Date.now()}`;
     const tenantId = '5a0c3a3e-4f65-4c09-9a52-1c2d3e4f5a6b';
-    const res = await system.sim.deliver(system.sim.inviteBody({ kind: 'p2p', callId, tenantId }), { tenantId });
+    const res = await system.sim.deliver(system.sim.inviteBody({ kind: 'p2p', callId, tenantId }), {
+      tenantId,
+    });
     expect(res.status).toBe(202);
     const call = await system.core.runtime.getCall(callId); // no waiting: it must be there already
     expect(call?.version).toBeGreaterThanOrEqual(1);
@@ -161,7 +163,9 @@ describe('answering policy invites', () => {
     const first = await system.sim.placeCall({ kind: 'p2p', tenantId });
     const second = await system.sim.placeCall({ kind: 'meeting', tenantId });
     await Promise.all([first.waitFor('established', 8000), second.waitFor('established', 8000)]);
-    const tokenRequests = system.sim.requests.filter((r) => r.route === 'token' && r.path.includes(tenantId));
+    const tokenRequests = system.sim.requests.filter(
+      (r) => r.route === 'token' && r.path.includes(tenantId),
+    );
     expect(tokenRequests).toHaveLength(1);
   });
 });

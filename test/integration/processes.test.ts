@@ -49,7 +49,9 @@ describe('process roles', () => {
       async () => {
         try {
           const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-          return res.status === 200 ? ((await res.json()) as { checks: { workers: number } }) : undefined;
+          return res.status === 200
+            ? ((await res.json()) as { checks: { workers: number } })
+            : undefined;
         } catch {
           return undefined;
         }

@@ -1,6 +1,6 @@
 /** Token verification against the simulator's real OpenID configuration and JWKS over HTTPS. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpError } from '../../src/http/http-error.js';
+import type { HttpError } from '../../src/http/http-error.js';
 import { createTeamsTokenVerifier } from '../../src/http/teams-auth.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { BOT_APP_ID, BOT_APP_SECRET, testTls } from '../helpers/system.js';
@@ -50,9 +50,13 @@ describe('Teams token verification', () => {
     expect(caller.tenantId).toBe(TENANT);
     expect(jwksFetches() - before).toBe(1);
     // a flood of tokens with unknown kids cannot make it refetch more than once per cooldown
-    const forged = await Promise.all([1, 2, 3, 4].map(() => sim.signToken({ tenantId: TENANT, mode: 'unknownKid' })));
+    const forged = await Promise.all(
+      [1, 2, 3, 4].map(() => sim.signToken({ tenantId: TENANT, mode: 'unknownKid' })),
+    );
     const results = await Promise.allSettled(forged.map((t) => v.verify(`Bearer ${t}`)));
-    expect(results.every((r) => r.status === 'rejected' && (r.reason as HttpError).status === 401)).toBe(true);
+    expect(
+      results.every((r) => r.status === 'rejected' && (r.reason as HttpError).status === 401),
+    ).toBe(true);
     expect(jwksFetches() - before).toBeLessThanOrEqual(2);
   });
 

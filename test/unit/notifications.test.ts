@@ -59,8 +59,14 @@ describe('commsNotifications parsing (teams-protocol §2.2, §5)', () => {
 
   it('rejects bodies that are not notifications', () => {
     expect(CommsNotifications.safeParse({ value: [] }).success).toBe(false);
-    expect(CommsNotifications.safeParse({ value: [{ changeType: 'created' }] }).success).toBe(false);
-    expect(CommsNotifications.safeParse({ value: new Array(101).fill({ changeType: 'updated', resourceUrl: '/x' }) }).success).toBe(false);
+    expect(CommsNotifications.safeParse({ value: [{ changeType: 'created' }] }).success).toBe(
+      false,
+    );
+    expect(
+      CommsNotifications.safeParse({
+        value: new Array(101).fill({ changeType: 'updated', resourceUrl: '/x' }),
+      }).success,
+    ).toBe(false);
   });
 
   it('recognises the legacy (pre-Graph) shape', () => {

@@ -1,0 +1,146 @@
+/**
+ * The fake Graph calls API (reference §4, §6, §7, §12.5): answer / reject / DELETE / keepAlive /
+ * updateRecordingStatus / GET under `/v1.0/communications/calls/{id}`. Each request needs a
+ * Graph token from the fake Entra for the call's tenant. Checks run in the order a real service
+ * plausibly applies them: token → call exists → tenant → body → call still in the right state.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { SimCallImpl } from './call-state.js';
+import { callNotFound, graphError, type ErrorReply } from './graph-errors.js';
+import type { Reply, RequestContext } from './routes.js';
+import type { TokenService } from './tokens.js';
+
+export interface GraphDeps {
+  calls: ReadonlyMap<string, SimCallImpl>;
+  tokens: TokenService;
+  graphBaseUrl: string;
+}
+
+const isHttpUrl = (v: string): boolean => {
+  try {
+    return ['https:', 'http:'].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+};
+const oneOf = (values: string[]) =>
+  z.string().refine((v) => values.includes(v.toLowerCase()), `must be one of ${values.join(', ')}`);
+const callbackUri = z.string().refine(isHttpUrl, 'must be an http(s) URL').optional();
+
+const AnswerBody = z.looseObject({
+  callbackUri,
+  acceptedModalities: z.array(oneOf(['audio', 'video', 'videobasedscreensharing', 'data'])).min(1),
+  mediaConfig: z.looseObject({
+    '@odata.type': z.literal('#microsoft.graph.appHostedMediaConfig'),
+    blob: z.string().min(1),
+  }),
+  participantCapacity: z.number().int().positive().optional(),
+});
+const RejectBody = z.looseObject({
+  reason: oneOf(['none', 'busy', 'forbidden']).optional(),
+  callbackUri,
+});
+const RecordingStatusBody = z.looseObject({
+  clientContext: z.string().min(1).max(256),
+  status: oneOf(['notrecording', 'recording', 'failed']),
+});
+
+type Parsed<T> = { ok: true; data: T } | { ok: false; reply: ErrorReply };
+
+function parse<T>(schema: z.ZodType<T>, text: string, crid?: string): Parsed<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text === '' ? '{}' : text);
+  } catch {
+    return {
+      ok: false,
+      reply: graphError(400, 'BadRequest', 'The request is invalid: body is not JSON.', crid),
+    };
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return { ok: true, data: result.data };
+  const issues = result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
+  const message = `The request is invalid: ${issues.join('; ')}`;
+  return { ok: false, reply: graphError(400, 'BadRequest', message, crid) };
+}
+
+export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise<Reply> {
+  const { req, classified } = ctx;
+  const crid = req.headers.get('client-request-id') ?? undefined;
+  const auth = await deps.tokens.checkGraphToken(req.headers.get('authorization') ?? undefined);
+  if (!auth.ok) return graphError(401, 'InvalidAuthenticationToken', auth.reason, crid);
+  const call = classified.callId === undefined ? undefined : deps.calls.get(classified.callId);
+  if (!call) return callNotFound(crid);
+  if (call.tenantId !== auth.tenantId) {
+    return graphError(
+      401,
+      'InvalidAuthenticationToken',
+      `The token is for tenant ${auth.tenantId}, the call belongs to another tenant.`,
+      crid,
+    );
+  }
+  switch (classified.route) {
+    case 'answer': {
+      const parsed = parse(AnswerBody, ctx.text, crid);
+      if (!parsed.ok) return parsed.reply;
+      const body = parsed.data;
+      // Already answered, rejected, ended or past the deadline: the invite is gone (comms#191).
+      if (!call.isPending()) return callNotFound(crid);
+      call.acceptAnswer(body, ctx.path);
+      return { status: 202 };
+    }
+    case 'reject': {
+      const parsed = parse(RejectBody, ctx.text, crid);
+      if (!parsed.ok) return parsed.reply;
+      const body = parsed.data;
+      if (!call.isPending()) return callNotFound(crid);
+      call.acceptReject(body.reason?.toLowerCase() ?? 'none', body.callbackUri);
+      return { status: 202 };
+    }
+    case 'delete':
+      if (call.isEnded()) return callNotFound(crid);
+      call.endByBot();
+      return { status: 204 };
+    case 'keepAlive':
+      if (!call.isLive()) return callNotFound(crid);
+      call.keepAlives.push(Date.now());
+      return { status: 200 };
+    case 'updateRecordingStatus': {
+      const parsed = parse(RecordingStatusBody, ctx.text, crid);
+      if (!parsed.ok) return parsed.reply;
+      const body = parsed.data;
+      if (!call.isLive()) return callNotFound(crid);
+      const status = canonicalStatus(body.status);
+      call.recordingStatusUpdates.push({
+        at: Date.now(),
+        status,
+        clientContext: body.clientContext,
+      });
+      const opId = randomUUID();
+      return {
+        status: 200,
+        headers: {
+          location: `${deps.graphBaseUrl}/communications/calls/${call.id}/operations/${opId}`,
+        },
+        body: {
+          '@odata.type': '#microsoft.graph.updateRecordingStatusOperation',
+          clientContext: body.clientContext,
+          id: opId,
+          resultInfo: null,
+          status: 'completed',
+        },
+      };
+    }
+    case 'getCall':
+      if (call.state === 'terminated') return callNotFound(crid);
+      return { status: 200, body: call.graphView() };
+    default:
+      return graphError(400, 'BadRequest', `Unsupported request ${req.method} ${ctx.path}.`, crid);
+  }
+}
+
+function canonicalStatus(status: string): string {
+  const lower = status.toLowerCase();
+  return lower === 'notrecording' ? 'notRecording' : lower;
+}

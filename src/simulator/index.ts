@@ -1,0 +1,24 @@
+/**
+ * The Teams platform stand-in (DESIGN §6): OpenID metadata and JWKS, a fake Entra token
+ * endpoint, a fake Graph calls API over HTTPS, signed webhook deliveries with the real headers
+ * and payload shapes, the answer deadline, and fault injection. Built from
+ * `reference/teams-protocol.md`, never from the orchestrator's code.
+ */
+export { startSimulator } from './simulator.js';
+export type {
+  DeliverOptions,
+  DeliveryKind,
+  DeliveryLogEntry,
+  GraphFault,
+  GraphRoute,
+  PlaceCallOptions,
+  RequestLogEntry,
+  RequestRoute,
+  ResultInfo,
+  SimCall,
+  SimCallState,
+  Simulator,
+  SimulatorLogger,
+  SimulatorOptions,
+  TokenMode,
+} from './types.js';

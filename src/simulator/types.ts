@@ -1,0 +1,220 @@
+/**
+ * The simulator's public contract (re-exported by `index.ts`). Everything here is built from
+ * `reference/teams-protocol.md` (§12 "what a faithful simulator must do"), not from the
+ * orchestrator's code.
+ */
+
+/** How a webhook bearer token is (mis)made; every mode but 'valid' must fail verification. */
+export type TokenMode =
+  | 'valid'
+  | 'expired'
+  | 'wrongAudience'
+  | 'wrongIssuer'
+  | 'algNone'
+  | 'unknownKid'
+  | 'noTid'
+  | 'badSignature';
+
+/** Minimal logger port (pino fits). */
+export interface SimulatorLogger {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+}
+
+export interface SimulatorOptions {
+  /** Expected `aud` of webhook tokens and the only `client_id` the token endpoint accepts. */
+  botAppId: string;
+  /** Checked by the token endpoint (401 invalid_client otherwise). */
+  botAppSecret: string;
+  /** The bot's global calling webhook; settable later through `Simulator.webhookUrl`. */
+  webhookUrl: string;
+  /** PEM for the HTTPS server; must be valid for `localhost`. */
+  tls: { cert: string; key: string };
+  /** Listening port on 127.0.0.1. @default 0 (a free port) */
+  port?: number;
+  /** Policy-based recording answer deadline (reference §4.3). @default 5000 */
+  answerDeadlineMs?: number;
+  /** Delay from the accepted answer to 'establishing', and again to 'established'. @default 30 */
+  establishDelayMs?: number;
+  /** Lifetime of webhook tokens (reference §12.1: 300–3,900 s). @default 3900 */
+  tokenLifetimeSec?: number;
+  /** A webhook POST not answered within this counts as failed (reference §2.3). @default 5000 */
+  deliveryTimeoutMs?: number;
+  /** Tenant used by `placeCall` when none is given. @default a random GUID per simulator */
+  defaultTenantId?: string;
+  /** Serve the `/_sim/*` control API on the same server (used by `main.ts`). @default false */
+  controlApi?: boolean;
+  logger?: SimulatorLogger;
+}
+
+/** Every request the fake Graph / Entra / OpenID surface received. */
+export interface RequestLogEntry {
+  at: number;
+  method: string;
+  path: string;
+  route: RequestRoute;
+  status: number;
+  /** Lower-case names; `authorization` is replaced by 'Bearer <redacted>'. */
+  headers: Record<string, string>;
+  /** Parsed JSON or form body (a `client_secret` is redacted), raw text otherwise. */
+  body: unknown;
+  callId?: string;
+}
+
+export type DeliveryKind = 'incoming' | 'state' | 'deleted' | 'raw';
+
+/** Every webhook POST the simulator made. */
+export interface DeliveryLogEntry {
+  at: number;
+  url: string;
+  callId?: string;
+  kind: DeliveryKind;
+  /** The call state the notification announces (lower case), when it announces one. */
+  state?: string;
+  /** HTTP status of the bot's reply; 0 when there was none (timeout, refused). */
+  status: number;
+  latencyMs: number;
+  /** The JSON body that was sent (or the raw string for `deliver({rawBody})`). */
+  body: unknown;
+  messageId: string;
+  /** True for the second copy sent by `duplicateNotifications`. */
+  duplicate: boolean;
+  /** The bot's reply body (first 2,000 characters). */
+  responseBody?: string;
+  error?: string;
+}
+
+export interface PlaceCallOptions {
+  /** Invite shape: reference §2.5 (p2p) or §2.6 (meeting). @default 'p2p' */
+  kind?: 'p2p' | 'meeting';
+  tenantId?: string;
+  /** The recorded (policy) user's object id. @default a random GUID */
+  userId?: string;
+  callId?: string;
+  /** Send 'established' before 'establishing' (reference §5.1: they may arrive out of order). */
+  swapEstablishOrder?: boolean;
+  /** Deliver every notification of the call twice. */
+  duplicateNotifications?: boolean;
+  /** 'real' = "Created"/"Updated"/"Deleted", "Terminated", "Default" casing of real payloads. */
+  casing?: 'docs' | 'real';
+  /** After 'established', hang up remotely after this long (omit = up until `hangUp()`). */
+  holdMs?: number;
+  /** Token mode for every delivery of this call. @default 'valid' */
+  tokenMode?: TokenMode;
+}
+
+export type SimCallState =
+  | 'invited'
+  | 'answered'
+  | 'rejected'
+  | 'establishing'
+  | 'established'
+  | 'terminating'
+  | 'terminated';
+
+export interface ResultInfo {
+  code: number;
+  subcode: number;
+  message: string;
+}
+
+export interface SimCall {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly kind: 'p2p' | 'meeting';
+  readonly userId: string;
+  readonly callChainId: string;
+  /** ms epoch when the invite POST was sent (the deadline counts from here). */
+  readonly invitedAt: number;
+  state: SimCallState;
+  /** The first accepted answer (`body` as posted, for tests to inspect freely). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form JSON
+  answer?: { at: number; body: any; path: string };
+  reject?: { at: number; reason: string };
+  /** Every answer POST for this call, accepted or not. */
+  answerAttempts: number;
+  /** How the bot's leg ended. */
+  result?: ResultInfo;
+  /** v1: 'callCancelled' when the bot missed the deadline or rejected (policy defaults). */
+  userOutcome?: 'recorded' | 'callCancelled';
+  /** Every accepted `updateRecordingStatus`, in order. */
+  readonly recordingStatusUpdates: { at: number; status: string; clientContext?: string }[];
+  /** ms epochs of accepted keepAlive requests. */
+  readonly keepAlives: number[];
+  /**
+   * Resolves once the call has reached `state` and the notification announcing it (if any) was
+   * delivered; rejects on timeout, or as soon as the call ended without reaching it.
+   * @param timeoutMs @default 10000
+   */
+  waitFor(state: SimCallState, timeoutMs?: number): Promise<void>;
+  /**
+   * Remote hang-up: 'terminating', then 'deleted'/'terminated' with 200/4097 (p2p) or
+   * 200/5002 (meeting) unless a code is given. Resolves after the last notification.
+   */
+  hangUp(opts?: { code?: number; subcode?: number }): Promise<void>;
+}
+
+export type GraphRoute =
+  'answer' | 'reject' | 'delete' | 'keepAlive' | 'updateRecordingStatus' | 'token';
+
+export type RequestRoute =
+  GraphRoute | 'getCall' | 'openIdConfig' | 'jwks' | 'entraMetadata' | 'entraKeys' | 'unknown';
+
+export interface GraphFault {
+  route: GraphRoute;
+  /** @default 503 */
+  status?: number;
+  /** Sent verbatim as `Retry-After` (fractional seconds allowed, reference §9). */
+  retryAfter?: string;
+  /** How many matching requests fail. @default 1; Infinity = stays down */
+  times?: number;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  /** Graph error code. @default 'TooManyRequests' for 429, else a name for the status */
+  code?: string;
+  /** Only requests for this call match. */
+  callId?: string;
+}
+
+export interface DeliverOptions {
+  tenantId: string;
+  tokenMode?: TokenMode;
+  /** @default the current webhookUrl */
+  url?: string;
+  /** Extra or replacing headers; an empty string removes a header. */
+  headers?: Record<string, string>;
+  /** Sent instead of `JSON.stringify(body)`. */
+  rawBody?: string;
+}
+
+export interface Simulator {
+  /** https://localhost:PORT */
+  readonly baseUrl: string;
+  /** `${baseUrl}/v1/.well-known/OpenIdConfiguration` */
+  readonly openIdConfigUrl: string;
+  /** `${baseUrl}/v1.0` */
+  readonly graphBaseUrl: string;
+  /** The fake Entra authority host (= baseUrl). */
+  readonly authorityHost: string;
+  /** 'https://api.botframework.com' */
+  readonly issuer: string;
+  readonly defaultTenantId: string;
+  webhookUrl: string;
+  /** Deliver an invite and start the answer deadline; resolves after the webhook POST returned. */
+  placeCall(opts?: PlaceCallOptions): Promise<SimCall>;
+  readonly calls: ReadonlyMap<string, SimCall>;
+  readonly requests: RequestLogEntry[];
+  readonly deliveries: DeliveryLogEntry[];
+  addFault(fault: GraphFault): void;
+  clearFaults(): void;
+  /** A webhook bearer token. */
+  signToken(opts: { tenantId: string; mode?: TokenMode; audience?: string }): Promise<string>;
+  /** A raw webhook POST, for negative tests. */
+  deliver(body: unknown, opts: DeliverOptions): Promise<{ status: number; body: string }>;
+  /** The commsNotifications body `placeCall` would send. */
+  inviteBody(opts: PlaceCallOptions & { callId: string }): object;
+  /** Publish a new key in the JWKS and sign with it from now on (old keys stay published). */
+  rotateSigningKey(): Promise<void>;
+  /** Close the server and clear every timer. Memoized. */
+  close(): Promise<void>;
+}

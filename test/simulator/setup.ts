@@ -1,0 +1,54 @@
+/**
+ * Shared set-up for the simulator tests: a simulator on a free port with the test certificate
+ * (made by test/global-setup.ts and trusted through NODE_EXTRA_CA_CERTS) and a bot stub whose
+ * webhook it calls.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  startSimulator,
+  type Simulator,
+  type SimulatorOptions,
+} from '../../src/simulator/index.js';
+import { graphSide, startBotStub, type BotStub, type GraphSide } from './bot-stub.js';
+
+export const APP_ID = 'b0710000-0000-4000-8000-000000000001';
+export const APP_SECRET = 'test-secret';
+
+export interface Harness {
+  sim: Simulator;
+  bot: BotStub;
+  graph: GraphSide;
+  close(): Promise<void>;
+}
+
+export async function testTls(): Promise<{ cert: string; key: string }> {
+  const certFile = process.env.TEST_CERT_FILE;
+  const keyFile = process.env.TEST_KEY_FILE;
+  if (!certFile || !keyFile)
+    throw new Error('TEST_CERT_FILE/TEST_KEY_FILE unset: global setup missing');
+  const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+  return { cert, key };
+}
+
+export async function startHarness(opts: Partial<SimulatorOptions> = {}): Promise<Harness> {
+  const sim = await startSimulator({
+    botAppId: APP_ID,
+    botAppSecret: APP_SECRET,
+    webhookUrl: 'http://127.0.0.1:9/unset',
+    tls: await testTls(),
+    establishDelayMs: 20,
+    ...opts,
+  });
+  const bot = await startBotStub(sim.openIdConfigUrl, APP_ID);
+  sim.webhookUrl = `${bot.url}/api/calling`;
+  const graph = graphSide(sim, APP_ID, APP_SECRET);
+  return {
+    sim,
+    bot,
+    graph,
+    close: async () => {
+      await sim.close();
+      await bot.close();
+    },
+  };
+}
