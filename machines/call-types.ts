@@ -26,17 +26,79 @@ export interface Invite {
   myParticipantId?: string;
 }
 
+/** Per-call durations, fixed when the invite arrives (from configuration). */
+export interface CallSettings {
+  /** Graph ends a call with no request for 45 min; we keep it alive every 15. */
+  keepAliveIntervalMs: number;
+  /** How long an established call may wait for media before recording is reported failed. */
+  mediaArrivalTimeoutMs: number;
+  /** How long a Graph effect other than answer/reject may keep being retried. */
+  effectBudgetMs: number;
+}
+
+export type TimerId = 'answerDeadline' | 'keepAlive' | 'mediaArrival';
+export type TimerEventType =
+  'TIMER.ANSWER_DEADLINE' | 'TIMER.KEEPALIVE_DUE' | 'TIMER.MEDIA_ARRIVAL';
+export type RecordingStatus = 'recording' | 'notRecording' | 'failed';
+
+/** A participant as the media process and reports need it: ids and flags, no names. */
+export interface Participant {
+  id: string;
+  kind: 'user' | 'guest' | 'phone' | 'application' | 'applicationInstance' | 'unknown';
+  /** The identity's id (AAD object id, phone number, app id) when the roster carries one. */
+  identityId?: string;
+  tenantId?: string;
+  muted: boolean;
+  inLobby: boolean;
+  /** Media source ids (MSIs) by media type, for attributing unmixed audio and video. */
+  sources: { audio?: string; video?: string; screen?: string };
+  /** `rosterSequenceNumber`, when Teams sends one. */
+  seq?: number;
+}
+
+export interface RosterUpdate {
+  /** full: the complete roster; delta: changed participants; removed: participants who left. */
+  mode: 'full' | 'delta' | 'removed';
+  participants: Participant[];
+}
+
 export type CallEvent =
-  | { type: 'CALL.INCOMING'; at: number; deadlineAt: number; invite: Invite; verdict: Verdict }
+  | {
+      type: 'CALL.INCOMING';
+      at: number;
+      deadlineAt: number;
+      invite: Invite;
+      verdict: Verdict;
+      settings: CallSettings;
+    }
   | { type: 'CALL.ESTABLISHING'; at: number }
   | { type: 'CALL.ESTABLISHED'; at: number }
   | { type: 'CALL.TERMINATING'; at: number }
   | { type: 'CALL.TERMINATED'; at: number; resultInfo?: ResultInfo }
+  | { type: 'CALL.ROSTER'; at: number; update: RosterUpdate }
+  /** The bot ends the call (operator request). */
+  | { type: 'CALL.HANGUP'; at: number; reason: string }
   | { type: 'GRAPH.ANSWER_ACCEPTED'; at: number; attempts: number }
   | { type: 'GRAPH.ANSWER_FAILED'; at: number; reason: string; status?: number; attempts: number }
   | { type: 'GRAPH.REJECT_ACCEPTED'; at: number }
   | { type: 'GRAPH.REJECT_FAILED'; at: number; reason: string; status?: number }
-  | { type: 'TIMER.ANSWER_DEADLINE'; at: number };
+  | { type: 'GRAPH.RECORDING_STATUS_OK'; at: number; status: RecordingStatus; attempts: number }
+  | {
+      type: 'GRAPH.RECORDING_STATUS_FAILED';
+      at: number;
+      status: RecordingStatus;
+      reason: string;
+      httpStatus?: number;
+      attempts: number;
+    }
+  | { type: 'GRAPH.KEEPALIVE_OK'; at: number }
+  | { type: 'GRAPH.KEEPALIVE_FAILED'; at: number; reason: string; status?: number }
+  | { type: 'GRAPH.HANGUP_OK'; at: number }
+  | { type: 'GRAPH.HANGUP_FAILED'; at: number; reason: string; status?: number }
+  /** Media for the call is arriving (from the media process; a runtime event until it exists). */
+  | { type: 'MEDIA.FLOWING'; at: number }
+  | { type: 'MEDIA.FAULT'; at: number; reason: string }
+  | { type: TimerEventType; at: number; gen: number };
 
 export type CallEventType = CallEvent['type'];
 
@@ -45,8 +107,16 @@ export interface Failure {
   detail?: string;
 }
 
+export interface RecordingReport {
+  status: RecordingStatus;
+  at: number;
+  ok: boolean;
+  detail?: string;
+}
+
 export interface CallContext {
   invite?: Invite;
+  settings?: CallSettings;
   /** When the invite notification reached the ingress. */
   receivedAt?: number;
   /** receivedAt + the answer window; no answer may be sent after it. */
@@ -57,26 +127,60 @@ export interface CallContext {
   rejectedAt?: number;
   establishedAt?: number;
   endedAt?: number;
+  endedBy?: 'remote' | 'bot' | 'platform';
   resultInfo?: ResultInfo;
   failure?: Failure;
-  /** States entered, with the event time: the call's visible history. */
+  /** Generation counter: every timer arm and effect gets the next value. */
+  seq: number;
+  /** The generation of each armed timer; a timer event of another generation is stale. */
+  timers: Partial<Record<TimerId, number>>;
+  recording: {
+    /** Media may be written to disk: only between a confirmed `recording` and the stop. */
+    persist: boolean;
+    confirmedAt?: number;
+    reports: RecordingReport[];
+  };
+  keepAlive: { sent: number; lastOkAt?: number; lastError?: string };
+  /** Whether the media process last said media is flowing (it may say so before establishment). */
+  media: { flowing: boolean; lastFault?: string };
+  roster: {
+    participants: Record<string, Participant>;
+    /** sourceId (MSI) → participant id, for the media process. */
+    sources: Record<string, string>;
+    /** Highest rosterSequenceNumber applied. */
+    seq: number;
+    /** Participants who left → the sequence number of their removal (bounded). */
+    left: Record<string, number>;
+  };
+  /** States entered, with the event time: the call's visible history (bounded). */
   trail: Array<[string, number]>;
 }
 
 /** Parameters of the effects the machine asks for (executed by workers, never by the machine). */
-export interface AnswerEffect {
+interface GraphEffectBase {
   callId: string;
   tenantId: string;
+  /** Nothing is sent after this time. */
   deadlineAt: number;
+  gen: number;
 }
-export interface RejectEffect {
-  callId: string;
-  tenantId: string;
+export type AnswerEffect = GraphEffectBase;
+export interface RejectEffect extends GraphEffectBase {
   reason: RejectReason;
-  deadlineAt: number;
 }
+export interface RecordingStatusEffect extends GraphEffectBase {
+  status: RecordingStatus;
+  clientContext: string;
+}
+export type KeepAliveEffect = GraphEffectBase;
+export type HangUpEffect = GraphEffectBase;
 export interface TimerEffect {
-  timerId: 'answerDeadline';
+  timerId: TimerId;
+  gen: number;
   fireAt: number;
-  event: 'TIMER.ANSWER_DEADLINE';
+  event: TimerEventType;
+}
+export interface TimerCancelEffect {
+  timerId: TimerId;
+  gen: number;
 }

@@ -1,52 +1,183 @@
 /**
  * The call machine: decides everything about one compliance-recording call, and does nothing.
  *
- * idle ─CALL.INCOMING→ incoming ─(verdict)→ answering ─GRAPH.ANSWER_ACCEPTED→ answered
- *                                     └────→ rejecting ─→ rejected
- * answering|answered ─CALL.ESTABLISHING→ establishing ─CALL.ESTABLISHED→ established
- * (established may come first: Teams delivers the two in either order; never go back)
- * answering ─TIMER.ANSWER_DEADLINE | GRAPH.ANSWER_FAILED | CALL.TERMINATED 408/8544→ failed
- * any live state ─CALL.TERMINATED→ terminated
+ * idle ─CALL.INCOMING→ incoming ─(verdict)→ answering ──────────────→ live
+ *                               └────────→ rejecting → rejected
+ * live: answered → establishing → established{awaitingMedia → startingRecording → recording
+ *                                             ↘ recordingFailed ↗ (media back)}
+ *       → terminating; ending{reportingStopped → hangingUp} when the bot hangs up
+ * answering ─deadline | Graph refused | 408/8544→ failed;  live ─CALL.TERMINATED→ terminated
  *
- * Effects are named actions with params (`graph.answer`, `graph.reject`, `timer.start`); the
- * runtime turns them into durable jobs after the commit. Results come back as events. There are
- * no `after`/`invoke` here: they would not survive a process boundary (library-notes §1.2).
- * Unhandled events leave the snapshot untouched, which is how late and duplicate
- * notifications become no-ops.
+ * Effects are named actions with params (`graph.*`, `timer.start`, `timer.cancel`); the runtime
+ * turns them into durable jobs after the commit, results come back as events. No `after` or
+ * `invoke`: they would not survive a process boundary (library-notes §1.2). Timers carry a
+ * generation; a timer event of another generation than the armed one is stale and ignored.
+ * Media may be persisted only while `context.recording.persist` is true: set when Graph
+ * confirmed `recording`, cleared before `notRecording` is reported and on any media fault
+ * (DESIGN §3.6). Unhandled events leave the snapshot untouched: late and duplicate
+ * notifications are no-ops.
  */
-import { assign, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import type {
   AnswerEffect,
   CallContext,
   CallEvent,
+  HangUpEffect,
+  KeepAliveEffect,
+  RecordingStatus,
+  RecordingStatusEffect,
   RejectEffect,
-  ResultInfo,
+  TimerCancelEffect,
   TimerEffect,
+  TimerEventType,
+  TimerId,
 } from './call-types.js';
+import { applyRoster, EMPTY_ROSTER } from './roster.js';
 
 export type * from './call-types.js';
 
 /** Bump when a change makes stored snapshots unreadable; the store refuses other versions. */
-export const CALL_MACHINE_VERSION = 1;
+export const CALL_MACHINE_VERSION = 2;
 
-const DEADLINE_MISSED: Pick<ResultInfo, 'code' | 'subcode'> = { code: 408, subcode: 8544 };
+const TRAIL_MAX = 40;
+const REPORTS_MAX = 20;
+const TIMER_EVENT: Record<TimerId, TimerEventType> = {
+  answerDeadline: 'TIMER.ANSWER_DEADLINE',
+  keepAlive: 'TIMER.KEEPALIVE_DUE',
+  mediaArrival: 'TIMER.MEDIA_ARRIVAL',
+};
+const TIMER_OF: Record<TimerEventType, TimerId> = {
+  'TIMER.ANSWER_DEADLINE': 'answerDeadline',
+  'TIMER.KEEPALIVE_DUE': 'keepAlive',
+  'TIMER.MEDIA_ARRIVAL': 'mediaArrival',
+};
 
 const enter = (state: string) => ({ type: 'enterState' as const, params: { state } });
+const report = (status: RecordingStatus) => ({
+  type: 'reportRecording' as const,
+  params: { status },
+});
+const arm = (timer: TimerId) => ({ type: 'armTimer' as const, params: { timer } });
+const disarm = (timer: TimerId) => ({ type: 'disarmTimer' as const, params: { timer } });
+
+type EffectParams = {
+  'graph.answer': AnswerEffect;
+  'graph.reject': RejectEffect;
+  'graph.updateRecordingStatus': RecordingStatusEffect;
+  'graph.keepAlive': KeepAliveEffect;
+  'graph.hangUp': HangUpEffect;
+  'timer.start': TimerEffect;
+  'timer.cancel': TimerCancelEffect;
+};
+/**
+ * An effect action object for `enqueue`. Inside `setup()` the enqueue callback cannot see the
+ * sibling action names' types, so the name and params are checked here instead.
+ */
+const effect = <K extends keyof EffectParams>(type: K, params: EffectParams[K]) =>
+  ({ type, params }) as unknown as never;
+
+const base = (c: CallContext, gen: number) => ({
+  callId: c.invite!.callId,
+  tenantId: c.invite!.tenantId,
+  gen,
+});
 
 export const callMachine = setup({
-  types: {
-    context: {} as CallContext,
-    events: {} as CallEvent,
-  },
+  types: { context: {} as CallContext, events: {} as CallEvent },
   actions: {
     // Effects: declared here so their names and params are typed; src/calls executes them.
-    'graph.answer': (_args, _params: AnswerEffect) => undefined,
-    'graph.reject': (_args, _params: RejectEffect) => undefined,
-    'timer.start': (_args, _params: TimerEffect) => undefined,
+    'graph.answer': (_a, _p: AnswerEffect) => undefined,
+    'graph.reject': (_a, _p: RejectEffect) => undefined,
+    'graph.updateRecordingStatus': (_a, _p: RecordingStatusEffect) => undefined,
+    'graph.keepAlive': (_a, _p: KeepAliveEffect) => undefined,
+    'graph.hangUp': (_a, _p: HangUpEffect) => undefined,
+    'timer.start': (_a, _p: TimerEffect) => undefined,
+    'timer.cancel': (_a, _p: TimerCancelEffect) => undefined,
+
+    enterState: assign(({ context, event }, params: { state: string }) => ({
+      trail: [...context.trail, [params.state, event.at] as [string, number]].slice(-TRAIL_MAX),
+    })),
+    armTimer: enqueueActions(({ context, event, enqueue }, params: { timer: TimerId }) => {
+      const gen = context.seq + 1;
+      const s = context.settings!;
+      const fireAt =
+        params.timer === 'answerDeadline'
+          ? context.deadlineAt!
+          : event.at +
+            (params.timer === 'keepAlive' ? s.keepAliveIntervalMs : s.mediaArrivalTimeoutMs);
+      enqueue.assign({ seq: gen, timers: { ...context.timers, [params.timer]: gen } });
+      enqueue(
+        effect('timer.start', {
+          timerId: params.timer,
+          gen,
+          fireAt,
+          event: TIMER_EVENT[params.timer],
+        }),
+      );
+    }),
+    disarmTimer: enqueueActions(({ context, enqueue }, params: { timer: TimerId }) => {
+      const gen = context.timers[params.timer];
+      if (gen === undefined) return;
+      const timers = { ...context.timers };
+      delete timers[params.timer];
+      enqueue.assign({ timers });
+      enqueue(effect('timer.cancel', { timerId: params.timer, gen }));
+    }),
+    sendAnswer: enqueueActions(({ context, enqueue }) => {
+      const gen = context.seq + 1;
+      enqueue.assign({ seq: gen });
+      enqueue(effect('graph.answer', { ...base(context, gen), deadlineAt: context.deadlineAt! }));
+    }),
+    sendReject: enqueueActions(({ context, enqueue }) => {
+      const gen = context.seq + 1;
+      const reason = context.verdict?.action === 'reject' ? context.verdict.reason : 'none';
+      enqueue.assign({ seq: gen });
+      enqueue(
+        effect('graph.reject', { ...base(context, gen), deadlineAt: context.deadlineAt!, reason }),
+      );
+    }),
+    reportRecording: enqueueActions(
+      ({ context, event, enqueue }, params: { status: RecordingStatus }) => {
+        const gen = context.seq + 1;
+        enqueue.assign({ seq: gen });
+        enqueue(
+          effect('graph.updateRecordingStatus', {
+            ...base(context, gen),
+            deadlineAt: event.at + context.settings!.effectBudgetMs,
+            status: params.status,
+            clientContext: `${context.invite!.callId}-${params.status}-${gen}`.slice(0, 256),
+          }),
+        );
+      },
+    ),
+    sendKeepAlive: enqueueActions(({ context, event, enqueue }) => {
+      const gen = context.seq + 1;
+      enqueue.assign({
+        seq: gen,
+        keepAlive: { ...context.keepAlive, sent: context.keepAlive.sent + 1 },
+      });
+      enqueue(
+        effect('graph.keepAlive', {
+          ...base(context, gen),
+          deadlineAt: event.at + context.settings!.keepAliveIntervalMs,
+        }),
+      );
+    }),
+    sendHangUp: enqueueActions(({ context, event, enqueue }) => {
+      const gen = context.seq + 1;
+      enqueue.assign({ seq: gen });
+      enqueue(
+        effect('graph.hangUp', {
+          ...base(context, gen),
+          deadlineAt: event.at + context.settings!.effectBudgetMs,
+        }),
+      );
+    }),
     recordInvite: assign(({ event }) =>
       event.type === 'CALL.INCOMING'
         ? {
             invite: event.invite,
+            settings: event.settings,
             receivedAt: event.at,
             deadlineAt: event.deadlineAt,
             verdict: event.verdict,
@@ -58,26 +189,99 @@ export const callMachine = setup({
         ? { answeredAt: event.at, answerAttempts: event.attempts }
         : {},
     ),
-    recordEnd: assign(({ event }) =>
-      event.type === 'CALL.TERMINATED'
-        ? { endedAt: event.at, ...(event.resultInfo ? { resultInfo: event.resultInfo } : {}) }
-        : { endedAt: event.at },
-    ),
-    enterState: assign(({ context, event }, params: { state: string }) => ({
-      trail: [...context.trail, [params.state, event.at] as [string, number]],
+    recordEnd: assign(({ context, event }) => {
+      const resultInfo = event.type === 'CALL.TERMINATED' ? event.resultInfo : undefined;
+      // 408/8537 keep-alive expiry, 410/301005 media failure, 500/1005…: the platform ended it
+      const byPlatform = resultInfo !== undefined && resultInfo.code >= 400;
+      return {
+        endedAt: event.at,
+        endedBy: context.endedBy ?? (byPlatform ? ('platform' as const) : ('remote' as const)),
+        ...(resultInfo ? { resultInfo } : {}),
+        recording: { ...context.recording, persist: false },
+      };
+    }),
+    cancelTimers: enqueueActions(({ context, enqueue }) => {
+      for (const [timerId, gen] of Object.entries(context.timers)) {
+        enqueue(effect('timer.cancel', { timerId: timerId as TimerId, gen }));
+      }
+      enqueue.assign({ timers: {} });
+    }),
+    mediaUp: assign(({ context }) => ({
+      media: {
+        flowing: true,
+        ...(context.media.lastFault ? { lastFault: context.media.lastFault } : {}),
+      },
+    })),
+    mediaDown: assign(({ event }) => ({
+      media: {
+        flowing: false,
+        ...(event.type === 'MEDIA.FAULT' ? { lastFault: event.reason } : {}),
+      },
     })),
     recordEstablished: assign(({ event }) => ({ establishedAt: event.at })),
+    applyRoster: assign(({ context, event }) =>
+      event.type === 'CALL.ROSTER' ? { roster: applyRoster(context.roster, event.update) } : {},
+    ),
+    noteReport: assign(({ context, event }) => {
+      if (
+        event.type !== 'GRAPH.RECORDING_STATUS_OK' &&
+        event.type !== 'GRAPH.RECORDING_STATUS_FAILED'
+      )
+        return {};
+      const ok = event.type === 'GRAPH.RECORDING_STATUS_OK';
+      const entry = {
+        status: event.status,
+        at: event.at,
+        ok,
+        ...(ok ? {} : { detail: event.reason }),
+      };
+      return {
+        recording: {
+          ...context.recording,
+          reports: [...context.recording.reports, entry].slice(-REPORTS_MAX),
+        },
+      };
+    }),
+    startPersisting: assign(({ context, event }) => ({
+      recording: { ...context.recording, persist: true, confirmedAt: event.at },
+    })),
+    stopPersisting: assign(({ context }) => ({
+      recording: { ...context.recording, persist: false },
+    })),
   },
   guards: {
     verdictIsAnswer: ({ context }) => context.verdict?.action === 'answer',
     isDeadlineMiss: ({ event }) =>
       event.type === 'CALL.TERMINATED' &&
-      event.resultInfo?.code === DEADLINE_MISSED.code &&
-      event.resultInfo.subcode === DEADLINE_MISSED.subcode,
+      event.resultInfo?.code === 408 &&
+      event.resultInfo.subcode === 8544,
+    timerIsCurrent: ({ context, event }) =>
+      'gen' in event &&
+      event.type.startsWith('TIMER.') &&
+      context.timers[TIMER_OF[event.type]] === event.gen,
+    reports: ({ event }, params: { status: RecordingStatus }) =>
+      (event.type === 'GRAPH.RECORDING_STATUS_OK' ||
+        event.type === 'GRAPH.RECORDING_STATUS_FAILED') &&
+      event.status === params.status,
+    callGone: ({ event }) => 'status' in event && event.status === 404,
+    wasRecording: ({ context }) => context.recording.persist,
+    rosterChanges: ({ context, event }) =>
+      event.type === 'CALL.ROSTER' && applyRoster(context.roster, event.update) !== context.roster,
+    mediaFlowing: ({ context }) => context.media.flowing,
+    mediaNotFlowing: ({ context }) => !context.media.flowing,
+    notEnding: ({ context }) => context.endedBy !== 'bot',
   },
 }).createMachine({
   id: 'call',
-  context: { trail: [] },
+  context: {
+    seq: 0,
+    timers: {},
+    recording: { persist: false, reports: [] },
+    keepAlive: { sent: 0 },
+    media: { flowing: false },
+    roster: EMPTY_ROSTER,
+    trail: [],
+  },
   initial: 'idle',
   states: {
     idle: {
@@ -88,27 +292,9 @@ export const callMachine = setup({
       always: [{ guard: 'verdictIsAnswer', target: 'answering' }, { target: 'rejecting' }],
     },
     answering: {
-      entry: [
-        enter('answering'),
-        {
-          type: 'graph.answer',
-          params: ({ context }) => ({
-            callId: context.invite!.callId,
-            tenantId: context.invite!.tenantId,
-            deadlineAt: context.deadlineAt!,
-          }),
-        },
-        {
-          type: 'timer.start',
-          params: ({ context }) => ({
-            timerId: 'answerDeadline' as const,
-            fireAt: context.deadlineAt!,
-            event: 'TIMER.ANSWER_DEADLINE' as const,
-          }),
-        },
-      ],
+      entry: [enter('answering'), 'sendAnswer', arm('answerDeadline')],
       on: {
-        'GRAPH.ANSWER_ACCEPTED': { target: 'answered', actions: 'recordAnswer' },
+        'GRAPH.ANSWER_ACCEPTED': { target: 'live.answered', actions: 'recordAnswer' },
         'GRAPH.ANSWER_FAILED': {
           target: 'failed',
           actions: assign(({ event }) => ({
@@ -117,11 +303,13 @@ export const callMachine = setup({
           })),
         },
         'TIMER.ANSWER_DEADLINE': {
+          guard: 'timerIsCurrent',
           target: 'failed',
           actions: assign({ failure: { reason: 'answer-deadline-missed' as const } }),
         },
-        'CALL.ESTABLISHING': 'establishing',
-        'CALL.ESTABLISHED': 'established',
+        'CALL.ESTABLISHING': 'live.establishing',
+        'CALL.ESTABLISHED': 'live.established',
+        'CALL.ROSTER': { guard: 'rosterChanges', actions: 'applyRoster' },
         'CALL.TERMINATED': [
           {
             guard: 'isDeadlineMiss',
@@ -135,53 +323,144 @@ export const callMachine = setup({
         ],
       },
     },
-    answered: {
-      entry: enter('answered'),
-      on: {
-        'CALL.ESTABLISHING': 'establishing',
-        'CALL.ESTABLISHED': 'established',
-        'CALL.TERMINATING': 'terminating',
-        'CALL.TERMINATED': { target: 'terminated', actions: 'recordEnd' },
-      },
-    },
-    establishing: {
-      entry: enter('establishing'),
+    live: {
+      entry: [disarm('answerDeadline'), arm('keepAlive')],
       on: {
         'GRAPH.ANSWER_ACCEPTED': { actions: 'recordAnswer' },
-        'CALL.ESTABLISHED': 'established',
-        'CALL.TERMINATING': 'terminating',
+        'CALL.ROSTER': { guard: 'rosterChanges', actions: 'applyRoster' },
+        'TIMER.KEEPALIVE_DUE': {
+          guard: 'timerIsCurrent',
+          actions: ['sendKeepAlive', arm('keepAlive')],
+        },
+        'GRAPH.KEEPALIVE_OK': {
+          actions: assign(({ context, event }) => ({
+            keepAlive: { ...context.keepAlive, lastOkAt: event.at },
+          })),
+        },
+        'GRAPH.KEEPALIVE_FAILED': [
+          {
+            // Graph answers 404 for a call that is gone: end it here too (teams-protocol §7)
+            guard: 'callGone',
+            target: 'terminated',
+            actions: [assign({ endedBy: 'platform' as const }), 'recordEnd'],
+          },
+          {
+            actions: assign(({ context, event }) => ({
+              keepAlive: { ...context.keepAlive, lastError: event.reason },
+            })),
+          },
+        ],
+        'CALL.HANGUP': { guard: 'notEnding', target: '.ending' },
         'CALL.TERMINATED': { target: 'terminated', actions: 'recordEnd' },
+        'MEDIA.FLOWING': { guard: 'mediaNotFlowing', actions: 'mediaUp' },
+        'MEDIA.FAULT': { actions: 'mediaDown' },
       },
-    },
-    established: {
-      entry: [enter('established'), 'recordEstablished'],
-      on: {
-        'GRAPH.ANSWER_ACCEPTED': { actions: 'recordAnswer' },
-        'CALL.TERMINATING': 'terminating',
-        'CALL.TERMINATED': { target: 'terminated', actions: 'recordEnd' },
+      initial: 'answered',
+      states: {
+        answered: {
+          entry: enter('answered'),
+          on: {
+            'CALL.ESTABLISHING': 'establishing',
+            'CALL.ESTABLISHED': 'established',
+            'CALL.TERMINATING': 'terminating',
+          },
+        },
+        establishing: {
+          entry: enter('establishing'),
+          on: { 'CALL.ESTABLISHED': 'established', 'CALL.TERMINATING': 'terminating' },
+        },
+        established: {
+          entry: [enter('established'), 'recordEstablished'],
+          on: { 'CALL.TERMINATING': 'terminating' },
+          initial: 'awaitingMedia',
+          states: {
+            awaitingMedia: {
+              entry: arm('mediaArrival'),
+              exit: disarm('mediaArrival'),
+              always: { guard: 'mediaFlowing', target: 'startingRecording' },
+              on: {
+                'MEDIA.FLOWING': { target: 'startingRecording', actions: 'mediaUp' },
+                'TIMER.MEDIA_ARRIVAL': { guard: 'timerIsCurrent', target: 'recordingFailed' },
+              },
+            },
+            startingRecording: {
+              entry: [enter('startingRecording'), report('recording')],
+              on: {
+                'GRAPH.RECORDING_STATUS_OK': {
+                  guard: { type: 'reports', params: { status: 'recording' } },
+                  target: 'recording',
+                  actions: ['noteReport', 'startPersisting'],
+                },
+                'GRAPH.RECORDING_STATUS_FAILED': {
+                  guard: { type: 'reports', params: { status: 'recording' } },
+                  target: 'recordingFailed',
+                  actions: 'noteReport',
+                },
+                'MEDIA.FAULT': { target: 'recordingFailed', actions: 'mediaDown' },
+              },
+            },
+            recording: {
+              entry: enter('recording'),
+              on: { 'MEDIA.FAULT': { target: 'recordingFailed', actions: 'mediaDown' } },
+            },
+            recordingFailed: {
+              entry: [enter('recordingFailed'), 'stopPersisting', report('failed')],
+              on: {
+                'MEDIA.FLOWING': { target: 'startingRecording', actions: 'mediaUp' },
+                'GRAPH.RECORDING_STATUS_OK': { actions: 'noteReport' },
+                'GRAPH.RECORDING_STATUS_FAILED': { actions: 'noteReport' },
+              },
+            },
+          },
+        },
+        terminating: { entry: enter('terminating') },
+        ending: {
+          // The bot ends the call: stop persisting first, report notRecording, then hang up
+          // (teams-protocol §6 and §11.9).
+          entry: [enter('ending'), assign({ endedBy: 'bot' as const })],
+          initial: 'deciding',
+          states: {
+            deciding: {
+              always: [
+                { guard: 'wasRecording', target: 'reportingStopped' },
+                { target: 'hangingUp' },
+              ],
+            },
+            reportingStopped: {
+              entry: ['stopPersisting', report('notRecording')],
+              on: {
+                'GRAPH.RECORDING_STATUS_OK': {
+                  guard: { type: 'reports', params: { status: 'notRecording' } },
+                  target: 'hangingUp',
+                  actions: 'noteReport',
+                },
+                'GRAPH.RECORDING_STATUS_FAILED': {
+                  guard: { type: 'reports', params: { status: 'notRecording' } },
+                  target: 'hangingUp',
+                  actions: 'noteReport',
+                },
+              },
+            },
+            hangingUp: {
+              entry: 'sendHangUp',
+              on: {
+                'GRAPH.HANGUP_FAILED': {
+                  guard: 'callGone',
+                  target: '#call.terminated',
+                  actions: 'recordEnd',
+                },
+              },
+            },
+          },
+        },
       },
-    },
-    terminating: {
-      entry: enter('terminating'),
-      on: { 'CALL.TERMINATED': { target: 'terminated', actions: 'recordEnd' } },
     },
     rejecting: {
-      entry: [
-        enter('rejecting'),
-        {
-          type: 'graph.reject',
-          params: ({ context }) => ({
-            callId: context.invite!.callId,
-            tenantId: context.invite!.tenantId,
-            reason: context.verdict?.action === 'reject' ? context.verdict.reason : 'none',
-            deadlineAt: context.deadlineAt!,
-          }),
-        },
-      ],
+      entry: [enter('rejecting'), 'sendReject', arm('answerDeadline')],
       on: {
         'GRAPH.REJECT_ACCEPTED': {
           target: 'rejected',
-          actions: assign(({ event }) => ({ rejectedAt: event.at })),
+          actions: [assign(({ event }) => ({ rejectedAt: event.at })), disarm('answerDeadline')],
         },
         'CALL.TERMINATED': { target: 'rejected', actions: 'recordEnd' },
         'GRAPH.REJECT_FAILED': {
@@ -190,11 +469,16 @@ export const callMachine = setup({
             failure: { reason: 'reject-refused' as const, detail: event.reason },
           })),
         },
+        'TIMER.ANSWER_DEADLINE': {
+          guard: 'timerIsCurrent',
+          target: 'failed',
+          actions: assign({ failure: { reason: 'answer-deadline-missed' as const } }),
+        },
       },
     },
-    terminated: { type: 'final', entry: enter('terminated') },
-    rejected: { type: 'final', entry: enter('rejected') },
-    failed: { type: 'final', entry: enter('failed') },
+    terminated: { type: 'final', entry: [enter('terminated'), 'cancelTimers'] },
+    rejected: { type: 'final', entry: [enter('rejected'), 'cancelTimers'] },
+    failed: { type: 'final', entry: [enter('failed'), 'cancelTimers'] },
   },
 });
 

@@ -61,6 +61,13 @@ const EnvSchema = z.object({
   ANSWER_DEADLINE_MS: int(500, 60_000).default(5000),
   MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
   GRAPH_WORKER_CONCURRENCY: int(1, 1000).default(50),
+  KEEPALIVE_INTERVAL_MS: int(100, 40 * 60_000).default(15 * 60_000),
+  MEDIA_ARRIVAL_TIMEOUT_MS: int(100, 10 * 60_000).default(30_000),
+  EFFECT_BUDGET_MS: int(500, 10 * 60_000).default(60_000),
+  CALL_RETENTION_MS: int(1000, 30 * 86_400_000).default(3_600_000),
+  RECORD_RETENTION_MS: int(1000, 3650 * 86_400_000).default(30 * 86_400_000),
+  ROSTER_MODE: z.enum(['full', 'delta']).default('full'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -90,6 +97,20 @@ export interface Config {
   /** Largest accepted notification body. @default 262144 */
   maxBodyBytes: number;
   graphWorkerConcurrency: number;
+  /** keepAlive cadence; Graph ends a call after 45 min without a request. @default 900000 */
+  keepAliveIntervalMs: number;
+  /** Wait for media after establishment before reporting recording `failed`. @default 30000 */
+  mediaArrivalTimeoutMs: number;
+  /** How long recording-status and hang-up requests may be retried. @default 60000 */
+  effectBudgetMs: number;
+  /** How long a finished call's full state stays in Redis. @default 3600000 */
+  callRetentionMs: number;
+  /** How long the compact record of a finished call stays queryable. @default 2592000000 */
+  recordRetentionMs: number;
+  /** Ask Teams for delta rosters (`isDeltaRosterEnabled`) or take full ones. @default 'full' */
+  rosterMode: 'full' | 'delta';
+  /** Bearer token of the `/admin` routes; they are off when unset. */
+  adminToken: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -141,6 +162,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     answerDeadlineMs: e.ANSWER_DEADLINE_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     graphWorkerConcurrency: e.GRAPH_WORKER_CONCURRENCY,
+    keepAliveIntervalMs: e.KEEPALIVE_INTERVAL_MS,
+    mediaArrivalTimeoutMs: e.MEDIA_ARRIVAL_TIMEOUT_MS,
+    effectBudgetMs: e.EFFECT_BUDGET_MS,
+    callRetentionMs: e.CALL_RETENTION_MS,
+    recordRetentionMs: e.RECORD_RETENTION_MS,
+    rosterMode: e.ROSTER_MODE,
+    adminToken: e.ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,
   });
 }

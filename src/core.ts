@@ -23,10 +23,10 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export function createCore(
-  config: Pick<Config, 'redisUrl' | 'redisKeyPrefix'>,
-  logger: Logger,
-): Core {
+export type CoreConfig = Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
+  Partial<Pick<Config, 'callRetentionMs' | 'recordRetentionMs'>>;
+
+export function createCore(config: CoreConfig, logger: Logger): Core {
   const redis = new Redis(config.redisUrl, {
     // The HTTP path must not hang on a dead Redis: fail the request (503) instead.
     enableOfflineQueue: false,
@@ -35,7 +35,11 @@ export function createCore(
   });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const opened: Redis[] = [redis];
-  const store = createSnapshotStore(redis, { prefix: config.redisKeyPrefix });
+  const store = createSnapshotStore(redis, {
+    prefix: config.redisKeyPrefix,
+    ...(config.callRetentionMs ? { retentionMs: config.callRetentionMs } : {}),
+    ...(config.recordRetentionMs ? { recordRetentionMs: config.recordRetentionMs } : {}),
+  });
   const queues = createEffectQueues(redis, config.redisKeyPrefix);
   queues.graph.on('error', (err) => logger.warn({ err: err.message }, 'graph queue error'));
   queues.timers.on('error', (err) => logger.warn({ err: err.message }, 'timers queue error'));

@@ -47,12 +47,19 @@ export async function startIngress(
     runtime: core.runtime,
     policy,
     answerDeadlineMs: config.answerDeadlineMs,
+    callSettings: {
+      keepAliveIntervalMs: config.keepAliveIntervalMs,
+      mediaArrivalTimeoutMs: config.mediaArrivalTimeoutMs,
+      effectBudgetMs: config.effectBudgetMs,
+    },
+    rosterMode: config.rosterMode,
     verifier: createTeamsTokenVerifier({
       openIdConfigUrl: config.teamsOpenIdConfigUrl,
       issuers: config.teamsTokenIssuers,
       audience: config.botAppId,
     }),
     maxBodyBytes: config.maxBodyBytes,
+    adminToken: config.adminToken,
     readiness,
     logger,
   });

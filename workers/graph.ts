@@ -1,15 +1,17 @@
 /**
- * The `graph` queue: answer and reject through the `GraphCalls` port, then report the outcome
- * to the call as an event. Deadline-bound: the request is aborted at the answer deadline, a
- * retry is scheduled only if it (including Retry-After) still fits before the deadline, and
- * nothing is sent once the deadline has passed (DESIGN §3.5).
+ * The `graph` queue: answer, reject, updateRecordingStatus, keepAlive and hang up through the
+ * `GraphCalls` port, then report the outcome to the call as an event. Every job has a time
+ * after which it no longer matters (`deadlineAt`: the answer deadline, or the effect's budget):
+ * the request is aborted then, a retry is scheduled only for transient failures (429/503/504,
+ * 5xx, transport) and only if it — Retry-After included — still fits before that time, and
+ * nothing is sent after it (DESIGN §3.5). Other 4xx answers (8522 call not found, 403, 8506)
+ * are final and reported as such.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { CallEvent } from '../machines/call.js';
 import type { CallRuntime } from '../src/calls/runtime.js';
 import type { AnswerBody, GraphCalls } from '../src/graph/calls.js';
-import type { GraphCallError } from '../src/graph/errors.js';
-import { toGraphCallError } from '../src/graph/errors.js';
+import { toGraphCallError, type GraphCallError } from '../src/graph/errors.js';
 import type { GraphJob } from '../src/queues/jobs.js';
 import { GRAPH_MAX_ATTEMPTS } from '../src/queues/producer.js';
 
@@ -40,22 +42,106 @@ export function graphBackoffStrategy(attemptsMade: number, _type?: string, err?:
   return err instanceof RetryLaterError ? err.retryAfterMs : backoffMs(attemptsMade);
 }
 
+interface Outcome {
+  ok(at: number, attempts: number): CallEvent;
+  failed(at: number, reason: string, status: number | undefined, attempts: number): CallEvent;
+}
+
+const REPORT_RETRIES_MS = [50, 200, 500, 1000];
+
+const opt = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+
+/** The events that report each operation's result to its call. */
+function outcomeOf(data: GraphJob): Outcome {
+  switch (data.op) {
+    case 'answer':
+      return {
+        ok: (at, attempts) => ({ type: 'GRAPH.ANSWER_ACCEPTED', at, attempts }),
+        failed: (at, reason, status, attempts) => ({
+          type: 'GRAPH.ANSWER_FAILED',
+          at,
+          reason,
+          attempts,
+          ...opt('status', status),
+        }),
+      };
+    case 'reject':
+      return {
+        ok: (at) => ({ type: 'GRAPH.REJECT_ACCEPTED', at }),
+        failed: (at, reason, status) => ({
+          type: 'GRAPH.REJECT_FAILED',
+          at,
+          reason,
+          ...opt('status', status),
+        }),
+      };
+    case 'updateRecordingStatus':
+      return {
+        ok: (at, attempts) => ({
+          type: 'GRAPH.RECORDING_STATUS_OK',
+          at,
+          status: data.status,
+          attempts,
+        }),
+        failed: (at, reason, status, attempts) => ({
+          type: 'GRAPH.RECORDING_STATUS_FAILED',
+          at,
+          status: data.status,
+          reason,
+          attempts,
+          ...opt('httpStatus', status),
+        }),
+      };
+    case 'keepAlive':
+      return {
+        ok: (at) => ({ type: 'GRAPH.KEEPALIVE_OK', at }),
+        failed: (at, reason, status) => ({
+          type: 'GRAPH.KEEPALIVE_FAILED',
+          at,
+          reason,
+          ...opt('status', status),
+        }),
+      };
+    case 'hangUp':
+      return {
+        ok: (at) => ({ type: 'GRAPH.HANGUP_OK', at }),
+        failed: (at, reason, status) => ({
+          type: 'GRAPH.HANGUP_FAILED',
+          at,
+          reason,
+          ...opt('status', status),
+        }),
+      };
+  }
+}
+
 export function createGraphProcessor(deps: GraphWorkerDeps) {
   const now = deps.now ?? Date.now;
 
-  const report = (job: Job<GraphJob>, event: CallEvent) =>
-    deps.runtime.applyEvent(job.data.callId, event, { dedupId: `job-${job.id}-${event.type}` });
-
-  const failedEvent = (job: Job<GraphJob>, reason: string, status?: number): CallEvent =>
-    job.data.op === 'answer'
-      ? {
-          type: 'GRAPH.ANSWER_FAILED',
-          at: now(),
-          reason,
-          attempts: job.attemptsMade + 1,
-          ...(status ? { status } : {}),
-        }
-      : { type: 'GRAPH.REJECT_FAILED', at: now(), reason, ...(status ? { status } : {}) };
+  const send = (data: GraphJob, signal: AbortSignal): Promise<void> => {
+    switch (data.op) {
+      case 'answer':
+        return deps.graph.answer(data.tenantId, data.callId, deps.answerBody(data.callId), signal);
+      case 'reject':
+        return deps.graph.reject(
+          data.tenantId,
+          data.callId,
+          { reason: data.reason, callbackUri: deps.callbackUri },
+          signal,
+        );
+      case 'updateRecordingStatus':
+        return deps.graph.updateRecordingStatus(
+          data.tenantId,
+          data.callId,
+          { status: data.status, clientContext: data.clientContext },
+          signal,
+        );
+      case 'keepAlive':
+        return deps.graph.keepAlive(data.tenantId, data.callId, signal);
+      case 'hangUp':
+        return deps.graph.hangUp(data.tenantId, data.callId, signal);
+    }
+  };
 
   return async function processGraphJob(
     job: Job<GraphJob>,
@@ -63,33 +149,34 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
     signal?: AbortSignal,
   ): Promise<void> {
     const { data } = job;
+    const outcome = outcomeOf(data);
+    const attempt = job.attemptsMade + 1;
+    // The dedup id makes a repeated report a no-op. A report that fails after the request
+    // succeeded is retried here rather than by BullMQ, which would send the request again.
+    const report = async (event: CallEvent) => {
+      for (let i = 0; ; i += 1) {
+        try {
+          return await deps.runtime.applyEvent(data.callId, event, {
+            dedupId: `job-${job.id}-${event.type}`,
+          });
+        } catch (error) {
+          if (i >= REPORT_RETRIES_MS.length) throw error;
+          await new Promise((r) => setTimeout(r, REPORT_RETRIES_MS[i]));
+        }
+      }
+    };
     const left = data.deadlineAt - now();
     if (left <= 0) {
-      await report(job, failedEvent(job, 'answer deadline passed before the request was sent'));
-      throw new UnrecoverableError('deadline passed');
+      const why = `${data.op} no longer matters: its deadline passed before it could be sent`;
+      await report(outcome.failed(now(), why, undefined, attempt));
+      throw new UnrecoverableError(why);
     }
     const deadline = AbortSignal.timeout(left);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
     try {
-      if (data.op === 'answer') {
-        await deps.graph.answer(data.tenantId, data.callId, deps.answerBody(data.callId), abort);
-        await report(job, {
-          type: 'GRAPH.ANSWER_ACCEPTED',
-          at: now(),
-          attempts: job.attemptsMade + 1,
-        });
-      } else {
-        await deps.graph.reject(
-          data.tenantId,
-          data.callId,
-          { reason: data.reason, callbackUri: deps.callbackUri },
-          abort,
-        );
-        await report(job, { type: 'GRAPH.REJECT_ACCEPTED', at: now() });
-      }
+      await send(data, abort);
     } catch (error) {
       const err = toGraphCallError(error);
-      const attempt = job.attemptsMade + 1;
       const wait = err.retryAfterMs ?? backoffMs(attempt);
       const fits = now() + wait < data.deadlineAt;
       if (err.retryable && attempt < GRAPH_MAX_ATTEMPTS && fits && !signal?.aborted) {
@@ -99,8 +186,9 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
         !err.retryable || attempt >= GRAPH_MAX_ATTEMPTS
           ? err.message
           : `${err.message}; no retry fits before the deadline`;
-      await report(job, failedEvent(job, why, err.status > 0 ? err.status : undefined));
+      await report(outcome.failed(now(), why, err.status > 0 ? err.status : undefined, attempt));
       throw new UnrecoverableError(why);
     }
+    await report(outcome.ok(now(), attempt));
   };
 }

@@ -27,6 +27,7 @@ export type WorkerSettings = Pick<
   | 'botAppId'
   | 'botAppSecret'
   | 'entraAuthorityHost'
+  | 'rosterMode'
 >;
 
 export interface RunningWorkers {
@@ -69,6 +70,7 @@ export function startWorkers(
           mediaHost: settings.mediaPublicHost,
           mediaPort: settings.mediaPort,
           participantCapacity: policy.participantCapacity,
+          deltaRoster: settings.rosterMode === 'delta',
         }),
     }),
     {

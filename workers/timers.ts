@@ -1,6 +1,7 @@
 /**
- * The `timers` queue: durable deadlines. A delayed job fires and delivers its event through
- * `applyEvent`; a timer whose state was already left is ignored by the machine.
+ * The `timers` queue: durable deadlines (answer deadline, keep-alive, media arrival). A delayed
+ * job fires and delivers its event, with the generation it was armed with, through
+ * `applyEvent`; the machine ignores a fire whose generation is no longer the armed one.
  */
 import type { Job } from 'bullmq';
 import type { CallRuntime } from '../src/calls/runtime.js';
@@ -12,9 +13,10 @@ export function createTimerProcessor(deps: {
 }) {
   const now = deps.now ?? Date.now;
   return async function processTimerJob(job: Job<TimerJob>): Promise<string> {
+    const { callId, event, gen } = job.data;
     const result = await deps.runtime.applyEvent(
-      job.data.callId,
-      { type: job.data.event, at: now() },
+      callId,
+      { type: event, at: now(), gen },
       { dedupId: `job-${job.id}` },
     );
     return result.outcome;

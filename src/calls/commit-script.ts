@@ -1,13 +1,16 @@
 /**
  * The one atomic step of every transition: compare-and-set the call's snapshot on its version,
- * claim the notification's dedup marker, and append the transition's effects to the call's
- * outbox — all or nothing (DESIGN §3 invariants 2–4).
+ * claim the notification's dedup marker, append the transition's effects to the call's outbox,
+ * and for a finished call set the retention and write its compact record — all or nothing
+ * (DESIGN §3 invariants 2–4).
  */
 export const COMMIT_SCRIPT = `
--- KEYS[1] call hash   KEYS[2] dedup marker   KEYS[3] outbox stream   (all tagged {callId})
+-- KEYS[1] call hash  KEYS[2] dedup marker  KEYS[3] outbox stream  KEYS[4] record (all {callId})
 -- ARGV[1] expected version   ARGV[2] snapshot JSON   ARGV[3] dedup TTL ms ('' = no dedup)
 -- ARGV[4] machine version    ARGV[5] state name      ARGV[6] status ('active' | 'done')
--- ARGV[7] retention ms of a finished call            ARGV[8..] effect records (JSON)
+-- ARGV[7] retention ms of a finished call            ARGV[8] media may be persisted ('1'|'0')
+-- ARGV[9] compact record JSON ('' = none)            ARGV[10] record retention ms
+-- ARGV[11..] effect records (JSON)
 -- returns {newVersion, 'ok', outboxId...} | {-1, 'duplicate'} | {-2, currentVersion}
 if ARGV[3] ~= '' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) == false then
   return {-1, 'duplicate'}
@@ -20,14 +23,17 @@ if cur ~= tonumber(ARGV[1]) then
 end
 local nextVersion = cur + 1
 redis.call('HSET', KEYS[1], 'v', nextVersion, 'snap', ARGV[2], 'mv', ARGV[4],
-  'state', ARGV[5], 'status', ARGV[6])
+  'state', ARGV[5], 'status', ARGV[6], 'persist', ARGV[8])
 local result = {nextVersion, 'ok'}
-for i = 8, #ARGV do
+for i = 11, #ARGV do
   result[#result + 1] = redis.call('XADD', KEYS[3], '*', 'effect', ARGV[i])
 end
 if ARGV[6] == 'done' then
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   redis.call('PEXPIRE', KEYS[3], ARGV[7])
+end
+if ARGV[9] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[10])
 end
 return result
 `;

@@ -14,6 +14,8 @@ export interface CallKeys {
   outbox: string;
   /** Marker of an already applied notification or job result (SET NX PX). */
   dedup(id: string): string;
+  /** Compact JSON record of a finished call; outlives the call hash. */
+  record: string;
 }
 
 export function callKeys(prefix: string, callId: string): CallKeys {
@@ -22,6 +24,7 @@ export function callKeys(prefix: string, callId: string): CallKeys {
     call: base,
     outbox: `${base}:outbox`,
     dedup: (id) => `${base}:dedup:${id}`,
+    record: `${base}:record`,
   };
 }
 

@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { callMachine, type CallEvent } from '../../machines/call.js';
+import { callRecord, type CallRecord } from './call-record.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { activeCallsKey } from './keys.js';
@@ -39,6 +40,8 @@ export interface CallRuntime {
   getCall(callId: string): Promise<{ version: number; snapshot: CallSnapshot } | undefined>;
   /** Calls that are live (answering … established). */
   activeCallCount(): Promise<number>;
+  /** The compact record of a finished call (kept longer than its full state). */
+  getRecord(callId: string): Promise<CallRecord | undefined>;
 }
 
 export interface CallRuntimeDeps {
@@ -55,9 +58,19 @@ export class ConflictError extends Error {
   override name = 'ConflictError';
 }
 
-/** Stable name of a (possibly nested) state value. */
-export const stateName = (snapshot: CallSnapshot): string =>
-  typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
+/** Dotted name of a (possibly nested) state value: `live.established.recording`. */
+export function stateName(snapshot: Pick<CallSnapshot, 'value'>): string {
+  const parts: string[] = [];
+  let value: unknown = snapshot.value;
+  while (typeof value === 'object' && value !== null) {
+    const [key, inner] = Object.entries(value)[0] ?? [];
+    if (key === undefined) break;
+    parts.push(key);
+    value = inner;
+  }
+  if (typeof value === 'string') parts.push(value);
+  return parts.join('.');
+}
 
 export function restoreSnapshot(json: unknown): CallSnapshot {
   // createActor(...).getSnapshot() revives children and history without starting anything
@@ -81,13 +94,17 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const [next, actions] = transition(callMachine, current, event);
     if (next === current) return { outcome: 'ignored', state: stateName(current) };
     const version = stored.version + 1;
-    const effects = toEffectRecords(callId, version, actions);
+    const effects = toEffectRecords(callId, actions);
+    const done = next.status === 'done';
+    const record = done ? callRecord(next.context, stateName(next), version) : undefined;
     const result = await deps.store.commit({
       callId,
       expectedVersion: stored.version,
       snapshot: callMachine.getPersistedSnapshot(next),
       state: stateName(next),
-      done: next.status === 'done',
+      done,
+      persist: next.context.recording.persist,
+      ...(record ? { record } : {}),
       ...(options.dedupId ? { dedupId: options.dedupId } : {}),
       effects,
     });
@@ -137,6 +154,10 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
 
     activeCallCount() {
       return deps.redis.zcard(activeCallsKey(deps.prefix));
+    },
+
+    async getRecord(callId) {
+      return (await deps.store.loadRecord(callId)) as CallRecord | undefined;
     },
   };
 }

@@ -20,6 +20,10 @@ export interface CommitRequest {
   snapshot: unknown;
   state: string;
   done: boolean;
+  /** Whether media may be written now (the media process reads this field). */
+  persist: boolean;
+  /** Compact record to keep after the call expires (finished calls only). */
+  record?: unknown;
   dedupId?: string;
   effects: EffectRecord[];
 }
@@ -34,14 +38,18 @@ export interface SnapshotStore {
   commit(request: CommitRequest): Promise<CommitResult>;
   /** Drop outbox entries whose effects are safely in BullMQ. */
   ackOutbox(callId: string, ids: string[]): Promise<void>;
+  /** The compact record of a finished call, while it is retained. */
+  loadRecord(callId: string): Promise<unknown>;
 }
 
 export interface SnapshotStoreOptions {
   prefix: string;
   /** How long a notification's dedup marker lives. @default 600000 */
   dedupTtlMs?: number;
-  /** How long a finished call stays in Redis. @default 86400000 */
+  /** How long a finished call stays in Redis. @default 3600000 */
   retentionMs?: number;
+  /** How long a finished call's compact record stays. @default 2592000000 */
+  recordRetentionMs?: number;
 }
 
 export class MachineVersionError extends Error {
@@ -52,9 +60,10 @@ type CommitFn = (...args: (string | number)[]) => Promise<(string | number)[]>;
 
 export function createSnapshotStore(redis: Redis, options: SnapshotStoreOptions): SnapshotStore {
   const dedupTtlMs = options.dedupTtlMs ?? 600_000;
-  const retentionMs = options.retentionMs ?? 86_400_000;
+  const retentionMs = options.retentionMs ?? 3_600_000;
+  const recordRetentionMs = options.recordRetentionMs ?? 30 * 86_400_000;
   if (!('crCommit' in redis)) {
-    redis.defineCommand('crCommit', { numberOfKeys: 3, lua: COMMIT_SCRIPT });
+    redis.defineCommand('crCommit', { numberOfKeys: 4, lua: COMMIT_SCRIPT });
   }
   const commitCommand = (redis as unknown as { crCommit: CommitFn }).crCommit.bind(redis);
   const keysOf = (callId: string) => {
@@ -80,6 +89,7 @@ export function createSnapshotStore(redis: Redis, options: SnapshotStoreOptions)
         keys.call,
         keys.dedup(req.dedupId ?? 'none'),
         keys.outbox,
+        keys.record,
         req.expectedVersion,
         JSON.stringify(req.snapshot),
         req.dedupId ? dedupTtlMs : '',
@@ -87,12 +97,20 @@ export function createSnapshotStore(redis: Redis, options: SnapshotStoreOptions)
         req.state,
         req.done ? 'done' : 'active',
         retentionMs,
+        req.persist ? '1' : '0',
+        req.record === undefined ? '' : JSON.stringify(req.record),
+        recordRetentionMs,
         ...req.effects.map((e) => JSON.stringify(e)),
       );
       const [code, second, ...ids] = reply;
       if (Number(code) === -1) return { kind: 'duplicate' };
       if (Number(code) === -2) return { kind: 'conflict', currentVersion: Number(second) };
       return { kind: 'committed', version: Number(code), outboxIds: ids.map(String) };
+    },
+
+    async loadRecord(callId) {
+      const json = await redis.get(keysOf(callId).record);
+      return json === null ? undefined : (JSON.parse(json) as unknown);
     },
 
     async ackOutbox(callId, ids) {

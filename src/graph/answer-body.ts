@@ -11,6 +11,8 @@ export interface AnswerBodyOptions {
   mediaHost: string;
   mediaPort: number;
   participantCapacity: number;
+  /** Ask for delta roster notifications instead of full rosters. */
+  deltaRoster?: boolean;
 }
 
 export const MEDIA_BLOB_PLACEHOLDER_VERSION = 'cr-media/0-placeholder';
@@ -27,5 +29,6 @@ export function buildAnswerBody(callId: string, options: AnswerBodyOptions): Ans
     acceptedModalities: ['audio'],
     mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig', blob },
     participantCapacity: options.participantCapacity,
+    ...(options.deltaRoster ? { callOptions: { isDeltaRosterEnabled: true } } : {}),
   };
 }

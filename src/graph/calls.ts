@@ -9,7 +9,7 @@ import {
   RetryHandlerOptions,
   type AuthenticationProvider,
 } from '@microsoft/microsoft-graph-client';
-import type { RejectReason } from '../../machines/call.js';
+import type { RecordingStatus, RejectReason } from '../../machines/call.js';
 import { toGraphCallError } from './errors.js';
 import type { TokenSource } from './tokens.js';
 
@@ -18,6 +18,7 @@ export interface AnswerBody {
   acceptedModalities: string[];
   mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig'; blob: string };
   participantCapacity?: number;
+  callOptions?: { isDeltaRosterEnabled?: boolean };
 }
 
 export interface GraphCalls {
@@ -28,6 +29,15 @@ export interface GraphCalls {
     body: { reason: RejectReason; callbackUri?: string },
     signal: AbortSignal,
   ): Promise<void>;
+  updateRecordingStatus(
+    tenantId: string,
+    callId: string,
+    body: { status: RecordingStatus; clientContext: string },
+    signal: AbortSignal,
+  ): Promise<void>;
+  keepAlive(tenantId: string, callId: string, signal: AbortSignal): Promise<void>;
+  /** DELETE the bot's leg. */
+  hangUp(tenantId: string, callId: string, signal: AbortSignal): Promise<void>;
 }
 
 export interface GraphCallsOptions {
@@ -58,18 +68,18 @@ export function createGraphCalls(options: GraphCallsOptions): GraphCalls {
     }
     return client;
   };
-  const post = async (
+  const send = async (
     tenantId: string,
     path: string,
-    body: unknown,
     signal: AbortSignal,
+    body?: unknown,
   ): Promise<void> => {
     try {
-      await clientFor(tenantId)
+      const request = clientFor(tenantId)
         .api(path)
         .middlewareOptions([new RetryHandlerOptions(0, 0)])
-        .option('signal', signal)
-        .post(body);
+        .option('signal', signal);
+      await (body === undefined ? request.delete() : request.post(body));
     } catch (error) {
       throw toGraphCallError(error);
     }
@@ -77,8 +87,14 @@ export function createGraphCalls(options: GraphCallsOptions): GraphCalls {
   const callPath = (callId: string) => `/communications/calls/${encodeURIComponent(callId)}`;
   return {
     answer: (tenantId, callId, body, signal) =>
-      post(tenantId, `${callPath(callId)}/answer`, body, signal),
+      send(tenantId, `${callPath(callId)}/answer`, signal, body),
     reject: (tenantId, callId, body, signal) =>
-      post(tenantId, `${callPath(callId)}/reject`, body, signal),
+      send(tenantId, `${callPath(callId)}/reject`, signal, body),
+    updateRecordingStatus: (tenantId, callId, body, signal) =>
+      send(tenantId, `${callPath(callId)}/updateRecordingStatus`, signal, body),
+    // keepAlive has no body; an empty object posts as `{}` which Graph accepts
+    keepAlive: (tenantId, callId, signal) =>
+      send(tenantId, `${callPath(callId)}/keepAlive`, signal, {}),
+    hangUp: (tenantId, callId, signal) => send(tenantId, callPath(callId), signal),
   };
 }

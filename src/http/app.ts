@@ -7,6 +7,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import { adminRoutes } from './admin.js';
 import { HttpError } from './http-error.js';
 import { CommsNotifications, isLegacyNotification } from './notifications.js';
 import { dispatchNotifications, type DispatchDeps } from './dispatch.js';
@@ -20,6 +21,8 @@ export interface Readiness {
 export interface AppDeps extends DispatchDeps {
   verifier: TeamsTokenVerifier;
   maxBodyBytes: number;
+  /** Bearer token of the `/admin` routes; without it they are not mounted. */
+  adminToken?: string | undefined;
   readiness: () => Promise<Readiness>;
   logger: Logger;
   now?: () => number;
@@ -47,6 +50,8 @@ export function createApp(deps: AppDeps): Hono {
     const state = await deps.readiness();
     return c.json(state, state.ready ? 200 : 503);
   });
+
+  if (deps.adminToken) app.route('/admin', adminRoutes(deps.runtime, deps.adminToken, now));
 
   app.post(
     '/api/calling',

@@ -5,7 +5,7 @@
  * Teams gives it a fresh message id.
  */
 import { createHash } from 'node:crypto';
-import type { CallEvent, Invite } from '../../machines/call.js';
+import type { CallEvent, CallSettings, Invite } from '../../machines/call.js';
 import type { ApplyResult, CallRuntime } from '../calls/runtime.js';
 import { decide, type AnswerPolicy } from '../policy/policy.js';
 import {
@@ -14,11 +14,19 @@ import {
   type CallResourceData,
   type ParsedNotification,
 } from './notifications.js';
+import { toParticipants } from './roster.js';
 
 export interface DispatchDeps {
   runtime: CallRuntime;
   policy: AnswerPolicy;
   answerDeadlineMs: number;
+  /** Durations fixed on each call when its invite arrives. */
+  callSettings: CallSettings;
+  /**
+   * How `updated` roster notifications are read: `full` (the default Teams sends: the whole
+   * roster) or `delta` (only changed participants; the answer then asks for delta rosters).
+   */
+  rosterMode: 'full' | 'delta';
 }
 
 export interface DispatchOutcome {
@@ -61,8 +69,24 @@ async function dispatchOne(
   receivedAt: number,
 ): Promise<DispatchOutcome> {
   const ref = resourceOf(n);
+  if (ref?.kind === 'participants' && n.resourceData !== undefined) {
+    const list = Array.isArray(n.resourceData) ? n.resourceData : [n.resourceData];
+    const mode =
+      n.changeType === 'deleted'
+        ? 'removed'
+        : n.changeType === 'created'
+          ? 'delta'
+          : deps.rosterMode;
+    const event: CallEvent = {
+      type: 'CALL.ROSTER',
+      at: receivedAt,
+      update: { mode, participants: toParticipants(list) },
+    };
+    const result = await deps.runtime.applyEvent(callId, event, { dedupId: contentHash(n) });
+    return { callId, event: event.type, result };
+  }
   if (ref?.kind !== 'call' || n.resourceData === undefined || Array.isArray(n.resourceData)) {
-    // roster, operation and content-sharing notifications: issue 3
+    // operation and content-sharing notifications change nothing the recorder decides on
     return { callId, result: { outcome: 'unsupported' } };
   }
   const data = CallResource.safeParse(n.resourceData);
@@ -95,7 +119,14 @@ async function toEvent(
     case 'incoming': {
       const invite = inviteOf(callId, tenantId, data);
       const verdict = decide(deps.policy, invite, await deps.runtime.activeCallCount());
-      return { type: 'CALL.INCOMING', at, deadlineAt: at + deps.answerDeadlineMs, invite, verdict };
+      return {
+        type: 'CALL.INCOMING',
+        at,
+        deadlineAt: at + deps.answerDeadlineMs,
+        invite,
+        verdict,
+        settings: deps.callSettings,
+      };
     }
     case 'establishing':
       return { type: 'CALL.ESTABLISHING', at };

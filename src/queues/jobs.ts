@@ -2,25 +2,47 @@
  * The contract between the call runtime (producer) and workers/ (consumers): queue names, job
  * data and the effect records that the commit script writes to a call's outbox.
  */
-import type { CallEventType, RejectReason } from '../../machines/call.js';
+import type {
+  RecordingStatus,
+  RejectReason,
+  TimerEventType,
+  TimerId,
+} from '../../machines/call.js';
 
 export const QUEUE = { graph: 'graph', timers: 'timers' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
-export type GraphJob =
-  | { op: 'answer'; callId: string; tenantId: string; deadlineAt: number }
-  | { op: 'reject'; callId: string; tenantId: string; reason: RejectReason; deadlineAt: number };
+interface GraphJobBase {
+  callId: string;
+  tenantId: string;
+  /** Nothing is sent after this time (the answer deadline, or the effect's budget). */
+  deadlineAt: number;
+}
+
+export type GraphJob = GraphJobBase &
+  (
+    | { op: 'answer' }
+    | { op: 'reject'; reason: RejectReason }
+    | { op: 'updateRecordingStatus'; status: RecordingStatus; clientContext: string }
+    | { op: 'keepAlive' }
+    | { op: 'hangUp' }
+  );
+
+export type GraphOp = GraphJob['op'];
 
 export interface TimerJob {
   callId: string;
-  timerId: string;
-  event: Extract<CallEventType, `TIMER.${string}`>;
+  timerId: TimerId;
+  event: TimerEventType;
+  /** The generation the machine armed; a fire of another generation is stale. */
+  gen: number;
 }
 
 /**
- * A durable effect: what to enqueue, with a job id that is the same however often the
- * effect is re-driven (so BullMQ collapses duplicates).
+ * A durable effect: what to enqueue (or cancel), with a job id that is the same however often
+ * the effect is re-driven, so BullMQ collapses duplicates.
  */
 export type EffectRecord =
-  | { queue: typeof QUEUE.graph; name: GraphJob['op']; jobId: string; data: GraphJob }
-  | { queue: typeof QUEUE.timers; name: string; jobId: string; data: TimerJob; fireAt: number };
+  | { queue: typeof QUEUE.graph; name: GraphOp; jobId: string; data: GraphJob }
+  | { queue: typeof QUEUE.timers; name: TimerId; jobId: string; data: TimerJob; fireAt: number }
+  | { queue: typeof QUEUE.timers; name: 'cancel'; jobId: string };

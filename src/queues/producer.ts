@@ -43,6 +43,9 @@ export function createEffectQueues(
           removeOnComplete: KEEP_COMPLETED,
           removeOnFail: KEEP_FAILED,
         });
+      } else if (effect.name === 'cancel') {
+        // best effort: a timer that is already running is stale and the machine ignores it
+        await timers.remove(effect.jobId);
       } else {
         await timers.add(effect.name, effect.data, {
           jobId: effect.jobId,

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
+import { stateName } from '../../src/calls/runtime.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { startIngress, type Ingress } from '../../src/ingress.js';
 import { DEFAULT_POLICY, type AnswerPolicy } from '../../src/policy/policy.js';
@@ -119,12 +120,16 @@ export async function eventually<T>(
   }
 }
 
-/** The call's state name once it is `state`. */
+/** True when the dotted state name contains `state` as whole segments ('established' matches
+ * 'live.established.recording'). */
+export const inState = (name: string, state: string): boolean => `.${name}.`.includes(`.${state}.`);
+
+/** The call, once its state is (or is inside) `state`. */
 export async function callReaches(system: System, callId: string, state: string, timeoutMs = 8000) {
   return eventually(
     async () => {
       const call = await system.core.runtime.getCall(callId);
-      return call?.snapshot.value === state ? call : undefined;
+      return call && inState(stateName(call.snapshot), state) ? call : undefined;
     },
     timeoutMs,
     `call ${callId} to reach ${state}`,

@@ -3,6 +3,7 @@
  * BullMQ → Graph answer (HTTPS, msal token from the fake Entra) → establishing/established.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stateName } from '../../src/calls/runtime.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
 let system: System;
@@ -60,7 +61,11 @@ describe('answering policy invites', () => {
   });
 
   it('ends established when established arrives before establishing', async () => {
-    const call = await system.sim.placeCall({ kind: 'p2p', swapEstablishOrder: true });
+    const call = await system.sim.placeCall({
+      kind: 'p2p',
+      swapEstablishOrder: true,
+      initialRoster: false,
+    });
     await eventually(() =>
       system.sim.deliveries.filter((d) => d.callId === call.id).length >= 3 ? true : undefined,
     );
@@ -78,12 +83,16 @@ describe('answering policy invites', () => {
         : undefined,
     );
     const after = await system.core.runtime.getCall(call.id);
-    expect(after?.snapshot.value).toBe('established');
+    expect(stateName(after!.snapshot)).toBe('live.established.awaitingMedia');
     expect(after?.version).toBe(state.version);
   });
 
   it('a duplicated notification changes nothing', async () => {
-    const call = await system.sim.placeCall({ kind: 'p2p', duplicateNotifications: true });
+    const call = await system.sim.placeCall({
+      kind: 'p2p',
+      duplicateNotifications: true,
+      initialRoster: false,
+    });
     await call.waitFor('established', 8000);
     await callReaches(system, call.id, 'established');
     const deliveries = system.sim.deliveries.filter((d) => d.callId === call.id);
@@ -125,7 +134,7 @@ describe('answering policy invites', () => {
     await call.waitFor('terminated', 9000); // Teams gives up: 408/8544
     expect(call.result).toMatchObject({ code: 408, subcode: 8544 });
     // the answer job is finished for good: no attempt can still be pending
-    const job = await system.core.queues.graph.getJob(`${callId}-answer-v1`);
+    const job = await system.core.queues.graph.getJob(`${callId}-answer-g1`);
     await eventually(
       async () => ((await job?.getState()) === 'failed' ? true : undefined),
       15_000,

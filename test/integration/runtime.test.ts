@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
 import { createCore, type Core } from '../../src/core.js';
 import { callKeys } from '../../src/calls/keys.js';
+import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const prefix = uniquePrefix('runtime');
@@ -12,11 +13,9 @@ let redis: Redis;
 let n = 0;
 
 const invite = (callId: string): CallEvent => ({
-  type: 'CALL.INCOMING',
-  at: Date.now(),
+  ...incoming(callId, Date.now()),
   deadlineAt: Date.now() + 60_000,
   invite: { callId, tenantId: 'tenant', kind: 'p2p' },
-  verdict: { action: 'answer' },
 });
 
 beforeAll(async () => {
@@ -51,9 +50,9 @@ describe('applyEvent against real Redis and BullMQ', () => {
     const hash = await redis.hgetall(callKeys(prefix, callId).call);
     expect(hash.v).toBe('1');
     expect(hash.state).toBe('answering');
-    const answer = await core.queues.graph.getJob(`${callId}-answer-v1`);
+    const answer = await core.queues.graph.getJob(`${callId}-answer-g1`);
     expect(answer?.data).toMatchObject({ op: 'answer', callId, tenantId: 'tenant' });
-    const timer = await core.queues.timers.getJob(`${callId}-answerDeadline-v1`);
+    const timer = await core.queues.timers.getJob(`${callId}-answerDeadline-g2`);
     expect(await timer?.getState()).toBe('delayed');
     // effects handed over → outbox is empty again
     expect(await redis.xlen(callKeys(prefix, callId).outbox)).toBe(0);
@@ -75,7 +74,7 @@ describe('applyEvent against real Redis and BullMQ', () => {
     expect(again).toEqual({ outcome: 'duplicate' });
     const call = await core.runtime.getCall(callId);
     expect(call?.version).toBe(2);
-    expect(call?.snapshot.value).toBe('establishing');
+    expect(call?.snapshot.matches({ live: 'establishing' })).toBe(true);
   });
 
   it('does not write for an event the state ignores', async () => {
@@ -118,7 +117,7 @@ describe('applyEvent against real Redis and BullMQ', () => {
       ]);
       const committed = results.filter((r) => r.outcome === 'committed');
       const call = await core.runtime.getCall(callId);
-      expect(call?.snapshot.value).toBe('established');
+      expect(call?.snapshot.matches({ live: 'established' })).toBe(true);
       // version = 1 (invite) + every committed transition, no lost update
       expect(call?.version).toBe(1 + committed.length);
       expect(results.filter((r) => r.outcome === 'duplicate').length).toBeLessThanOrEqual(1);

@@ -1,60 +1,75 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, initialTransition, transition } from 'xstate';
-import { callMachine, type CallEvent, type Verdict } from '../../machines/call.js';
+import { callMachine, type CallEvent } from '../../machines/call.js';
+import { stateName } from '../../src/calls/runtime.js';
+import { incoming, participant } from '../helpers/call-events.js';
 
 const T0 = 1_700_000_000_000;
-const invite = (verdict: Verdict = { action: 'answer' }): CallEvent => ({
-  type: 'CALL.INCOMING',
-  at: T0,
-  deadlineAt: T0 + 5000,
-  invite: { callId: 'c1', tenantId: 't1', kind: 'p2p' },
-  verdict,
-});
+type Snapshot = ReturnType<typeof initialTransition<typeof callMachine>>[0];
 
-function run(events: CallEvent[]) {
-  let [snapshot] = initialTransition(callMachine);
-  const actions: string[] = [];
+function run(events: CallEvent[], from?: Snapshot) {
+  let snapshot = from ?? initialTransition(callMachine)[0];
+  const actions: Array<{ type: string; params?: unknown }> = [];
   for (const event of events) {
     const [next, acts] = transition(callMachine, snapshot, event);
-    actions.push(...acts.map((a) => a.type));
+    actions.push(...acts.map((a) => ({ type: a.type, params: a.params })));
     snapshot = next;
   }
-  return { snapshot, actions };
+  return { snapshot, actions, name: stateName(snapshot) };
 }
 
-describe('call machine', () => {
-  it('answers an invite: asks for graph.answer and the answer-deadline timer', () => {
-    let [s] = initialTransition(callMachine);
-    const [next, actions] = transition(callMachine, s, invite());
-    s = next;
-    expect(s.value).toBe('answering');
-    const answer = actions.find((a) => a.type === 'graph.answer');
-    expect(answer?.params).toEqual({ callId: 'c1', tenantId: 't1', deadlineAt: T0 + 5000 });
-    const timer = actions.find((a) => a.type === 'timer.start');
-    expect(timer?.params).toEqual({
+const timerGen = (s: Snapshot, id: 'answerDeadline' | 'keepAlive' | 'mediaArrival') =>
+  s.context.timers[id]!;
+const answered = () =>
+  run([incoming('c1', T0), { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 }]).snapshot;
+const established = () =>
+  run(
+    [
+      { type: 'CALL.ESTABLISHING', at: T0 + 60 },
+      { type: 'CALL.ESTABLISHED', at: T0 + 90 },
+    ],
+    answered(),
+  ).snapshot;
+const recording = () => {
+  const s = run([{ type: 'MEDIA.FLOWING', at: T0 + 100 }], established()).snapshot;
+  return run(
+    [{ type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 150, status: 'recording', attempts: 1 }],
+    s,
+  ).snapshot;
+};
+
+describe('call machine: answering', () => {
+  it('answers an invite: asks for graph.answer and arms the answer-deadline timer', () => {
+    const { snapshot, actions } = run([incoming('c1', T0)]);
+    expect(snapshot.value).toBe('answering');
+    expect(actions.find((a) => a.type === 'graph.answer')?.params).toMatchObject({
+      callId: 'c1',
+      tenantId: 't1',
+      deadlineAt: T0 + 5000,
+    });
+    expect(actions.find((a) => a.type === 'timer.start')?.params).toMatchObject({
       timerId: 'answerDeadline',
       fireAt: T0 + 5000,
       event: 'TIMER.ANSWER_DEADLINE',
     });
-    expect(s.context.trail.map(([state]) => state)).toEqual(['incoming', 'answering']);
+    expect(snapshot.context.trail.map(([s]) => s)).toEqual(['incoming', 'answering']);
   });
 
-  it('goes incoming → answering → answered → establishing → established → terminated', () => {
-    const { snapshot } = run([
-      invite(),
-      { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
-      { type: 'CALL.ESTABLISHING', at: T0 + 60 },
-      { type: 'CALL.ESTABLISHED', at: T0 + 90 },
-      {
-        type: 'CALL.TERMINATED',
-        at: T0 + 900,
-        resultInfo: { code: 200, subcode: 4097, message: 'bye' },
-      },
-    ]);
+  it('goes answering → answered → establishing → established → terminated, keeping the result', () => {
+    const { snapshot } = run(
+      [
+        {
+          type: 'CALL.TERMINATED',
+          at: T0 + 900,
+          resultInfo: { code: 200, subcode: 4097, message: 'bye' },
+        },
+      ],
+      established(),
+    );
     expect(snapshot.value).toBe('terminated');
     expect(snapshot.status).toBe('done');
-    expect(snapshot.context.answeredAt).toBe(T0 + 40);
     expect(snapshot.context.resultInfo?.subcode).toBe(4097);
+    expect(snapshot.context.endedBy).toBe('remote');
     expect(snapshot.context.trail.map(([s]) => s)).toEqual([
       'incoming',
       'answering',
@@ -65,72 +80,84 @@ describe('call machine', () => {
     ]);
   });
 
+  it('answering cancels the deadline and arms keep-alive once the call is live', () => {
+    const s0 = run([incoming('c1', T0)]).snapshot;
+    const { actions } = run([{ type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 }], s0);
+    expect(actions).toContainEqual({
+      type: 'timer.cancel',
+      params: { timerId: 'answerDeadline', gen: timerGen(s0, 'answerDeadline') },
+    });
+    expect(actions.find((a) => a.type === 'timer.start')?.params).toMatchObject({
+      timerId: 'keepAlive',
+      fireAt: T0 + 40 + 15 * 60_000,
+    });
+  });
+
   it('ends established when established arrives before establishing', () => {
-    const { snapshot } = run([
-      invite(),
-      { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
-      { type: 'CALL.ESTABLISHED', at: T0 + 60 },
-      { type: 'CALL.ESTABLISHING', at: T0 + 61 },
-    ]);
-    expect(snapshot.value).toBe('established');
+    const { name } = run(
+      [
+        { type: 'CALL.ESTABLISHED', at: T0 + 60 },
+        { type: 'CALL.ESTABLISHING', at: T0 + 61 },
+      ],
+      answered(),
+    );
+    expect(name).toBe('live.established.awaitingMedia');
   });
 
   it('accepts state notifications that overtake the answer result', () => {
-    const { snapshot } = run([
-      invite(),
+    const { snapshot, name } = run([
+      incoming('c1', T0),
       { type: 'CALL.ESTABLISHING', at: T0 + 30 },
       { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 2 },
       { type: 'CALL.ESTABLISHED', at: T0 + 60 },
     ]);
-    expect(snapshot.value).toBe('established');
+    expect(name).toBe('live.established.awaitingMedia');
     expect(snapshot.context.answerAttempts).toBe(2);
   });
 
   it('fails when the answer deadline passes first, and ignores a late acceptance', () => {
-    const { snapshot } = run([
-      invite(),
-      { type: 'TIMER.ANSWER_DEADLINE', at: T0 + 5000 },
-      { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 5100, attempts: 3 },
-    ]);
+    const s0 = run([incoming('c1', T0)]).snapshot;
+    const { snapshot } = run(
+      [
+        { type: 'TIMER.ANSWER_DEADLINE', at: T0 + 5000, gen: timerGen(s0, 'answerDeadline') },
+        { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 5100, attempts: 3 },
+      ],
+      s0,
+    );
     expect(snapshot.value).toBe('failed');
     expect(snapshot.context.failure?.reason).toBe('answer-deadline-missed');
     expect(snapshot.context.answeredAt).toBeUndefined();
   });
 
-  it('ignores the answer deadline once the answer was accepted', () => {
-    const s0 = run([
-      invite(),
-      { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
-    ]).snapshot;
-    const [s1, actions] = transition(callMachine, s0, {
-      type: 'TIMER.ANSWER_DEADLINE',
+  it('ignores a timer of another generation', () => {
+    const s0 = run([incoming('c1', T0)]).snapshot;
+    const stale = {
+      type: 'TIMER.ANSWER_DEADLINE' as const,
       at: T0 + 5000,
-    });
-    expect(s1).toBe(s0);
-    expect(actions).toHaveLength(0);
+      gen: timerGen(s0, 'answerDeadline') + 7,
+    };
+    expect(transition(callMachine, s0, stale)[0]).toBe(s0);
+    const s1 = answered();
+    expect(transition(callMachine, s1, { ...stale, gen: timerGen(s0, 'answerDeadline') })[0]).toBe(
+      s1,
+    );
   });
 
-  it('fails when Graph refuses the answer', () => {
+  it('fails when Graph refuses the answer, and on 408/8544', () => {
+    expect(
+      run([
+        incoming('c1', T0),
+        {
+          type: 'GRAPH.ANSWER_FAILED',
+          at: T0 + 10,
+          reason: 'Graph answered 403',
+          status: 403,
+          attempts: 1,
+        },
+      ]).snapshot.context.failure,
+    ).toEqual({ reason: 'answer-refused', detail: 'Graph answered 403' });
     const { snapshot } = run([
-      invite(),
-      {
-        type: 'GRAPH.ANSWER_FAILED',
-        at: T0 + 10,
-        reason: 'Graph answered 403',
-        status: 403,
-        attempts: 1,
-      },
-    ]);
-    expect(snapshot.value).toBe('failed');
-    expect(snapshot.context.failure).toEqual({
-      reason: 'answer-refused',
-      detail: 'Graph answered 403',
-    });
-  });
-
-  it('treats a 408/8544 termination during answering as a missed deadline', () => {
-    const { snapshot } = run([
-      invite(),
+      incoming('c1', T0),
       {
         type: 'CALL.TERMINATED',
         at: T0 + 5001,
@@ -142,52 +169,224 @@ describe('call machine', () => {
   });
 
   it('rejects per the verdict with its reason', () => {
-    const s0 = initialTransition(callMachine)[0];
-    const [s1, actions] = transition(
-      callMachine,
-      s0,
-      invite({ action: 'reject', reason: 'forbidden', rule: 'r' }),
-    );
-    expect(s1.value).toBe('rejecting');
+    const { snapshot, actions } = run([
+      incoming('c1', T0, { action: 'reject', reason: 'forbidden', rule: 'r' }),
+    ]);
+    expect(snapshot.value).toBe('rejecting');
     expect(actions.find((a) => a.type === 'graph.reject')?.params).toMatchObject({
       reason: 'forbidden',
     });
     expect(actions.some((a) => a.type === 'graph.answer')).toBe(false);
-    const [s2] = transition(callMachine, s1, { type: 'GRAPH.REJECT_ACCEPTED', at: T0 + 20 });
-    expect(s2.value).toBe('rejected');
+    expect(run([{ type: 'GRAPH.REJECT_ACCEPTED', at: T0 + 20 }], snapshot).snapshot.value).toBe(
+      'rejected',
+    );
   });
 
   it('ignores duplicates and everything after the end', () => {
-    const s0 = run([
-      invite(),
-      { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
-      { type: 'CALL.ESTABLISHED', at: T0 + 60 },
-    ]).snapshot;
+    const s0 = established();
     expect(transition(callMachine, s0, { type: 'CALL.ESTABLISHED', at: T0 + 70 })[0]).toBe(s0);
-    expect(transition(callMachine, s0, invite())[0]).toBe(s0);
+    expect(transition(callMachine, s0, incoming('c1', T0))[0]).toBe(s0);
     const [done] = transition(callMachine, s0, { type: 'CALL.TERMINATED', at: T0 + 80 });
-    for (const late of [invite(), { type: 'CALL.ESTABLISHING', at: T0 + 90 } as CallEvent]) {
+    for (const late of [
+      incoming('c1', T0),
+      { type: 'CALL.ESTABLISHING', at: T0 + 90 } as CallEvent,
+    ]) {
       expect(transition(callMachine, done, late)[0]).toBe(done);
     }
   });
+});
 
-  it('round-trips through JSON at every step', () => {
-    let [s] = initialTransition(callMachine);
-    const events: CallEvent[] = [
-      invite(),
-      { type: 'CALL.ESTABLISHING', at: T0 + 30 },
-      { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
-      { type: 'CALL.ESTABLISHED', at: T0 + 60 },
-    ];
-    for (const event of events) {
-      const json = JSON.parse(JSON.stringify(callMachine.getPersistedSnapshot(s))) as typeof s;
-      const restored = createActor(callMachine, { snapshot: json }).getSnapshot();
-      const [a] = transition(callMachine, restored, event);
-      const [b] = transition(callMachine, s, event);
-      expect(a.value).toEqual(b.value);
-      expect(a.context).toEqual(b.context);
-      s = b;
-    }
-    expect(s.value).toBe('established');
+describe('call machine: recording status (teams-protocol §6)', () => {
+  it('reports recording once media flows, and persists only after Graph confirmed it', () => {
+    const s0 = established();
+    const { snapshot: starting, actions } = run([{ type: 'MEDIA.FLOWING', at: T0 + 100 }], s0);
+    expect(stateName(starting)).toBe('live.established.startingRecording');
+    expect(starting.context.recording.persist).toBe(false);
+    expect(actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params).toMatchObject({
+      status: 'recording',
+    });
+    const s1 = recording();
+    expect(stateName(s1)).toBe('live.established.recording');
+    expect(s1.context.recording).toMatchObject({ persist: true, confirmedAt: T0 + 150 });
+    expect(s1.context.recording.reports).toEqual([{ status: 'recording', at: T0 + 150, ok: true }]);
   });
+
+  it('media that arrived before establishment starts recording right away', () => {
+    const s0 = run([{ type: 'MEDIA.FLOWING', at: T0 + 50 }], answered()).snapshot;
+    const { name } = run([{ type: 'CALL.ESTABLISHED', at: T0 + 90 }], s0);
+    expect(name).toBe('live.established.startingRecording');
+  });
+
+  it('reports failed when recording cannot start, on a media fault, and when media never comes', () => {
+    const starting = run([{ type: 'MEDIA.FLOWING', at: T0 + 100 }], established()).snapshot;
+    const refused = run(
+      [
+        {
+          type: 'GRAPH.RECORDING_STATUS_FAILED',
+          at: T0 + 120,
+          status: 'recording',
+          reason: '8506',
+          httpStatus: 403,
+          attempts: 1,
+        },
+      ],
+      starting,
+    );
+    expect(refused.name).toBe('live.established.recordingFailed');
+    expect(
+      refused.actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params,
+    ).toMatchObject({ status: 'failed' });
+
+    const fault = run([{ type: 'MEDIA.FAULT', at: T0 + 200, reason: 'socket lost' }], recording());
+    expect(fault.name).toBe('live.established.recordingFailed');
+    expect(fault.snapshot.context.recording.persist).toBe(false);
+    expect(
+      fault.actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params,
+    ).toMatchObject({ status: 'failed' });
+
+    const waiting = established();
+    const noMedia = run(
+      [{ type: 'TIMER.MEDIA_ARRIVAL', at: T0 + 30_100, gen: timerGen(waiting, 'mediaArrival') }],
+      waiting,
+    );
+    expect(noMedia.name).toBe('live.established.recordingFailed');
+  });
+
+  it('records again when media comes back after a fault', () => {
+    const failed = run([{ type: 'MEDIA.FAULT', at: T0 + 200, reason: 'x' }], recording()).snapshot;
+    expect(run([{ type: 'MEDIA.FLOWING', at: T0 + 300 }], failed).name).toBe(
+      'live.established.startingRecording',
+    );
+  });
+
+  it('a bot hang-up stops persisting, reports notRecording, then sends DELETE', () => {
+    const { snapshot, actions } = run(
+      [{ type: 'CALL.HANGUP', at: T0 + 500, reason: 'operator' }],
+      recording(),
+    );
+    expect(stateName(snapshot)).toBe('live.ending.reportingStopped');
+    expect(snapshot.context.recording.persist).toBe(false);
+    expect(actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params).toMatchObject({
+      status: 'notRecording',
+    });
+    expect(actions.some((a) => a.type === 'graph.hangUp')).toBe(false);
+    const next = run(
+      [{ type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 550, status: 'notRecording', attempts: 1 }],
+      snapshot,
+    );
+    expect(next.name).toBe('live.ending.hangingUp');
+    expect(next.actions.some((a) => a.type === 'graph.hangUp')).toBe(true);
+    const end = run(
+      [
+        {
+          type: 'CALL.TERMINATED',
+          at: T0 + 600,
+          resultInfo: { code: 200, subcode: 7000, message: 'bot' },
+        },
+      ],
+      next.snapshot,
+    );
+    expect(end.snapshot.value).toBe('terminated');
+    expect(end.snapshot.context.endedBy).toBe('bot');
+  });
+
+  it('a bot hang-up without recording goes straight to DELETE', () => {
+    const { name, actions } = run(
+      [{ type: 'CALL.HANGUP', at: T0 + 500, reason: 'operator' }],
+      established(),
+    );
+    expect(name).toBe('live.ending.hangingUp');
+    expect(actions.some((a) => a.type === 'graph.updateRecordingStatus')).toBe(false);
+  });
+});
+
+describe('call machine: keep-alive and roster', () => {
+  it('sends keepAlive when the timer is due and re-arms it; a 404 ends the call', () => {
+    const s0 = established();
+    const due = run(
+      [{ type: 'TIMER.KEEPALIVE_DUE', at: T0 + 900_000, gen: timerGen(s0, 'keepAlive') }],
+      s0,
+    );
+    expect(due.actions.map((a) => a.type)).toEqual(['graph.keepAlive', 'timer.start']);
+    expect(due.snapshot.context.keepAlive.sent).toBe(1);
+    expect(timerGen(due.snapshot, 'keepAlive')).toBeGreaterThan(timerGen(s0, 'keepAlive'));
+    const gone = run(
+      [{ type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 900_100, reason: '8522', status: 404 }],
+      due.snapshot,
+    );
+    expect(gone.snapshot.value).toBe('terminated');
+    expect(gone.snapshot.context.endedBy).toBe('platform');
+    expect(gone.actions).toContainEqual({
+      type: 'timer.cancel',
+      params: { timerId: 'keepAlive', gen: timerGen(due.snapshot, 'keepAlive') },
+    });
+  });
+
+  it('keeps participants, their sources and flags; ignores older roster updates', () => {
+    const s0 = established();
+    const full = run(
+      [
+        {
+          type: 'CALL.ROSTER',
+          at: T0 + 100,
+          update: {
+            mode: 'full',
+            participants: [participant('a', 2), participant('b', 3, { muted: true })],
+          },
+        },
+      ],
+      s0,
+    ).snapshot;
+    expect(Object.keys(full.context.roster.participants)).toEqual(['a', 'b']);
+    expect(full.context.roster.sources).toEqual({
+      [participant('a', 2).sources.audio!]: 'a',
+      [participant('b', 3).sources.audio!]: 'b',
+    });
+    const stale = {
+      type: 'CALL.ROSTER' as const,
+      at: T0 + 110,
+      update: { mode: 'full' as const, participants: [participant('a', 1)] },
+    };
+    expect(transition(callMachine, full, stale)[0]).toBe(full);
+    const left = run(
+      [
+        {
+          type: 'CALL.ROSTER',
+          at: T0 + 120,
+          update: { mode: 'removed', participants: [participant('b', 4)] },
+        },
+      ],
+      full,
+    );
+    expect(Object.keys(left.snapshot.context.roster.participants)).toEqual(['a']);
+    const same = {
+      type: 'CALL.ROSTER' as const,
+      at: T0 + 130,
+      update: { mode: 'delta' as const, participants: [participant('a', 2)] },
+    };
+    expect(transition(callMachine, left.snapshot, same)[0]).toBe(left.snapshot);
+  });
+});
+
+it('round-trips through JSON at every step', () => {
+  let [s] = initialTransition(callMachine);
+  const events: CallEvent[] = [
+    incoming('c1', T0),
+    { type: 'CALL.ESTABLISHING', at: T0 + 30 },
+    { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
+    { type: 'CALL.ESTABLISHED', at: T0 + 60 },
+    { type: 'MEDIA.FLOWING', at: T0 + 70 },
+    { type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 80, status: 'recording', attempts: 1 },
+    { type: 'CALL.HANGUP', at: T0 + 90, reason: 'x' },
+  ];
+  for (const event of events) {
+    const json = JSON.parse(JSON.stringify(callMachine.getPersistedSnapshot(s))) as typeof s;
+    const restored = createActor(callMachine, { snapshot: json }).getSnapshot();
+    const [a] = transition(callMachine, restored, event);
+    const [b] = transition(callMachine, s, event);
+    expect(a.value).toEqual(b.value);
+    expect(a.context).toEqual(b.context);
+    s = b;
+  }
+  expect(stateName(s)).toBe('live.ending.reportingStopped');
 });

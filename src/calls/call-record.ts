@@ -1,0 +1,64 @@
+/**
+ * The compact record of a finished call: what an auditor asks about a call after its full state
+ * expired — who, when, how it ended, whether and when recording was confirmed. No roster names,
+ * no tokens.
+ */
+import type { CallContext } from '../../machines/call.js';
+
+export interface CallRecord {
+  callId: string;
+  tenantId: string;
+  kind: 'p2p' | 'meeting';
+  callChainId?: string;
+  recordedUserId?: string;
+  state: string;
+  version: number;
+  receivedAt?: number;
+  answeredAt?: number;
+  establishedAt?: number;
+  endedAt?: number;
+  endedBy?: CallContext['endedBy'];
+  resultInfo?: CallContext['resultInfo'];
+  failure?: CallContext['failure'];
+  verdict?: CallContext['verdict'];
+  recordingConfirmedAt?: number;
+  recordingReports: CallContext['recording']['reports'];
+  keepAlivesSent: number;
+  participants: number;
+  trail: CallContext['trail'];
+}
+
+export function callRecord(
+  context: CallContext,
+  state: string,
+  version: number,
+): CallRecord | undefined {
+  const invite = context.invite;
+  if (!invite) return undefined;
+  const optional = <K extends keyof CallContext>(key: K) =>
+    context[key] === undefined ? {} : { [key]: context[key] };
+  return {
+    callId: invite.callId,
+    tenantId: invite.tenantId,
+    kind: invite.kind,
+    ...(invite.callChainId ? { callChainId: invite.callChainId } : {}),
+    ...(invite.recordedUserId ? { recordedUserId: invite.recordedUserId } : {}),
+    state,
+    version,
+    ...optional('receivedAt'),
+    ...optional('answeredAt'),
+    ...optional('establishedAt'),
+    ...optional('endedAt'),
+    ...optional('endedBy'),
+    ...optional('resultInfo'),
+    ...optional('failure'),
+    ...optional('verdict'),
+    ...(context.recording.confirmedAt
+      ? { recordingConfirmedAt: context.recording.confirmedAt }
+      : {}),
+    recordingReports: context.recording.reports,
+    keepAlivesSent: context.keepAlive.sent,
+    participants: Object.keys(context.roster.participants).length,
+    trail: context.trail,
+  };
+}
