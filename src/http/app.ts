@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin.js';
 import { HttpError } from './http-error.js';
@@ -37,6 +38,8 @@ export function createApp(deps: AppDeps): Hono {
       for (const [k, v] of Object.entries(error.headers)) c.header(k, v);
       return c.json({ error: { code: error.code, message: error.message } }, error.status);
     }
+    // Hono's own middleware (bearer auth) signals with its HTTPException
+    if (error instanceof HTTPException) return error.getResponse();
     deps.logger.error({ err: error, path: c.req.path }, 'request failed');
     return c.json(
       { error: { code: 'unavailable', message: 'the notification could not be committed' } },

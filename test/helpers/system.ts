@@ -26,8 +26,11 @@ export interface System {
   sim: Simulator;
   core: Core;
   ingress: Ingress;
-  workers: RunningWorkers;
+  /** In-process workers (absent when the test runs them as separate processes). */
+  workers: RunningWorkers | undefined;
   config: Config;
+  /** The environment the configuration was read from (for role processes a test spawns). */
+  env: Record<string, string>;
   prefix: string;
   logger: Logger;
   close(): Promise<void>;
@@ -38,6 +41,7 @@ export interface SystemOptions {
   policy?: AnswerPolicy;
   env?: Record<string, string>;
   sim?: Partial<SimulatorOptions>;
+  /** Start BullMQ workers in this process. @default true */
   withWorkers?: boolean;
 }
 
@@ -60,7 +64,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     tls: testTls(),
     ...options.sim,
   });
-  const config = loadConfig({
+  const env: Record<string, string> = {
     BOT_APP_ID,
     BOT_APP_SECRET,
     REDIS_URL: testRedisUrl(),
@@ -73,14 +77,15 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     ENTRA_AUTHORITY_HOST: sim.authorityHost,
     LOG_LEVEL: 'silent',
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const policy = options.policy ?? DEFAULT_POLICY;
   const core = createCore(config, logger);
   await core.ready();
   const ingress = await startIngress(config, core, policy, logger);
-  const workers = startWorkers(core, config, policy, logger);
-  if (options.withWorkers !== false)
-    await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
+  const workers =
+    options.withWorkers === false ? undefined : startWorkers(core, config, policy, logger);
+  if (workers) await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
   let closed: Promise<void> | undefined;
   return {
     sim,
@@ -88,11 +93,12 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     ingress,
     workers,
     config,
+    env,
     prefix,
     logger,
     close: () =>
       (closed ??= (async () => {
-        await workers.close(2000);
+        await workers?.close(2000);
         await ingress.close();
         await sim.close();
         await core.queues.graph.obliterate({ force: true }).catch(() => undefined);

@@ -1,0 +1,71 @@
+/**
+ * Timers survive the death of every process (issue 3, item 2): the keep-alive is a BullMQ
+ * delayed job in Redis, so killing the only worker process with SIGKILL while it is pending
+ * loses nothing — the next worker process to start fires it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
+
+let system: System;
+const children: ChildProcess[] = [];
+
+function startWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    env: { ...process.env, ...system.env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? resolve()
+      : child.once('exit', () => resolve()),
+  );
+
+beforeAll(async () => {
+  system = await startSystem({
+    name: 'durable',
+    withWorkers: false,
+    env: { KEEPALIVE_INTERVAL_MS: '2000', MEDIA_ARRIVAL_TIMEOUT_MS: '600000' },
+    sim: { keepAliveTimeoutMs: 60_000 },
+  });
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(children.map(exited));
+  await system?.close();
+});
+
+describe('durable timers', () => {
+  it('a keep-alive pending while the worker process is killed fires from the next worker', async () => {
+    const first = startWorkerProcess();
+    const call = await system.sim.placeCall({ kind: 'p2p', initialRoster: false });
+    await call.waitFor('established', 15_000);
+    await callReaches(system, call.id, 'established');
+    const timer = await eventually(async () => {
+      const delayed = await system.core.queues.timers.getDelayed();
+      return delayed.find((j) => j.data.callId === call.id && j.data.timerId === 'keepAlive');
+    });
+    const dueAt = timer.timestamp + (timer.delay ?? 0);
+
+    first.kill('SIGKILL');
+    await exited(first);
+    // past the due time, with no worker alive, nothing can have been sent
+    await new Promise((r) => setTimeout(r, Math.max(0, dueAt - Date.now()) + 500));
+    expect(call.keepAlives).toHaveLength(0);
+
+    startWorkerProcess();
+    await eventually(
+      () => (call.keepAlives.length >= 1 ? true : undefined),
+      15_000,
+      'the keep-alive to fire',
+    );
+    const ctx = (await system.core.runtime.getCall(call.id))!.snapshot.context;
+    expect(ctx.keepAlive.sent).toBeGreaterThanOrEqual(1);
+    expect(call.state).toBe('established');
+  }, 60_000);
+});
