@@ -11,6 +11,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { createCore, type Core } from '../core.js';
 import { ensureDevCerts } from '../dev/certs.js';
 import { ensureRedis, freePort } from '../dev/local-redis.js';
 import { startSimulator, type PlaceCallOptions, type SimCall } from '../simulator/index.js';
@@ -21,12 +23,17 @@ const work = join(root, '.demo');
 const BLOCKED_TENANT = 'b10cked0-0000-4000-8000-000000000001';
 const BOT_APP_ID = randomUUID();
 const BOT_APP_SECRET = randomUUID();
+const ADMIN_TOKEN = randomUUID();
 
 interface Scenario {
   label: string;
   options: PlaceCallOptions;
   expect: 'terminated' | 'rejected';
   fault?: { status: number; retryAfter: string };
+  /** Media never flows (no media process yet: the demo says when it does). @default false */
+  noMedia?: boolean;
+  /** An operator ends the call through the admin API once recording runs. */
+  operatorHangUp?: boolean;
 }
 
 const scenarios: Scenario[] = [
@@ -47,6 +54,18 @@ const scenarios: Scenario[] = [
     options: { kind: 'meeting', holdMs: 1500 },
     expect: 'terminated',
     fault: { status: 429, retryAfter: '0.5' },
+  },
+  {
+    label: '1:1, no media arrives: recording reported failed',
+    options: { kind: 'p2p', holdMs: 3500 },
+    expect: 'terminated',
+    noMedia: true,
+  },
+  {
+    label: 'meeting ended by an operator: notRecording, then hang-up',
+    options: { kind: 'meeting' },
+    expect: 'terminated',
+    operatorHangUp: true,
   },
   {
     label: 'tenant blocked by policy',
@@ -90,6 +109,8 @@ async function main(): Promise<number> {
     POLICY_FILE: policyFile,
     NODE_EXTRA_CA_CERTS: certs.certFile,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    MEDIA_ARRIVAL_TIMEOUT_MS: '2000',
+    ADMIN_TOKEN,
   };
   const orchestrator = spawn(process.execPath, [...process.execArgv, join(root, 'src/launch.ts')], {
     env,
@@ -97,17 +118,27 @@ async function main(): Promise<number> {
   });
   const exited = new Promise<number>((r) => orchestrator.once('exit', (code) => r(code ?? 1)));
   const reader = new Redis(redis.url);
+  // Stands in for the media process (issue 4) by reporting media as flowing.
+  const core = createCore(
+    { redisUrl: redis.url, redisKeyPrefix: prefix },
+    pino({ level: 'silent' }),
+  );
+  const base = `http://127.0.0.1:${port}`;
   let ok = false;
   try {
     await waitForReady(`http://127.0.0.1:${port}/readyz`, exited);
     console.log(`orchestrator ready on http://127.0.0.1:${port}; simulator at ${sim.baseUrl}\n`);
     const placed: Array<{ scenario: Scenario; call: SimCall }> = [];
+    const drivers: Promise<void>[] = [];
     for (const scenario of scenarios) {
       const callId = randomUUID();
       if (scenario.fault) sim.addFault({ route: 'answer', callId, times: 1, ...scenario.fault });
-      placed.push({ scenario, call: await sim.placeCall({ ...scenario.options, callId }) });
+      const call = await sim.placeCall({ ...scenario.options, callId });
+      placed.push({ scenario, call });
+      if (scenario.expect === 'terminated') drivers.push(drive(scenario, call, core, base));
       await new Promise((r) => setTimeout(r, 150));
     }
+    await Promise.all(drivers);
     await Promise.all(placed.map(({ call }) => call.waitFor('terminated', 15_000)));
     await new Promise((r) => setTimeout(r, 300)); // let the last notifications commit
     const rows: DemoRow[] = [];
@@ -128,9 +159,25 @@ async function main(): Promise<number> {
     const queueKeys = await reader.keys(`{${prefix}-q}*`);
     if (keys.length + queueKeys.length > 0) await reader.del(...keys, ...queueKeys);
     await reader.quit();
+    await core.close();
     await redis.stop();
   }
   return ok ? 0 : 1;
+}
+
+/** What the media process and an operator would do to a call. */
+async function drive(scenario: Scenario, call: SimCall, core: Core, base: string): Promise<void> {
+  await call.waitFor('established', 10_000);
+  if (scenario.noMedia) return;
+  await core.runtime.applyEvent(call.id, { type: 'MEDIA.FLOWING', at: Date.now() });
+  if (!scenario.operatorHangUp) return;
+  while (call.recordingConfirmedAt === undefined) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 500));
+  const res = await fetch(`${base}/admin/calls/${call.id}/hangup`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  if (res.status !== 202) throw new Error(`operator hang-up answered ${res.status}`);
 }
 
 async function waitForReady(url: string, exited: Promise<number>): Promise<void> {

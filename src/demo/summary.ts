@@ -44,9 +44,14 @@ export function printSummary(rows: DemoRow[]): boolean {
         ? `rejected (${call.reject.reason}) in ${call.reject.at - call.invitedAt} ms`
         : 'no answer';
     const end = call.result ? `ended ${call.result.code}/${call.result.subcode}` : '';
+    const reports = call.recordingStatusUpdates
+      .map((u) => `${u.status} +${u.at - call.invitedAt}ms${u.accepted ? '' : ' (refused)'}`)
+      .join(', ');
     console.log(`${ok ? '✔' : '✘'} ${label}  [${call.id.slice(0, 8)}]`);
     console.log(`    ${path}`);
-    console.log(`    ${latency}; ${record?.version ?? 0} commits; ${end}\n`);
+    console.log(`    ${latency}; ${record?.version ?? 0} commits; ${end}`);
+    if (reports) console.log(`    recording status reported to Teams: ${reports}`);
+    console.log('');
   }
   console.log(allOk ? 'all calls ended as expected' : 'some calls did not end as expected');
   return allOk;
