@@ -53,10 +53,11 @@ const TIMER_OF: Record<TimerEventType, TimerId> = {
 };
 
 const enter = (state: string) => ({ type: 'enterState' as const, params: { state } });
-const report = (status: RecordingStatus) => ({
-  type: 'reportRecording' as const,
-  params: { status },
-});
+type GraphRequest =
+  | { op: 'answer' | 'reject' | 'keepAlive' | 'hangUp' }
+  | { op: 'updateRecordingStatus'; status: RecordingStatus };
+const graph = (request: GraphRequest) => ({ type: 'graph' as const, params: request });
+const report = (status: RecordingStatus) => graph({ op: 'updateRecordingStatus', status });
 const arm = (timer: TimerId) => ({ type: 'armTimer' as const, params: { timer } });
 const disarm = (timer: TimerId) => ({ type: 'disarmTimer' as const, params: { timer } });
 
@@ -75,12 +76,6 @@ type EffectParams = {
  */
 const effect = <K extends keyof EffectParams>(type: K, params: EffectParams[K]) =>
   ({ type, params }) as unknown as never;
-
-const base = (c: CallContext, gen: number) => ({
-  callId: c.invite!.callId,
-  tenantId: c.invite!.tenantId,
-  gen,
-});
 
 export const callMachine = setup({
   types: { context: {} as CallContext, events: {} as CallEvent },
@@ -123,55 +118,47 @@ export const callMachine = setup({
       enqueue.assign({ timers });
       enqueue(effect('timer.cancel', { timerId: params.timer, gen }));
     }),
-    sendAnswer: enqueueActions(({ context, enqueue }) => {
+    // Every Graph request gets the next generation: its job id, and the key of its result.
+    graph: enqueueActions(({ context, event, enqueue }, request: GraphRequest) => {
       const gen = context.seq + 1;
+      const common = { callId: context.invite!.callId, tenantId: context.invite!.tenantId, gen };
+      const withinBudget = event.at + context.settings!.effectBudgetMs;
       enqueue.assign({ seq: gen });
-      enqueue(effect('graph.answer', { ...base(context, gen), deadlineAt: context.deadlineAt! }));
-    }),
-    sendReject: enqueueActions(({ context, enqueue }) => {
-      const gen = context.seq + 1;
-      const reason = context.verdict?.action === 'reject' ? context.verdict.reason : 'none';
-      enqueue.assign({ seq: gen });
-      enqueue(
-        effect('graph.reject', { ...base(context, gen), deadlineAt: context.deadlineAt!, reason }),
-      );
-    }),
-    reportRecording: enqueueActions(
-      ({ context, event, enqueue }, params: { status: RecordingStatus }) => {
-        const gen = context.seq + 1;
-        enqueue.assign({ seq: gen });
-        enqueue(
-          effect('graph.updateRecordingStatus', {
-            ...base(context, gen),
-            deadlineAt: event.at + context.settings!.effectBudgetMs,
-            status: params.status,
-            clientContext: `${context.invite!.callId}-${params.status}-${gen}`.slice(0, 256),
-          }),
-        );
-      },
-    ),
-    sendKeepAlive: enqueueActions(({ context, event, enqueue }) => {
-      const gen = context.seq + 1;
-      enqueue.assign({
-        seq: gen,
-        keepAlive: { ...context.keepAlive, sent: context.keepAlive.sent + 1 },
-      });
-      enqueue(
-        effect('graph.keepAlive', {
-          ...base(context, gen),
-          deadlineAt: event.at + context.settings!.keepAliveIntervalMs,
-        }),
-      );
-    }),
-    sendHangUp: enqueueActions(({ context, event, enqueue }) => {
-      const gen = context.seq + 1;
-      enqueue.assign({ seq: gen });
-      enqueue(
-        effect('graph.hangUp', {
-          ...base(context, gen),
-          deadlineAt: event.at + context.settings!.effectBudgetMs,
-        }),
-      );
+      switch (request.op) {
+        case 'answer':
+          enqueue(effect('graph.answer', { ...common, deadlineAt: context.deadlineAt! }));
+          break;
+        case 'reject': {
+          const reason = context.verdict?.action === 'reject' ? context.verdict.reason : 'none';
+          enqueue(effect('graph.reject', { ...common, deadlineAt: context.deadlineAt!, reason }));
+          break;
+        }
+        case 'updateRecordingStatus': {
+          const clientContext = `${common.callId}-${request.status}-${gen}`.slice(0, 256);
+          enqueue(
+            effect('graph.updateRecordingStatus', {
+              ...common,
+              deadlineAt: withinBudget,
+              status: request.status,
+              clientContext,
+            }),
+          );
+          break;
+        }
+        case 'keepAlive':
+          // worth sending until the next one is due
+          enqueue.assign({ keepAlive: { ...context.keepAlive, sent: context.keepAlive.sent + 1 } });
+          enqueue(
+            effect('graph.keepAlive', {
+              ...common,
+              deadlineAt: event.at + context.settings!.keepAliveIntervalMs,
+            }),
+          );
+          break;
+        case 'hangUp':
+          enqueue(effect('graph.hangUp', { ...common, deadlineAt: withinBudget }));
+          break;
+      }
     }),
     recordInvite: assign(({ event }) =>
       event.type === 'CALL.INCOMING'
@@ -292,7 +279,7 @@ export const callMachine = setup({
       always: [{ guard: 'verdictIsAnswer', target: 'answering' }, { target: 'rejecting' }],
     },
     answering: {
-      entry: [enter('answering'), 'sendAnswer', arm('answerDeadline')],
+      entry: [enter('answering'), graph({ op: 'answer' }), arm('answerDeadline')],
       on: {
         'GRAPH.ANSWER_ACCEPTED': { target: 'live.answered', actions: 'recordAnswer' },
         'GRAPH.ANSWER_FAILED': {
@@ -330,7 +317,7 @@ export const callMachine = setup({
         'CALL.ROSTER': { guard: 'rosterChanges', actions: 'applyRoster' },
         'TIMER.KEEPALIVE_DUE': {
           guard: 'timerIsCurrent',
-          actions: ['sendKeepAlive', arm('keepAlive')],
+          actions: [graph({ op: 'keepAlive' }), arm('keepAlive')],
         },
         'GRAPH.KEEPALIVE_OK': {
           actions: assign(({ context, event }) => ({
@@ -442,7 +429,7 @@ export const callMachine = setup({
               },
             },
             hangingUp: {
-              entry: 'sendHangUp',
+              entry: graph({ op: 'hangUp' }),
               on: {
                 'GRAPH.HANGUP_FAILED': {
                   guard: 'callGone',
@@ -456,7 +443,7 @@ export const callMachine = setup({
       },
     },
     rejecting: {
-      entry: [enter('rejecting'), 'sendReject', arm('answerDeadline')],
+      entry: [enter('rejecting'), graph({ op: 'reject' }), arm('answerDeadline')],
       on: {
         'GRAPH.REJECT_ACCEPTED': {
           target: 'rejected',

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createCore, type Core } from '../core.js';
 import { ensureDevCerts } from '../dev/certs.js';
+import { localOrchestratorEnv } from '../dev/local-env.js';
 import { ensureRedis, freePort } from '../dev/local-redis.js';
 import { startSimulator, type PlaceCallOptions, type SimCall } from '../simulator/index.js';
 import { printSummary, readCallRecord, type DemoRow } from './summary.js';
@@ -96,16 +97,14 @@ async function main(): Promise<number> {
   });
   const env = {
     ...process.env,
-    BOT_APP_ID,
-    BOT_APP_SECRET,
-    REDIS_URL: redis.url,
-    REDIS_KEY_PREFIX: prefix,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    TEAMS_OPENID_CONFIG_URL: sim.openIdConfigUrl,
-    GRAPH_BASE_URL: sim.graphBaseUrl,
-    ENTRA_AUTHORITY_HOST: sim.authorityHost,
+    ...localOrchestratorEnv({
+      sim,
+      botAppId: BOT_APP_ID,
+      botAppSecret: BOT_APP_SECRET,
+      redisUrl: redis.url,
+      redisKeyPrefix: prefix,
+      port,
+    }),
     POLICY_FILE: policyFile,
     NODE_EXTRA_CA_CERTS: certs.certFile,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
 import { stateName } from '../../src/calls/runtime.js';
+import { localOrchestratorEnv } from '../../src/dev/local-env.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { startIngress, type Ingress } from '../../src/ingress.js';
 import { DEFAULT_POLICY, type AnswerPolicy } from '../../src/policy/policy.js';
@@ -65,16 +66,14 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     ...options.sim,
   });
   const env: Record<string, string> = {
-    BOT_APP_ID,
-    BOT_APP_SECRET,
-    REDIS_URL: testRedisUrl(),
-    REDIS_KEY_PREFIX: prefix,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    TEAMS_OPENID_CONFIG_URL: sim.openIdConfigUrl,
-    GRAPH_BASE_URL: sim.graphBaseUrl,
-    ENTRA_AUTHORITY_HOST: sim.authorityHost,
+    ...localOrchestratorEnv({
+      sim,
+      botAppId: BOT_APP_ID,
+      botAppSecret: BOT_APP_SECRET,
+      redisUrl: testRedisUrl(),
+      redisKeyPrefix: prefix,
+      port,
+    }),
     LOG_LEVEL: 'silent',
     ...options.env,
   };
