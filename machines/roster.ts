@@ -1,8 +1,15 @@
 /**
- * Pure roster bookkeeping for the call machine: apply full rosters, deltas and removals,
- * ignore updates older than what was applied (`rosterSequenceNumber`; removals leave a
- * tombstone so a late older update cannot bring a participant back), and keep the
- * sourceId → participant map the media process uses to attribute unmixed audio.
+ * Pure roster bookkeeping for the call machine: apply full rosters, deltas and removals in any
+ * arrival order, using each participant's `rosterSequenceNumber` (the sequence number of its
+ * last change), and keep the sourceId → participant map the media process uses to attribute
+ * unmixed audio.
+ *
+ * - A participant's state is replaced only by a newer one; a removal leaves a tombstone so a
+ *   late, older update cannot bring the participant back.
+ * - A full roster lists everyone present. A known participant it leaves out is removed when the
+ *   roster is at least as new as that participant's last change; when the participant changed
+ *   after the newest change the roster shows, the two cannot be told apart from a late, stale
+ *   roster (Teams sends no roster version), so the participant is kept until a newer roster.
  */
 import type { CallContext, Participant, RosterUpdate } from './call-types.js';
 
@@ -14,25 +21,26 @@ const TOMBSTONES_MAX = 64;
 /** The next roster, or the same object when the update changes nothing. */
 export function applyRoster(roster: Roster, update: RosterUpdate): Roster {
   const updateSeq = Math.max(0, ...update.participants.map((p) => p.seq ?? 0));
-  let participants: Record<string, Participant>;
+  const participants = { ...roster.participants };
   const left = { ...roster.left };
+  for (const p of update.participants) {
+    // the newest thing known about this participant: present (its seq) or gone (tombstone)
+    const newest = participants[p.id]?.seq ?? left[p.id];
+    if (newest !== undefined && p.seq !== undefined && p.seq < newest) continue;
+    if (update.mode === 'removed') {
+      delete participants[p.id];
+      if (p.seq !== undefined) left[p.id] = p.seq;
+    } else {
+      participants[p.id] = p;
+      delete left[p.id];
+    }
+  }
   if (update.mode === 'full') {
-    // an older full roster than the one applied would undo later joins and leaves
-    if (updateSeq > 0 && updateSeq < roster.seq) return roster;
-    participants = Object.fromEntries(update.participants.map((p) => [p.id, p]));
-  } else {
-    participants = { ...roster.participants };
-    for (const p of update.participants) {
-      // the newest thing known about this participant: present (its seq) or gone (tombstone)
-      const newest = participants[p.id]?.seq ?? left[p.id];
-      if (newest !== undefined && p.seq !== undefined && p.seq < newest) continue;
-      if (update.mode === 'removed') {
-        delete participants[p.id];
-        if (p.seq !== undefined) left[p.id] = p.seq;
-      } else {
-        participants[p.id] = p;
-        delete left[p.id];
-      }
+    const listed = new Set(update.participants.map((p) => p.id));
+    for (const [id, known] of Object.entries(participants)) {
+      if (listed.has(id) || (known.seq !== undefined && known.seq > updateSeq)) continue;
+      delete participants[id];
+      if (known.seq !== undefined) left[id] = Math.max(known.seq, updateSeq);
     }
   }
   const next: Roster = {

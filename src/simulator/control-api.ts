@@ -36,6 +36,17 @@ const PlaceCallBody = z.strictObject({
   casing: z.enum(['docs', 'real']).optional(),
   holdMs: z.number().int().min(0).optional(),
   tokenMode: z.enum(TOKEN_MODES).optional(),
+  initialRoster: z.boolean().optional(),
+  rosterMode: z.enum(['full', 'delta']).optional(),
+  complianceRecording: z.boolean().optional(),
+  policy: z
+    .strictObject({
+      requiredBeforeCallEstablishment: z.boolean().optional(),
+      requiredDuringCall: z.boolean().optional(),
+      requiredBeforeMeetingJoin: z.boolean().optional(),
+      requiredDuringMeeting: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 const HangUpBody = z.strictObject({

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { SimCallImpl } from './call-state.js';
 import { callNotFound, graphError, type ErrorReply } from './graph-errors.js';
+import { RecordingStatusBody } from './recording-status.js';
 import type { Reply, RequestContext } from './routes.js';
 import type { TokenService } from './tokens.js';
 
@@ -40,10 +41,6 @@ const AnswerBody = z.looseObject({
 const RejectBody = z.looseObject({
   reason: oneOf(['none', 'busy', 'forbidden']).optional(),
   callbackUri,
-});
-const RecordingStatusBody = z.looseObject({
-  clientContext: z.string().min(1).max(256),
-  status: oneOf(['notrecording', 'recording', 'failed']),
 });
 
 type Parsed<T> = { ok: true; data: T } | { ok: false; reply: ErrorReply };
@@ -104,19 +101,20 @@ export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise
       return { status: 204 };
     case 'keepAlive':
       if (!call.isLive()) return callNotFound(crid);
-      call.keepAlives.push(Date.now());
+      call.acceptKeepAlive();
       return { status: 200 };
     case 'updateRecordingStatus': {
       const parsed = parse(RecordingStatusBody, ctx.text, crid);
       if (!parsed.ok) return parsed.reply;
       const body = parsed.data;
       if (!call.isLive()) return callNotFound(crid);
-      const status = canonicalStatus(body.status);
-      call.recordingStatusUpdates.push({
-        at: Date.now(),
-        status,
-        clientContext: body.clientContext,
-      });
+      if (!call.complianceRecording) {
+        // The code and message are observed (comms#444, #515); the HTTP status is not known
+        // (reference §13), 403 is our guess for "not allowed".
+        const message = 'API call not allowed for non-Compliance Recording call';
+        return graphError(403, '8506', message, crid);
+      }
+      // The server records the request in the call's ledger once this reply is decided.
       const opId = randomUUID();
       return {
         status: 200,
@@ -138,9 +136,4 @@ export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise
     default:
       return graphError(400, 'BadRequest', `Unsupported request ${req.method} ${ctx.path}.`, crid);
   }
-}
-
-function canonicalStatus(status: string): string {
-  const lower = status.toLowerCase();
-  return lower === 'notrecording' ? 'notRecording' : lower;
 }

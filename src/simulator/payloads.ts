@@ -27,6 +27,18 @@ export interface Invite {
   /** The call resource of the invite, the base of every later state notification. */
   resource: Json;
   callChainId: string;
+  /** Ids the invite announced, which the initial roster must reuse. */
+  parties: InviteParties;
+}
+
+export interface InviteParties {
+  appInstanceId: string;
+  /** `myParticipantId`: the bot's own participant. */
+  botParticipantId: string;
+  /** `incomingContext.observedParticipantId`: the recorded user. */
+  userParticipantId: string;
+  /** P2P only: `botData.otherSideUser`. */
+  otherSide?: { userId: string; participantId: string };
 }
 
 /** Capitalise an enum string in 'real' casing mode. */
@@ -43,6 +55,8 @@ export function buildInvite(input: InviteInput): Invite {
   const sourceParticipantId = randomUUID();
   const endpointType = cased('default', casing);
   const p2p = input.kind === 'p2p';
+  const myParticipantId = randomUUID();
+  const otherSide = p2p ? { userId: randomUUID(), participantId: randomUUID() } : undefined;
   const botData: Json = {
     callId: callChainId,
     mediaHostedRegion: p2p ? 'USEA' : 'JPWE',
@@ -51,10 +65,10 @@ export function buildInvite(input: InviteInput): Invite {
       policyHolderId: `8:orgid:${userId}`,
       policyHolderTenantId: tenantId,
     },
-    ...(p2p && {
+    ...(otherSide && {
       otherSideUser: {
-        id: `8:orgid:${randomUUID()}`,
-        participantId: randomUUID(),
+        id: `8:orgid:${otherSide.userId}`,
+        participantId: otherSide.participantId,
         tenantId,
         participationMethod: 'Caller',
       },
@@ -109,7 +123,7 @@ export function buildInvite(input: InviteInput): Invite {
     }),
     meetingInfo: { '@odata.type': '#microsoft.graph.tokenMeetingInfo', token: opaqueToken() },
     tenantId,
-    myParticipantId: randomUUID(),
+    myParticipantId,
     callChainId,
     incomingContext: {
       '@odata.type': '#microsoft.graph.incomingContext',
@@ -119,7 +133,13 @@ export function buildInvite(input: InviteInput): Invite {
     },
     applicationMetadata: { botData },
   };
-  return { body: envelope(callId, 'created', casing, resource), resource, callChainId };
+  const parties: InviteParties = {
+    appInstanceId: input.appInstanceId,
+    botParticipantId: myParticipantId,
+    userParticipantId: sourceParticipantId,
+    otherSide,
+  };
+  return { body: envelope(callId, 'created', casing, resource), resource, callChainId, parties };
 }
 
 export interface StateUpdate {
@@ -198,4 +218,6 @@ export const RESULTS = {
   rejected: { code: 200, subcode: 7000, message: 'The call was rejected by the application.' },
   remoteP2p: { code: 200, subcode: 4097, message: 'The other participant ended the call.' },
   remoteMeeting: { code: 200, subcode: 5002, message: 'The conversation has ended.' },
+  keepAliveExpired: { code: 408, subcode: 8537, message: 'Call was cleaned up as inactive.' },
+  mediaFailed: { code: 410, subcode: 301005, message: 'Client Media Error.' },
 } satisfies Record<string, ResultInfo>;

@@ -57,6 +57,11 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
       deps.logger?.warn({ err, path }, 'simulator handler failed');
       reply = graphError(500, 'InternalServerError', `Simulator error: ${(err as Error).message}`);
     }
+    // Here rather than in the Graph handler, so the call's ledger also sees requests that an
+    // injected fault, a bad token or an invalid body turned away (reference §12.14).
+    if (classified.route === 'updateRecordingStatus' && classified.callId !== undefined) {
+      deps.calls.get(classified.callId)?.noteRecordingStatus(text, reply.status);
+    }
     deps.requests.push(logEntry(at, req, path + url.search, text, classified, reply.status));
     return toResponse(req, reply);
   };

@@ -26,6 +26,7 @@ import type {
 interface Compiled {
   answerDeadlineMs: number;
   establishDelayMs: number;
+  keepAliveTimeoutMs: number;
   tokenLifetimeSec: number;
   deliveryTimeoutMs: number;
 }
@@ -36,6 +37,7 @@ function compile(opts: SimulatorOptions): Compiled {
   const c: Compiled = {
     answerDeadlineMs: opts.answerDeadlineMs ?? 5000,
     establishDelayMs: opts.establishDelayMs ?? 30,
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 45 * 60_000,
     tokenLifetimeSec: opts.tokenLifetimeSec ?? 3900,
     deliveryTimeoutMs: opts.deliveryTimeoutMs ?? 5000,
   };
@@ -140,6 +142,7 @@ class SimulatorImpl implements Simulator {
         deliverer: this.deliverer,
         answerDeadlineMs: this.cfg.answerDeadlineMs,
         establishDelayMs: this.cfg.establishDelayMs,
+        keepAliveTimeoutMs: this.cfg.keepAliveTimeoutMs,
         webhookUrl: () => this.webhookUrl,
         logger: this.opts.logger,
       },

@@ -1,28 +1,33 @@
 /**
  * Promise waiters for "the call has reached state X", with a timeout and early failure once the
- * call can no longer get there. Kept apart from the call logic so that stays readable.
+ * call can no longer get there. Kept apart from the call logic so that stays readable. Also used
+ * for user-side outcomes, hence generic over what is waited for.
  */
 import type { SimCallState } from './types.js';
 
-interface Waiter {
-  state: SimCallState;
+interface Waiter<K extends string> {
+  state: K;
   resolve: () => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
 
-export class StateWaiters {
-  private readonly reached = new Set<SimCallState>();
-  private waiters: Waiter[] = [];
+export class StateWaiters<K extends string = SimCallState> {
+  private readonly reached = new Set<K>();
+  private waiters: Waiter<K>[] = [];
 
-  constructor(private readonly callId: string) {}
+  /** @param noun prefixes the awaited value in messages, e.g. "outcome 'userEjected'" */
+  constructor(
+    private readonly callId: string,
+    private readonly noun = '',
+  ) {}
 
-  has(state: SimCallState): boolean {
+  has(state: K): boolean {
     return this.reached.has(state);
   }
 
   /** Mark `state` reached and settle everyone waiting for it. */
-  mark(state: SimCallState): void {
+  mark(state: K): void {
     this.reached.add(state);
     for (const w of this.waiters.filter((x) => x.state === state)) this.settle(w).resolve();
   }
@@ -30,26 +35,27 @@ export class StateWaiters {
   /** The call can reach nothing more: fail everyone still waiting. */
   failAll(why: string): void {
     for (const w of [...this.waiters]) {
-      this.settle(w).reject(new Error(`call ${this.callId}: ${why} before reaching '${w.state}'`));
+      const what = `${this.noun}'${w.state}'`;
+      this.settle(w).reject(new Error(`call ${this.callId}: ${why} before reaching ${what}`));
     }
   }
 
-  wait(state: SimCallState, timeoutMs: number, describe: () => string): Promise<void> {
+  wait(state: K, timeoutMs: number, describe: () => string): Promise<void> {
     if (this.reached.has(state)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.settle(waiter).reject(
           new Error(
-            `call ${this.callId}: '${state}' not reached within ${timeoutMs} ms (${describe()})`,
+            `call ${this.callId}: ${this.noun}'${state}' not reached within ${timeoutMs} ms (${describe()})`,
           ),
         );
       }, timeoutMs);
-      const waiter: Waiter = { state, resolve, reject, timer };
+      const waiter: Waiter<K> = { state, resolve, reject, timer };
       this.waiters.push(waiter);
     });
   }
 
-  private settle(w: Waiter): Waiter {
+  private settle(w: Waiter<K>): Waiter<K> {
     clearTimeout(w.timer);
     this.waiters = this.waiters.filter((x) => x !== w);
     return w;

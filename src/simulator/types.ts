@@ -3,6 +3,16 @@
  * `reference/teams-protocol.md` (§12 "what a faithful simulator must do"), not from the
  * orchestrator's code.
  */
+import type {
+  RecordingStatusUpdate,
+  SimParticipant,
+  SimParticipantInput,
+  SimPolicy,
+  SimUserEvent,
+  SimUserOutcome,
+} from './call-types.js';
+
+export type * from './call-types.js';
 
 /** How a webhook bearer token is (mis)made; every mode but 'valid' must fail verification. */
 export type TokenMode =
@@ -36,6 +46,11 @@ export interface SimulatorOptions {
   answerDeadlineMs?: number;
   /** Delay from the accepted answer to 'establishing', and again to 'established'. @default 30 */
   establishDelayMs?: number;
+  /**
+   * A live call with no successful keepAlive (or answer) for this long ends 408/8537 (reference
+   * §7); compress it to test keep-alive starvation. @default 2700000 (45 min)
+   */
+  keepAliveTimeoutMs?: number;
   /** Lifetime of webhook tokens (reference §12.1: 300–3,900 s). @default 3900 */
   tokenLifetimeSec?: number;
   /** A webhook POST not answered within this counts as failed (reference §2.3). @default 5000 */
@@ -61,7 +76,7 @@ export interface RequestLogEntry {
   callId?: string;
 }
 
-export type DeliveryKind = 'incoming' | 'state' | 'deleted' | 'raw';
+export type DeliveryKind = 'incoming' | 'state' | 'deleted' | 'roster' | 'raw';
 
 /** Every webhook POST the simulator made. */
 export interface DeliveryLogEntry {
@@ -101,6 +116,21 @@ export interface PlaceCallOptions {
   holdMs?: number;
   /** Token mode for every delivery of this call. @default 'valid' */
   tokenMode?: TokenMode;
+  /**
+   * Once established, send a roster of the recorded user, the other side (P2P: one user;
+   * meeting: two users) and the bot. When false the roster starts empty and only the
+   * `SimCall` roster methods fill it. @default true
+   */
+  initialRoster?: boolean;
+  /**
+   * 'full': every roster notification lists all participants (the documented form, §5.2).
+   * 'delta': only the changed participants; removals as changeType 'deleted'. @default 'full'
+   */
+  rosterMode?: 'full' | 'delta';
+  /** False makes `updateRecordingStatus` answer 403 8506 (not a CR call, §6). @default true */
+  complianceRecording?: boolean;
+  /** The recording application's flags, deciding `SimCall.userOutcome` (§4.5). */
+  policy?: SimPolicy;
 }
 
 export type SimCallState =
@@ -135,18 +165,48 @@ export interface SimCall {
   answerAttempts: number;
   /** How the bot's leg ended. */
   result?: ResultInfo;
-  /** v1: 'callCancelled' when the bot missed the deadline or rejected (policy defaults). */
-  userOutcome?: 'recorded' | 'callCancelled';
-  /** Every accepted `updateRecordingStatus`, in order. */
-  readonly recordingStatusUpdates: { at: number; status: string; clientContext?: string }[];
+  /**
+   * The recorded user's fate under `PlaceCallOptions.policy` (reference §4.5): 'recorded' once
+   * established; when the bot never joined or its leg ended while the user's call went on,
+   * what the flags decide. A remote hang-up changes nothing.
+   */
+  readonly userOutcome: SimUserOutcome;
+  /** Every change of `userOutcome`, in order. */
+  readonly userEvents: SimUserEvent[];
+  /** Every `updateRecordingStatus` request for this call, accepted or not, in order. */
+  readonly recordingStatusUpdates: RecordingStatusUpdate[];
+  /** ms epoch of the first accepted `recording` status. */
+  readonly recordingConfirmedAt?: number;
   /** ms epochs of accepted keepAlive requests. */
   readonly keepAlives: number[];
+  /** The platform's current roster (empty until established). */
+  readonly participants: SimParticipant[];
+  /**
+   * Add a participant with a fresh participant id and fresh MSIs; resolves with it after the
+   * roster notification was delivered. Rejects unless the call is established.
+   */
+  addParticipant(p: SimParticipantInput): Promise<SimParticipant>;
+  /** Remove a participant by participant id; resolves after the roster notification. */
+  removeParticipant(id: string): Promise<void>;
+  setMuted(id: string, muted: boolean): Promise<void>;
+  setInLobby(id: string, inLobby: boolean): Promise<void>;
+  /**
+   * Drop the bot's media: the leg ends 410/301005 with 'terminating' then 'deleted' (reference
+   * §12.8, §12.12). Rejects when there is no live leg (before the answer, after the end).
+   */
+  failMedia(): Promise<void>;
   /**
    * Resolves once the call has reached `state` and the notification announcing it (if any) was
    * delivered; rejects on timeout, or as soon as the call ended without reaching it.
    * @param timeoutMs @default 10000
    */
   waitFor(state: SimCallState, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once `outcome` was reached (it is decided when the platform decides, before any
+   * notification); rejects on timeout, or once the call ended without reaching it.
+   * @param timeoutMs @default 10000
+   */
+  waitForOutcome(outcome: Exclude<SimUserOutcome, 'pending'>, timeoutMs?: number): Promise<void>;
   /**
    * Remote hang-up: 'terminating', then 'deleted'/'terminated' with 200/4097 (p2p) or
    * 200/5002 (meeting) unless a code is given. Resolves after the last notification.

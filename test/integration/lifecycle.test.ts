@@ -283,3 +283,29 @@ describe('Graph 4xx answers are final (teams-protocol §9)', () => {
     expect(stateName(state.snapshot)).toBe('failed');
   });
 });
+
+describe('delta rosters (ROSTER_MODE=delta)', () => {
+  let delta: System;
+  beforeAll(async () => {
+    delta = await startSystem({ name: 'delta', env: { ROSTER_MODE: 'delta' } });
+  });
+  afterAll(async () => {
+    await delta?.close();
+  });
+
+  it('asks Teams for delta rosters and applies additions, changes and removals', async () => {
+    const call = await delta.sim.placeCall({ kind: 'meeting', rosterMode: 'delta' });
+    await call.waitFor('established', 8000);
+    expect(call.answer!.body).toMatchObject({ callOptions: { isDeltaRosterEnabled: true } });
+    const guest = await call.addParticipant({ kind: 'guest', displayName: 'G' });
+    await call.setMuted(guest.id, true);
+    const first = call.participants.find((p) => p.id !== guest.id)!;
+    await call.removeParticipant(first.id);
+    const roster = (await delta.core.runtime.getCall(call.id))!.snapshot.context.roster;
+    expect(Object.keys(roster.participants).sort()).toEqual(
+      call.participants.map((p) => p.id).sort(),
+    );
+    expect(roster.participants[guest.id]?.muted).toBe(true);
+    expect(roster.participants[first.id]).toBeUndefined();
+  });
+});

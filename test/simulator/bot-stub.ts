@@ -26,7 +26,7 @@ export interface CallData {
   applicationMetadata?: {
     botData?: {
       user?: { participationMethod?: string; policyHolderId?: string };
-      otherSideUser?: { id?: string };
+      otherSideUser?: { id?: string; participantId?: string };
       inviteReasons?: string[];
     };
   };
@@ -36,10 +36,31 @@ interface Identity {
   id?: string;
   tenantId?: string;
 }
+/** The parts of a Graph `participant` the tests read (reference §5.2). */
+export interface ParticipantData {
+  '@odata.type'?: string;
+  id: string;
+  info?: {
+    identity?: {
+      user?: Identity & { displayName?: string };
+      guest?: Identity & { displayName?: string };
+      phone?: Identity;
+      application?: Identity & { displayName?: string };
+      applicationInstance?: Identity;
+    };
+  };
+  mediaStreams?: { mediaType?: string; sourceId?: string; direction?: string }[];
+  isMuted?: boolean;
+  isInLobby?: boolean;
+  rosterSequenceNumber?: number;
+  recordingInfo?: { recordingStatus?: string };
+}
 export interface CommsNotification {
   changeType: string;
   resource?: string;
   resourceUrl: string;
+  callbackUri?: string;
+  /** A call, except on roster notifications (see `participantsOf`). */
   resourceData: CallData;
 }
 export interface CommsNotifications {
@@ -80,6 +101,17 @@ export const notificationOf = (r: Received): CommsNotification | undefined => r.
 export const stateOf = (r: Received): string | undefined =>
   notificationOf(r)?.resourceData?.state?.toLowerCase();
 export const callIdOf = (r: Received): string | undefined => notificationOf(r)?.resourceData?.id;
+/** Roster notifications of a call: resourceUrl is its participants collection. */
+export const isRosterOf =
+  (callId: string) =>
+  (r: Received): boolean =>
+    notificationOf(r)?.resourceUrl === `/communications/calls/${callId}/participants`;
+/** The participants array of a roster notification. */
+export const participantsOf = (r: Received): ParticipantData[] => {
+  const data: unknown = notificationOf(r)?.resourceData;
+  if (!Array.isArray(data)) throw new Error('not a roster notification: resourceData is no array');
+  return data as ParticipantData[];
+};
 
 export async function verifier(openIdConfigUrl: string, appId: string) {
   const cfg = (await (await fetch(openIdConfigUrl)).json()) as { issuer: string; jwks_uri: string };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimCall } from '../../src/simulator/index.js';
-import { answerBody, errorOf, stateOf } from './bot-stub.js';
+import { answerBody, errorOf, isRosterOf, stateOf } from './bot-stub.js';
 import { startHarness, type Harness } from './setup.js';
 
 let h: Harness;
@@ -153,7 +153,14 @@ describe('keepAlive and updateRecordingStatus', () => {
     );
     expect(bad.status).toBe(400);
     expect(call.recordingStatusUpdates).toEqual([
-      { at: anyNumber, status: 'recording', clientContext: 'ctx-1' },
+      {
+        at: anyNumber,
+        status: 'recording',
+        clientContext: 'ctx-1',
+        accepted: true,
+        httpStatus: 200,
+      },
+      { at: anyNumber, status: 'paused', accepted: false, httpStatus: 400 },
     ]);
   });
 });
@@ -216,7 +223,10 @@ describe('fault injection', () => {
     const res = await h.graph.request('GET', callsPath(call.id), TENANT);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: call.id, state: 'established', callbackUri: cb });
-    expect(h.bot.received.filter((r) => r.path === `/cb/${call.id}`).map(stateOf)).toEqual([
+    // The initial roster follows the callbackUri too (reference §5.5).
+    await h.bot.next((r) => r.path === `/cb/${call.id}` && isRosterOf(call.id)(r));
+    const atCallback = h.bot.received.filter((r) => r.path === `/cb/${call.id}`);
+    expect(atCallback.filter((r) => !isRosterOf(call.id)(r)).map(stateOf)).toEqual([
       'establishing',
       'established',
     ]);

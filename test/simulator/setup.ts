@@ -6,10 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import {
   startSimulator,
+  type SimCall,
   type Simulator,
   type SimulatorOptions,
 } from '../../src/simulator/index.js';
-import { graphSide, startBotStub, type BotStub, type GraphSide } from './bot-stub.js';
+import { answerBody, graphSide, startBotStub, type BotStub, type GraphSide } from './bot-stub.js';
 
 export const APP_ID = 'b0710000-0000-4000-8000-000000000001';
 export const APP_SECRET = 'test-secret';
@@ -51,4 +52,24 @@ export async function startHarness(opts: Partial<SimulatorOptions> = {}): Promis
       await bot.close();
     },
   };
+}
+
+/** The per-call callback URL a bot would pin a call to (reference §5.5). */
+export const callbackFor = (h: Harness, callId: string): string =>
+  `${h.bot.url}/api/calling/notification/${callId}`;
+
+/** POST a Graph action for a call with a token for its tenant. */
+export const graphAction = (
+  h: Harness,
+  call: { id: string; tenantId: string },
+  action: string,
+  body?: unknown,
+): Promise<Response> =>
+  h.graph.post(`/communications/calls/${call.id}/${action}`, body, call.tenantId);
+
+/** Answer with the call's own callbackUri and wait until 'established' was delivered. */
+export async function establish(h: Harness, call: SimCall): Promise<void> {
+  const res = await graphAction(h, call, 'answer', answerBody(callbackFor(h, call.id)));
+  if (res.status !== 202) throw new Error(`answer failed: ${res.status} ${await res.text()}`);
+  await call.waitFor('established');
 }

@@ -43,4 +43,40 @@ describe('roster bookkeeping', () => {
     expect(roster.left.p199).toBe(400);
     expect(JSON.stringify(roster).length).toBeLessThan(4096);
   });
+
+  it('a full roster removes those it leaves out, even when the removal was the newest change', () => {
+    const r1 = applyRoster(EMPTY_ROSTER, {
+      mode: 'full',
+      participants: [participant('a', 1), participant('b', 2), participant('c', 3)],
+    });
+    // c (the newest change) left; the next full roster's highest number is lower than before
+    const r2 = applyRoster(r1, {
+      mode: 'full',
+      participants: [participant('a', 1), participant('b', 2)],
+    });
+    // ambiguous with a late stale roster: c is kept until a newer roster shows it gone
+    expect(Object.keys(r2.participants).sort()).toEqual(['a', 'b', 'c']);
+    const r3 = applyRoster(r2, {
+      mode: 'full',
+      participants: [participant('a', 1), participant('b', 4, { muted: true })],
+    });
+    expect(Object.keys(r3.participants).sort()).toEqual(['a', 'b']);
+    expect(r3.participants.b?.muted).toBe(true);
+    // and a stale roster that still lists c cannot bring it back
+    const r4 = applyRoster(r3, {
+      mode: 'full',
+      participants: [participant('a', 1), participant('b', 2), participant('c', 3)],
+    });
+    expect(Object.keys(r4.participants).sort()).toEqual(['a', 'b']);
+    expect(r4.participants.b?.muted).toBe(true);
+  });
+
+  it('a late, stale full roster does not drop a participant who joined after it', () => {
+    const r1 = applyRoster(EMPTY_ROSTER, {
+      mode: 'full',
+      participants: [participant('a', 1), participant('b', 2)],
+    });
+    const stale = { mode: 'full' as const, participants: [participant('a', 1)] };
+    expect(Object.keys(applyRoster(r1, stale).participants).sort()).toEqual(['a', 'b']);
+  });
 });
