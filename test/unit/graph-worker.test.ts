@@ -6,7 +6,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../machines/call.js';
 import type { GraphCalls } from '../../src/graph/calls.js';
-import type { GraphCallError} from '../../src/graph/errors.js';
+import type { GraphCallError } from '../../src/graph/errors.js';
 import { parseRetryAfter, toGraphCallError } from '../../src/graph/errors.js';
 import type { GraphJob } from '../../src/queues/jobs.js';
 import {
@@ -77,9 +77,7 @@ describe('Retry-After', () => {
 describe('graph worker decisions', () => {
   it('reports success as the operation’s event', async () => {
     const h = harness(undefined);
-    await h.run(
-      h.job({ op: 'updateRecordingStatus', status: 'recording', clientContext: 'c' }),
-    );
+    await h.run(h.job({ op: 'updateRecordingStatus', status: 'recording', clientContext: 'c' }));
     expect(h.events).toEqual([
       { type: 'GRAPH.RECORDING_STATUS_OK', at: NOW, status: 'recording', attempts: 1 },
     ]);
