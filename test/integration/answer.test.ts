@@ -133,6 +133,7 @@ describe('answering policy invites', () => {
     const deadlineAt = failed.snapshot.context.deadlineAt!;
     await call.waitFor('terminated', 9000); // Teams gives up: 408/8544
     expect(call.result).toMatchObject({ code: 408, subcode: 8544 });
+    expect(call.userOutcome).toBe('callCancelled'); // RequiredBeforeCallEstablishment
     // the answer job is finished for good: no attempt can still be pending
     const job = await system.core.queues.graph.getJob(`${callId}-answer-g1`);
     await eventually(
