@@ -95,9 +95,16 @@ export type CallEvent =
   | { type: 'GRAPH.KEEPALIVE_FAILED'; at: number; reason: string; status?: number }
   | { type: 'GRAPH.HANGUP_OK'; at: number }
   | { type: 'GRAPH.HANGUP_FAILED'; at: number; reason: string; status?: number }
-  /** Media for the call is arriving (from the media process; a runtime event until it exists). */
+  /** From the media process: the peer proved the call's credential. */
+  | { type: 'MEDIA.CONNECTED'; at: number }
+  /** Media frames are arriving (first frame, and again after a resume). */
   | { type: 'MEDIA.FLOWING'; at: number }
+  /** The media connection dropped; the peer may come back within the reconnect window. */
+  | { type: 'MEDIA.LOST'; at: number; reason: string }
+  /** Recording cannot go on: the window passed, the disk is full, a write failed. */
   | { type: 'MEDIA.FAULT'; at: number; reason: string }
+  /** The peer ended the stream (the call is over for the media plane). */
+  | { type: 'MEDIA.ENDED'; at: number }
   | { type: TimerEventType; at: number; gen: number };
 
 export type CallEventType = CallEvent['type'];
@@ -141,8 +148,8 @@ export interface CallContext {
     reports: RecordingReport[];
   };
   keepAlive: { sent: number; lastOkAt?: number; lastError?: string };
-  /** Whether the media process last said media is flowing (it may say so before establishment). */
-  media: { flowing: boolean; lastFault?: string };
+  /** What the media process last said (it may speak before establishment). */
+  media: { connected: boolean; flowing: boolean; lost?: number; lastFault?: string };
   roster: {
     participants: Record<string, Participant>;
     /** sourceId (MSI) → participant id, for the media process. */

@@ -37,7 +37,7 @@ import { applyRoster, EMPTY_ROSTER } from './roster.js';
 export type * from './call-types.js';
 
 /** Bump when a change makes stored snapshots unreadable; the store refuses other versions. */
-export const CALL_MACHINE_VERSION = 2;
+export const CALL_MACHINE_VERSION = 3;
 
 const TRAIL_MAX = 40;
 const REPORTS_MAX = 20;
@@ -194,17 +194,18 @@ export const callMachine = setup({
       enqueue.assign({ timers: {} });
     }),
     mediaUp: assign(({ context }) => ({
-      media: {
-        flowing: true,
-        ...(context.media.lastFault ? { lastFault: context.media.lastFault } : {}),
-      },
+      media: { ...context.media, connected: true, flowing: true, lost: undefined },
     })),
-    mediaDown: assign(({ event }) => ({
+    mediaDown: assign(({ context, event }) => ({
       media: {
+        ...context.media,
         flowing: false,
         ...(event.type === 'MEDIA.FAULT' ? { lastFault: event.reason } : {}),
+        ...(event.type === 'MEDIA.LOST' ? { lost: event.at } : {}),
+        ...(event.type === 'MEDIA.ENDED' ? { connected: false } : {}),
       },
     })),
+    mediaConnected: assign(({ context }) => ({ media: { ...context.media, connected: true } })),
     recordEstablished: assign(({ event }) => ({ establishedAt: event.at })),
     applyRoster: assign(({ context, event }) =>
       event.type === 'CALL.ROSTER' ? { roster: applyRoster(context.roster, event.update) } : {},
@@ -256,6 +257,8 @@ export const callMachine = setup({
       event.type === 'CALL.ROSTER' && applyRoster(context.roster, event.update) !== context.roster,
     mediaFlowing: ({ context }) => context.media.flowing,
     mediaNotFlowing: ({ context }) => !context.media.flowing,
+    mediaNotConnected: ({ context }) => !context.media.connected,
+    mediaConnectedOrFlowing: ({ context }) => context.media.connected || context.media.flowing,
     notEnding: ({ context }) => context.endedBy !== 'bot',
   },
 }).createMachine({
@@ -265,7 +268,7 @@ export const callMachine = setup({
     timers: {},
     recording: { persist: false, reports: [] },
     keepAlive: { sent: 0 },
-    media: { flowing: false },
+    media: { connected: false, flowing: false },
     roster: EMPTY_ROSTER,
     trail: [],
   },
@@ -339,7 +342,10 @@ export const callMachine = setup({
         ],
         'CALL.HANGUP': { guard: 'notEnding', target: '.ending' },
         'CALL.TERMINATED': { target: 'terminated', actions: 'recordEnd' },
+        'MEDIA.CONNECTED': { guard: 'mediaNotConnected', actions: 'mediaConnected' },
         'MEDIA.FLOWING': { guard: 'mediaNotFlowing', actions: 'mediaUp' },
+        'MEDIA.LOST': { guard: 'mediaFlowing', actions: 'mediaDown' },
+        'MEDIA.ENDED': { guard: 'mediaConnectedOrFlowing', actions: 'mediaDown' },
         'MEDIA.FAULT': { actions: 'mediaDown' },
       },
       initial: 'answered',

@@ -3,6 +3,7 @@
  * knobs) into one typed, defaulted, frozen object; durations become `…Ms` numbers here.
  * A bad value fails start-up with a message that names the variable.
  */
+import { hkdfSync } from 'node:crypto';
 import { z } from 'zod';
 
 const url = (protocols: string[]) =>
@@ -56,6 +57,11 @@ const EnvSchema = z.object({
   MEDIA_PORT: int(1, 65535).default(8445),
   MEDIA_TLS_CERT_FILE: z.string().optional(),
   MEDIA_TLS_KEY_FILE: z.string().optional(),
+  MEDIA_HOST: nonEmpty.default('0.0.0.0'),
+  MEDIA_CREDENTIAL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  MEDIA_HEARTBEAT_MS: int(50, 60_000).default(1000),
+  MEDIA_RECONNECT_WINDOW_MS: int(100, 10 * 60_000).default(10_000),
+  MEDIA_HANDSHAKE_TIMEOUT_MS: int(100, 60_000).default(2000),
   RECORDINGS_DIR: nonEmpty.default('./recordings'),
   POLICY_FILE: z.string().optional(),
   ANSWER_DEADLINE_MS: int(500, 60_000).default(5000),
@@ -90,6 +96,19 @@ export interface Config {
   mediaPort: number;
   mediaTlsCertFile: string | undefined;
   mediaTlsKeyFile: string | undefined;
+  /** Bind address of the media TLS endpoint. @default '0.0.0.0' */
+  mediaHost: string;
+  /**
+   * Key of the per-call media credentials (shared by workers, which mint them, and media
+   * processes, which check them). @default derived from BOT_APP_SECRET with HKDF
+   */
+  mediaCredentialSecret: string;
+  /** @default 1000 */
+  mediaHeartbeatMs: number;
+  /** How long a lost media session may be resumed. @default 10000 */
+  mediaReconnectWindowMs: number;
+  /** A peer must complete TLS and HELLO within this. @default 2000 */
+  mediaHandshakeTimeoutMs: number;
   recordingsDir: string;
   policyFile: string | undefined;
   /** Teams gives a policy recorder 5 s to answer. @default 5000 */
@@ -157,6 +176,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mediaPort: e.MEDIA_PORT,
     mediaTlsCertFile: e.MEDIA_TLS_CERT_FILE,
     mediaTlsKeyFile: e.MEDIA_TLS_KEY_FILE,
+    mediaHost: e.MEDIA_HOST,
+    mediaCredentialSecret:
+      e.MEDIA_CREDENTIAL_SECRET ??
+      Buffer.from(
+        hkdfSync('sha256', e.BOT_APP_SECRET, 'cr-orchestrator', 'media-credential', 32),
+      ).toString('base64url'),
+    mediaHeartbeatMs: e.MEDIA_HEARTBEAT_MS,
+    mediaReconnectWindowMs: e.MEDIA_RECONNECT_WINDOW_MS,
+    mediaHandshakeTimeoutMs: e.MEDIA_HANDSHAKE_TIMEOUT_MS,
     recordingsDir: e.RECORDINGS_DIR,
     policyFile: e.POLICY_FILE,
     answerDeadlineMs: e.ANSWER_DEADLINE_MS,

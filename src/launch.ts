@@ -5,17 +5,32 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config.js';
+import { exitOnStartupError } from './fatal.js';
 import { createLogger } from './logger.js';
 
 const here = fileURLToPath(import.meta.url);
 const ext = here.endsWith('.ts') ? '.ts' : '.js';
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    return exitOnStartupError('launcher')(error);
+  }
+})();
 const roles: Record<string, string> = {
   ingress: fileURLToPath(new URL(`./main${ext}`, import.meta.url)),
   workers: fileURLToPath(new URL(`../workers/main${ext}`, import.meta.url)),
+  // the media process needs its TLS certificate; without one this machine records nothing
+  ...(config.mediaTlsCertFile
+    ? { media: fileURLToPath(new URL(`./media/main${ext}`, import.meta.url)) }
+    : {}),
 };
 const BACKOFF_MS = [250, 500, 1000, 2000, 5000];
 const GRACE_MS = 15_000;
-const logger = createLogger('launcher', process.env.LOG_LEVEL ?? 'info');
+const logger = createLogger('launcher', config.logLevel);
+if (!roles.media)
+  logger.warn('MEDIA_TLS_CERT_FILE is not set: no media process, nothing is recorded');
 
 let stopping = false;
 let exitStatus = 0;

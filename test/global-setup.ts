@@ -4,6 +4,7 @@
  * certificate that the simulator's HTTPS server uses. Workers inherit the environment, so
  * NODE_EXTRA_CA_CERTS makes them trust the simulator (fetch, msal-node and https alike).
  */
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevCerts } from '../src/dev/certs.js';
@@ -12,10 +13,16 @@ import { ensureRedis, type LocalRedis } from '../src/dev/local-redis.js';
 let redis: LocalRedis | undefined;
 
 export async function setup(): Promise<void> {
-  const certs = await ensureDevCerts(join(tmpdir(), 'cr-test-certs'), 'test', 'rsa');
-  process.env.NODE_EXTRA_CA_CERTS = certs.certFile;
+  const dir = join(tmpdir(), 'cr-test-certs');
+  const certs = await ensureDevCerts(dir, 'test', 'rsa');
+  const media = await ensureDevCerts(dir, 'media', 'ec'); // the media endpoint's ECDSA cert
+  const bundle = join(dir, 'trusted-bundle.pem');
+  await writeFile(bundle, `${certs.cert}\n${media.cert}\n`);
+  process.env.NODE_EXTRA_CA_CERTS = bundle;
   process.env.TEST_CERT_FILE = certs.certFile;
   process.env.TEST_KEY_FILE = certs.keyFile;
+  process.env.TEST_MEDIA_CERT_FILE = media.certFile;
+  process.env.TEST_MEDIA_KEY_FILE = media.keyFile;
   redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   process.env.TEST_REDIS_URL = redis.url;
 }

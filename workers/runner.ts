@@ -12,6 +12,7 @@ import { createGraphCalls, type GraphCalls } from '../src/graph/calls.js';
 import { createTokenSource } from '../src/graph/tokens.js';
 import type { AnswerPolicy } from '../src/policy/policy.js';
 import { buildAnswerBody } from '../src/graph/answer-body.js';
+import { MediaCredentials } from '../src/media/credentials.js';
 import { QUEUE, type GraphJob, type TimerJob } from '../src/queues/jobs.js';
 import { createGraphProcessor, graphBackoffStrategy } from './graph.js';
 import { createTimerProcessor } from './timers.js';
@@ -28,6 +29,7 @@ export type WorkerSettings = Pick<
   | 'botAppSecret'
   | 'entraAuthorityHost'
   | 'rosterMode'
+  | 'mediaCredentialSecret'
 >;
 
 export interface RunningWorkers {
@@ -58,6 +60,7 @@ export function startWorkers(
 ): RunningWorkers {
   const prefix = queuePrefix(settings.redisKeyPrefix);
   const callbackUri = `${settings.publicBaseUrl}/api/calling`;
+  const credentials = new MediaCredentials(settings.mediaCredentialSecret);
   const graphWorker = new Worker<GraphJob>(
     QUEUE.graph,
     createGraphProcessor({
@@ -65,13 +68,18 @@ export function startWorkers(
       runtime: core.runtime,
       callbackUri,
       answerBody: (callId) =>
-        buildAnswerBody(callId, {
-          callbackUri,
-          mediaHost: settings.mediaPublicHost,
-          mediaPort: settings.mediaPort,
-          participantCapacity: policy.participantCapacity,
-          deltaRoster: settings.rosterMode === 'delta',
-        }),
+        buildAnswerBody(
+          callId,
+          {
+            callbackUri,
+            mediaHost: settings.mediaPublicHost,
+            mediaPort: settings.mediaPort,
+            participantCapacity: policy.participantCapacity,
+            deltaRoster: settings.rosterMode === 'delta',
+            credentials,
+          },
+          Date.now(),
+        ),
     }),
     {
       connection: core.workerConnection(),

@@ -16,6 +16,10 @@ export interface CallKeys {
   dedup(id: string): string;
   /** Compact JSON record of a finished call; outlives the call hash. */
   record: string;
+  /** Hash of the call's media session: sessionId, state, owner process, lostAt. */
+  media: string;
+  /** Marker of a used media credential (single use). */
+  mediaNonce(nonce: string): string;
 }
 
 export function callKeys(prefix: string, callId: string): CallKeys {
@@ -25,6 +29,8 @@ export function callKeys(prefix: string, callId: string): CallKeys {
     outbox: `${base}:outbox`,
     dedup: (id) => `${base}:dedup:${id}`,
     record: `${base}:record`,
+    media: `${base}:media`,
+    mediaNonce: (nonce) => `${base}:media-nonce:${nonce}`,
   };
 }
 

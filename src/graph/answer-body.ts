@@ -1,8 +1,8 @@
 /**
- * The body of `POST …/answer` (teams-protocol §4.1). The app-hosted media blob names the media
- * endpoint; until the media process exists (issue 4) it is a placeholder that says so, carrying
- * the endpoint and the call id but no credential.
+ * The body of `POST …/answer` (teams-protocol §4.1). The app-hosted media blob names our media
+ * endpoint and carries the call's single-use media credential (docs/media-protocol.md).
  */
+import type { MediaCredentials } from '../media/credentials.js';
 import type { AnswerBody } from './calls.js';
 
 export interface AnswerBodyOptions {
@@ -11,17 +11,23 @@ export interface AnswerBodyOptions {
   mediaHost: string;
   mediaPort: number;
   participantCapacity: number;
+  credentials: MediaCredentials;
   /** Ask for delta roster notifications instead of full rosters. */
   deltaRoster?: boolean;
 }
 
-export const MEDIA_BLOB_PLACEHOLDER_VERSION = 'cr-media/0-placeholder';
+export const MEDIA_BLOB_PROTOCOL = 'cr-media/1';
 
-export function buildAnswerBody(callId: string, options: AnswerBodyOptions): AnswerBody {
+export function buildAnswerBody(
+  callId: string,
+  options: AnswerBodyOptions,
+  now: number,
+): AnswerBody {
   const blob = JSON.stringify({
-    protocol: MEDIA_BLOB_PLACEHOLDER_VERSION,
+    protocol: MEDIA_BLOB_PROTOCOL,
     mpUri: `tls://${options.mediaHost}:${options.mediaPort}`,
     callId,
+    credential: options.credentials.mintCall(callId, now),
     supportedAudioFormat: 'Pcm16K',
   });
   return {

@@ -4,6 +4,9 @@
  * workers, and a Redis key prefix of the test's own.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -11,6 +14,7 @@ import { stateName } from '../../src/calls/runtime.js';
 import { localOrchestratorEnv } from '../../src/dev/local-env.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { startIngress, type Ingress } from '../../src/ingress.js';
+import { startMediaRole, type MediaRole } from '../../src/media/role.js';
 import { DEFAULT_POLICY, type AnswerPolicy } from '../../src/policy/policy.js';
 import {
   startSimulator,
@@ -33,6 +37,8 @@ export interface System {
   /** The environment the configuration was read from (for role processes a test spawns). */
   env: Record<string, string>;
   prefix: string;
+  /** The in-process media role, when `media.inProcess`. */
+  media: MediaRole | undefined;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -44,6 +50,12 @@ export interface SystemOptions {
   sim?: Partial<SimulatorOptions>;
   /** Start BullMQ workers in this process. @default true */
   withWorkers?: boolean;
+  /**
+   * Configure the media endpoint (ECDSA test certificate, a free port, a temporary
+   * RECORDINGS_DIR) and let the simulator's media peer connect to it; `inProcess` also starts
+   * the media role here (otherwise a test runs it as a process). @default false
+   */
+  media?: false | { inProcess: boolean };
 }
 
 export function testTls(): { cert: string; key: string } {
@@ -52,6 +64,23 @@ export function testTls(): { cert: string; key: string } {
   if (!certFile || !keyFile)
     throw new Error('test/global-setup.ts did not create the test certificate');
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+}
+
+async function mediaEnv(): Promise<Record<string, string>> {
+  const certFile = process.env.TEST_MEDIA_CERT_FILE;
+  const keyFile = process.env.TEST_MEDIA_KEY_FILE;
+  if (!certFile || !keyFile)
+    throw new Error('test/global-setup.ts did not create the media certificate');
+  return {
+    MEDIA_TLS_CERT_FILE: certFile,
+    MEDIA_TLS_KEY_FILE: keyFile,
+    MEDIA_PUBLIC_HOST: 'localhost',
+    MEDIA_HOST: '127.0.0.1',
+    MEDIA_PORT: String(await freePort()),
+    RECORDINGS_DIR: await mkdtemp(join(tmpdir(), 'cr-recordings-')),
+    MEDIA_HEARTBEAT_MS: '200',
+    MEDIA_RECONNECT_WINDOW_MS: '3000',
+  };
 }
 
 export async function startSystem(options: SystemOptions): Promise<System> {
@@ -75,6 +104,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       port,
     }),
     LOG_LEVEL: 'silent',
+    ...(options.media ? await mediaEnv() : {}),
     ...options.env,
   };
   const config = loadConfig(env);
@@ -85,6 +115,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const workers =
     options.withWorkers === false ? undefined : startWorkers(core, config, policy, logger);
   if (workers) await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
+  const media =
+    options.media && options.media.inProcess
+      ? await startMediaRole(config, core, logger)
+      : undefined;
   let closed: Promise<void> | undefined;
   return {
     sim,
@@ -94,9 +128,11 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     config,
     env,
     prefix,
+    media,
     logger,
     close: () =>
       (closed ??= (async () => {
+        await media?.close();
         await workers?.close(2000);
         await ingress.close();
         await sim.close();
@@ -106,6 +142,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         const redis = plainRedis();
         await deleteByPrefix(redis, prefix);
         await redis.quit();
+        if (options.media) await rm(config.recordingsDir, { recursive: true, force: true });
       })()),
   };
 }

@@ -48,7 +48,10 @@ function eventsFor(s: Snapshot): CallEvent[] {
     { type: 'GRAPH.KEEPALIVE_FAILED', at, reason: '8522', status: 404 },
     { type: 'GRAPH.HANGUP_OK', at },
     { type: 'GRAPH.HANGUP_FAILED', at, reason: '8522', status: 404 },
+    { type: 'MEDIA.CONNECTED', at },
     { type: 'MEDIA.FLOWING', at },
+    { type: 'MEDIA.LOST', at, reason: 'socket closed' },
+    { type: 'MEDIA.ENDED', at },
     { type: 'MEDIA.FAULT', at, reason: 'lost' },
     ...TIMERS.flatMap(([id, type]) => {
       const gen = s.context.timers[id];

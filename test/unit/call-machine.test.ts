@@ -300,6 +300,37 @@ describe('call machine: recording status (teams-protocol §6)', () => {
   });
 });
 
+describe('call machine: media connection events', () => {
+  it('a lost connection keeps the recording state; the fault after the window reports failed', () => {
+    const lost = run(
+      [{ type: 'MEDIA.LOST', at: T0 + 300, reason: 'connection lost' }],
+      recording(),
+    );
+    expect(lost.name).toBe('live.established.recording');
+    expect(lost.snapshot.context.media).toMatchObject({ flowing: false, lost: T0 + 300 });
+    expect(lost.actions.filter((a) => a.type.startsWith('graph.'))).toEqual([]);
+    const resumed = run([{ type: 'MEDIA.FLOWING', at: T0 + 400 }], lost.snapshot);
+    expect(resumed.name).toBe('live.established.recording');
+    expect(resumed.snapshot.context.media.flowing).toBe(true);
+    const gone = run(
+      [{ type: 'MEDIA.FAULT', at: T0 + 10_300, reason: 'window passed' }],
+      lost.snapshot,
+    );
+    expect(gone.name).toBe('live.established.recordingFailed');
+    expect(gone.snapshot.context.recording.persist).toBe(false);
+  });
+
+  it('repeated connection events change nothing', () => {
+    const s0 = run([{ type: 'MEDIA.CONNECTED', at: T0 + 95 }], established()).snapshot;
+    expect(s0.context.media.connected).toBe(true);
+    expect(transition(callMachine, s0, { type: 'MEDIA.CONNECTED', at: T0 + 96 })[0]).toBe(s0);
+    const s1 = recording();
+    expect(transition(callMachine, s1, { type: 'MEDIA.FLOWING', at: T0 + 500 })[0]).toBe(s1);
+    const ended = run([{ type: 'MEDIA.ENDED', at: T0 + 600 }], s1).snapshot;
+    expect(transition(callMachine, ended, { type: 'MEDIA.ENDED', at: T0 + 601 })[0]).toBe(ended);
+  });
+});
+
 describe('call machine: keep-alive and roster', () => {
   it('sends keepAlive when the timer is due and re-arms it; a 404 ends the call', () => {
     const s0 = established();
