@@ -11,13 +11,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
-import { createCore, type Core } from '../core.js';
 import { ensureDevCerts } from '../dev/certs.js';
 import { localOrchestratorEnv } from '../dev/local-env.js';
 import { ensureRedis, freePort } from '../dev/local-redis.js';
 import { startSimulator, type PlaceCallOptions, type SimCall } from '../simulator/index.js';
-import { printSummary, readCallRecord, type DemoRow } from './summary.js';
+import { describeRecording, printSummary, readCallRecord, type DemoRow } from './summary.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const work = join(root, '.demo');
@@ -31,7 +29,7 @@ interface Scenario {
   options: PlaceCallOptions;
   expect: 'terminated' | 'rejected';
   fault?: { status: number; retryAfter: string };
-  /** Media never flows (no media process yet: the demo says when it does). @default false */
+  /** The simulator's media peer does not connect. @default false */
   noMedia?: boolean;
   /** An operator ends the call through the admin API once recording runs. */
   operatorHangUp?: boolean;
@@ -58,7 +56,7 @@ const scenarios: Scenario[] = [
   },
   {
     label: '1:1, no media arrives: recording reported failed',
-    options: { kind: 'p2p', holdMs: 3500 },
+    options: { kind: 'p2p', holdMs: 3500, media: false },
     expect: 'terminated',
     noMedia: true,
   },
@@ -75,12 +73,37 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/**
+ * The simulator's media peer runs in this process and must trust the media endpoint's
+ * certificate; Node reads NODE_EXTRA_CA_CERTS only at start, so the demo restarts itself once
+ * with the generated certificates trusted.
+ */
+async function trusted(): Promise<number | undefined> {
+  const dir = join(work, 'certs');
+  const [web, media] = await Promise.all([
+    ensureDevCerts(dir, 'demo', 'rsa'),
+    ensureDevCerts(dir, 'media', 'ec'),
+  ]);
+  const bundle = join(dir, 'trusted.pem');
+  if (process.env.NODE_EXTRA_CA_CERTS === bundle) return undefined;
+  await writeFile(bundle, `${web.cert}\n${media.cert}\n`);
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
+    stdio: 'inherit',
+  });
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+}
+
 async function main(): Promise<number> {
+  const relaunched = await trusted();
+  if (relaunched !== undefined) return relaunched;
   const redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   console.log(
     redis.started ? `started a private Redis at ${redis.url}` : `using Redis at ${redis.url}`,
   );
   const certs = await ensureDevCerts(join(work, 'certs'), 'demo', 'rsa');
+  const mediaCerts = await ensureDevCerts(join(work, 'certs'), 'media', 'ec');
+  const recordingsDir = join(work, 'recordings');
   const policyFile = join(work, 'policy.yaml');
   await mkdir(work, { recursive: true });
   await writeFile(
@@ -94,6 +117,7 @@ async function main(): Promise<number> {
     botAppSecret: BOT_APP_SECRET,
     webhookUrl: `http://127.0.0.1:${port}/api/calling`,
     tls: { cert: certs.cert, key: certs.key },
+    media: { enabled: true },
   });
   const env = {
     ...process.env,
@@ -106,8 +130,14 @@ async function main(): Promise<number> {
       port,
     }),
     POLICY_FILE: policyFile,
-    NODE_EXTRA_CA_CERTS: certs.certFile,
+    NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? certs.certFile,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    MEDIA_TLS_CERT_FILE: mediaCerts.certFile,
+    MEDIA_TLS_KEY_FILE: mediaCerts.keyFile,
+    MEDIA_PUBLIC_HOST: 'localhost',
+    MEDIA_HOST: '127.0.0.1',
+    MEDIA_PORT: String(await freePort()),
+    RECORDINGS_DIR: recordingsDir,
     MEDIA_ARRIVAL_TIMEOUT_MS: '2000',
     ADMIN_TOKEN,
   };
@@ -117,11 +147,6 @@ async function main(): Promise<number> {
   });
   const exited = new Promise<number>((r) => orchestrator.once('exit', (code) => r(code ?? 1)));
   const reader = new Redis(redis.url);
-  // Stands in for the media process (issue 4) by reporting media as flowing.
-  const core = createCore(
-    { redisUrl: redis.url, redisKeyPrefix: prefix },
-    pino({ level: 'silent' }),
-  );
   const base = `http://127.0.0.1:${port}`;
   let ok = false;
   try {
@@ -134,7 +159,7 @@ async function main(): Promise<number> {
       if (scenario.fault) sim.addFault({ route: 'answer', callId, times: 1, ...scenario.fault });
       const call = await sim.placeCall({ ...scenario.options, callId });
       placed.push({ scenario, call });
-      if (scenario.expect === 'terminated') drivers.push(drive(scenario, call, core, base));
+      if (scenario.operatorHangUp) drivers.push(operatorHangUp(call, base));
       await new Promise((r) => setTimeout(r, 150));
     }
     await Promise.all(drivers);
@@ -143,7 +168,8 @@ async function main(): Promise<number> {
     const rows: DemoRow[] = [];
     for (const { scenario, call } of placed) {
       const record = await readCallRecord(reader, prefix, call.id);
-      rows.push({ label: scenario.label, call, record, expected: scenario.expect });
+      const recording = await describeRecording(join(recordingsDir, call.id));
+      rows.push({ label: scenario.label, call, record, expected: scenario.expect, recording });
     }
     ok = printSummary(rows);
   } finally {
@@ -158,18 +184,14 @@ async function main(): Promise<number> {
     const queueKeys = await reader.keys(`{${prefix}-q}*`);
     if (keys.length + queueKeys.length > 0) await reader.del(...keys, ...queueKeys);
     await reader.quit();
-    await core.close();
     await redis.stop();
   }
   return ok ? 0 : 1;
 }
 
-/** What the media process and an operator would do to a call. */
-async function drive(scenario: Scenario, call: SimCall, core: Core, base: string): Promise<void> {
+/** An operator ends the call through the admin API a moment after recording started. */
+async function operatorHangUp(call: SimCall, base: string): Promise<void> {
   await call.waitFor('established', 10_000);
-  if (scenario.noMedia) return;
-  await core.runtime.applyEvent(call.id, { type: 'MEDIA.FLOWING', at: Date.now() });
-  if (!scenario.operatorHangUp) return;
   while (call.recordingConfirmedAt === undefined) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 500));
   const res = await fetch(`${base}/admin/calls/${call.id}/hangup`, {

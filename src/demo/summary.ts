@@ -1,5 +1,9 @@
 /** Reads each demo call's committed record from Redis and prints it for a person. */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
+import { verifyRecording } from '../media/recording/index.js';
 import type { SimCall } from '../simulator/index.js';
 
 export interface CallRecord {
@@ -17,6 +21,18 @@ export interface DemoRow {
   call: SimCall;
   record: CallRecord | undefined;
   expected: string;
+  recording: string | undefined;
+}
+
+/** One line about a call's recording: its verified tracks, or that there is none. */
+export async function describeRecording(dir: string): Promise<string | undefined> {
+  if (!existsSync(dir)) return undefined;
+  const result = await verifyRecording(dir).catch(() => undefined);
+  if (!result) return undefined;
+  const tracks = await readdir(join(dir, 'final')).catch(() => [] as string[]);
+  const wavs = tracks.filter((f) => f.endsWith('.wav'));
+  const state = result.ok ? 'verified' : `NOT verified: ${result.problems.join('; ')}`;
+  return `${result.segments} segments ${state}; ${wavs.length} WAV tracks in ${relative(process.cwd(), dir)}/final (${wavs.join(', ')})`;
 }
 
 export async function readCallRecord(
@@ -32,7 +48,8 @@ export async function readCallRecord(
 
 export function printSummary(rows: DemoRow[]): boolean {
   let allOk = true;
-  for (const { label, call, record, expected } of rows) {
+  for (const row of rows) {
+    const { label, call, record, expected } = row;
     const ok = record?.state === expected;
     allOk &&= ok;
     const start = record?.receivedAt ?? call.invitedAt;
@@ -51,6 +68,7 @@ export function printSummary(rows: DemoRow[]): boolean {
     console.log(`    ${path}`);
     console.log(`    ${latency}; ${record?.version ?? 0} commits; ${end}`);
     if (reports) console.log(`    recording status reported to Teams: ${reports}`);
+    console.log(`    recording: ${row.recording ?? 'none (nothing was persisted)'}`);
     console.log('');
   }
   console.log(allOk ? 'all calls ended as expected' : 'some calls did not end as expected');
