@@ -2,10 +2,9 @@
  * The format of `manifest.jsonl`, the recording's truth: one JSON entry per line, each chained
  * to the line before, so a removed, reordered or edited line breaks the chain where it happened.
  *
- * - segment: `hash = sha256(prev + sha256 + file + startTimestamp + endTimestamp)`, where
- *   `sha256` is the segment file's, so the chain also seals the media bytes;
- * - gap, open, finalized: `hash = sha256(prev + sha256(canonical JSON of the entry without
- *   prev and hash))` (keys sorted, so re-serialising a line does not change it).
+ * - every entry: `hash = sha256(prev + sha256(canonical JSON of the entry without prev and
+ *   hash))` (keys sorted, so re-serialising a line does not change it); a segment entry holds
+ *   its file's sha256, so the chain also seals the media bytes.
  *
  * The first entry's `prev` is 64 zeros. Pure: parsing and hashing only, no I/O.
  */
@@ -108,17 +107,14 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The hash an entry must carry, computed from its content and its `prev`. */
+/**
+ * The hash an entry must carry: its `prev` and every field of its content (for a segment that
+ * includes the file's sha256, frame count, size, sequence and video index), so no field can be
+ * edited without breaking the chain.
+ */
 export function entryHash(raw: Record<string, unknown>): string {
-  const prev = String(raw.prev);
-  if (raw.type === 'segment') {
-    const { sha256, file, startTimestamp, endTimestamp } = raw;
-    return sha256Hex(
-      `${prev}${String(sha256)}${String(file)}${String(startTimestamp)}${String(endTimestamp)}`,
-    );
-  }
-  const { prev: _prev, hash: _hash, ...body } = raw;
-  return sha256Hex(prev + sha256Hex(canonicalJson(body)));
+  const { prev, hash: _hash, ...body } = raw;
+  return sha256Hex(String(prev) + sha256Hex(canonicalJson(body)));
 }
 
 /** Links `body` after `prev`; the JSON round trip drops `undefined` keys before hashing. */

@@ -91,6 +91,20 @@ describe('verifyRecording', () => {
     expect(result.problems.join('\n')).toMatch(/line 2: hash does not match the entry's content/);
   });
 
+  it('fails when any other field of a segment entry was edited (the hash covers the entry)', async () => {
+    const dir = await record('reindexed');
+    await editManifest(dir, (lines) =>
+      lines.map((l, i) => {
+        if (i !== 1) return l;
+        const entry = JSON.parse(l) as Record<string, unknown>;
+        return JSON.stringify({ ...entry, seq: Number(entry.seq) + 100 });
+      }),
+    );
+    const result = await verifyRecording(dir);
+    expect(result.ok).toBe(false);
+    expect(result.problems.join('\n')).toMatch(/line 2: hash does not match the entry's content/);
+  });
+
   it('checks the final files of a finalized recording', async () => {
     const dir = await record('final', true);
     expect(await verifyRecording(dir)).toMatchObject({ ok: true, finalized: true });
