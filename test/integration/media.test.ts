@@ -25,7 +25,7 @@ beforeAll(async () => {
   system = await startSystem({
     name: 'media',
     media: { inProcess: true },
-    sim: { media: { enabled: true, paceMs: 10 } },
+    sim: { media: { enabled: true, paceMs: 10, video: true } },
   });
 });
 afterAll(async () => {
@@ -121,6 +121,19 @@ describe('recording a call', () => {
         compared += 1;
       }
       expect(compared, track).toBeGreaterThan(100);
+    }
+    // video: one H.264 elementary stream per source, the access units written in order
+    for (const [source, units] of call.media!.videoSent) {
+      const firstVideo = Math.min(
+        ...manifest
+          .filter((e) => e.type === 'segment' && e.track === source)
+          .map((e) => e.startTimestamp as number),
+      );
+      const expected = Buffer.concat(
+        units.filter((u) => u.timestamp >= firstVideo).map((u) => u.data),
+      );
+      const stream = await readFile(join(recordingDir(callId), 'final', `video-${source}.h264`));
+      expect(stream.equals(expected), `video ${source}`).toBe(true);
     }
     expect((await verifyRecording(recordingDir(callId))).ok).toBe(true);
     await callReaches(system, callId, 'terminated');

@@ -3,6 +3,10 @@
  * and exits 0 on SIGTERM; a bad configuration stops start-up with a message naming the variable.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -42,9 +46,18 @@ afterAll(async () => {
 });
 
 describe('process roles', () => {
-  it('npm start runs ingress and workers, is ready, and drains to exit 0 on SIGTERM', async () => {
+  it('npm start runs ingress, workers and media, is ready, and drains to exit 0 on SIGTERM', async () => {
     const port = await freePort();
-    const launcher = run('src/launch.ts', baseEnv(port));
+    const mediaPort = await freePort();
+    const recordings = await mkdtemp(join(tmpdir(), 'cr-launch-'));
+    const launcher = run('src/launch.ts', {
+      ...baseEnv(port),
+      MEDIA_TLS_CERT_FILE: process.env.TEST_MEDIA_CERT_FILE!,
+      MEDIA_TLS_KEY_FILE: process.env.TEST_MEDIA_KEY_FILE!,
+      MEDIA_HOST: '127.0.0.1',
+      MEDIA_PORT: String(mediaPort),
+      RECORDINGS_DIR: recordings,
+    });
     const ready = await eventually(
       async () => {
         try {
@@ -60,8 +73,28 @@ describe('process roles', () => {
       'the launcher to become ready',
     );
     expect(ready.checks.workers).toBeGreaterThanOrEqual(1);
+    const media = await eventually(
+      () =>
+        new Promise<string | undefined>((resolve) => {
+          const s = tlsConnect({
+            host: '127.0.0.1',
+            port: mediaPort,
+            servername: 'localhost',
+            ALPNProtocols: ['cr-media/1'],
+          });
+          s.once('secureConnect', () => {
+            resolve(s.getProtocol() ?? undefined);
+            s.destroy();
+          });
+          s.once('error', () => resolve(undefined));
+        }),
+      20_000,
+      'the media process to listen',
+    );
+    expect(media).toBe('TLSv1.3');
     launcher.child.kill('SIGTERM');
     expect(await launcher.exit).toBe(0);
+    await rm(recordings, { recursive: true, force: true });
   }, 40_000);
 
   it('a bad variable stops the ingress with exit 2 and a message naming it', async () => {
