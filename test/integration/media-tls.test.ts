@@ -70,7 +70,7 @@ function handshake(options: { maxVersion?: 'TLSv1.2' | 'TLSv1.3'; ca?: string } 
         });
         socket.destroy();
       });
-      socket.once('error', (err) => resolve({ error: err.message }));
+      socket.once('error', (err: Error) => resolve({ error: err.message }));
     },
   );
 }
