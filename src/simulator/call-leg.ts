@@ -12,6 +12,7 @@
 import { CallNotices } from './call-notices.js';
 import { CallTimers } from './call-timers.js';
 import type { Deliverer } from './deliveries.js';
+import type { MediaPeerSettings } from './media-peer.js';
 import { RESULTS, callView, type Invite } from './payloads.js';
 import { StateWaiters } from './state-waiters.js';
 import type {
@@ -28,6 +29,8 @@ export interface CallDeps {
   answerDeadlineMs: number;
   establishDelayMs: number;
   keepAliveTimeoutMs: number;
+  /** The media peer's settings when media is enabled for the call (`PlaceCallOptions.media`). */
+  media?: MediaPeerSettings;
   /** The current global webhook (settable while calls run). */
   webhookUrl(): string;
   logger?: SimulatorLogger;
@@ -105,6 +108,10 @@ export abstract class CallLeg {
   protected abstract joined(): void;
   /** The final notification was delivered; `why` says how the leg ended. */
   protected abstract ended(why: string): void;
+  /** An answer was accepted (`this.answer` holds it): the platform connects to its media. */
+  protected abstract answered(): void;
+  /** The platform just decided the leg ends with `result`, before any notification. */
+  protected abstract leaving(result: ResultInfo): void;
   protected abstract describe(): string;
 
   /** Start the deadline and deliver the invite; resolves when its POST(s) returned. */
@@ -153,6 +160,7 @@ export abstract class CallLeg {
         this.timers.after(delay, () => this.establish());
       }
     });
+    this.answered();
   }
 
   acceptReject(reason: string, callbackUri: string | undefined): void {
@@ -192,6 +200,16 @@ export abstract class CallLeg {
     }
     this.decided('mediaFailed');
     return this.end(RESULTS.mediaFailed, true);
+  }
+
+  /**
+   * The platform could not connect to the bot's media endpoint: 'terminating', then 500/1005
+   * (reference §5.1, §12.8, §12.11). Ignored once the leg is no longer live.
+   */
+  protected failMediaConnect(): void {
+    if (!this.isLive()) return;
+    this.decided('mediaConnectFailed');
+    void this.end(RESULTS.mediaConnectFailed, true);
   }
 
   waitFor(state: SimCallState, timeoutMs = 10_000): Promise<void> {
@@ -247,6 +265,7 @@ export abstract class CallLeg {
     if (this.ending) return this.ending;
     this.timers.clear();
     this.result = result;
+    this.leaving(result);
     if (withTerminating) {
       this.state = 'terminating';
       void this.notices.state('terminating');

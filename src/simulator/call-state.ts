@@ -8,9 +8,12 @@
  */
 import { CallLeg, type CallDeps, type CallInit } from './call-leg.js';
 import { CallRoster } from './call-roster.js';
+import { MediaPeer } from './media-peer.js';
+import { RESULTS } from './payloads.js';
 import { RecordingLedger } from './recording-status.js';
 import { UserOutcomes, decideOutcome } from './user-outcome.js';
 import type {
+  ResultInfo,
   SimCall,
   SimParticipant,
   SimParticipantInput,
@@ -24,9 +27,20 @@ export class SimCallImpl extends CallLeg implements SimCall {
   private readonly outcomes: UserOutcomes;
   private readonly recording = new RecordingLedger();
   private readonly roster: CallRoster;
+  /** The platform's media leg, when media is enabled for the call (reference §12.11). */
+  readonly media?: MediaPeer;
 
   constructor(init: CallInit, deps: CallDeps) {
     super(init, deps);
+    if (deps.media) {
+      this.media = new MediaPeer({
+        ...deps.media,
+        callId: init.id,
+        participants: () => this.roster.list(),
+        connectFailed: () => this.failMediaConnect(),
+        logger: deps.logger,
+      });
+    }
     this.outcomes = new UserOutcomes(init.id);
     this.roster = new CallRoster({
       tenantId: init.tenantId,
@@ -90,6 +104,7 @@ export class SimCallImpl extends CallLeg implements SimCall {
 
   override close(): void {
     super.close();
+    this.media?.close();
     this.outcomes.failAll('simulator closed');
   }
 
@@ -100,7 +115,7 @@ export class SimCallImpl extends CallLeg implements SimCall {
     return {
       ...{ id, tenantId, kind, userId, callChainId, invitedAt, state, answer, reject },
       ...{ answerAttempts, result, userOutcome, userEvents, keepAlives, participants },
-      ...{ recordingStatusUpdates, recordingConfirmedAt },
+      ...{ recordingStatusUpdates, recordingConfirmedAt, media: this.media?.summary() },
     };
   }
 
@@ -119,6 +134,16 @@ export class SimCallImpl extends CallLeg implements SimCall {
   protected joined(): void {
     if (this.options.initialRoster === false) return;
     void this.roster.joined(this.kind, this.userId, this.invite.parties);
+  }
+
+  protected answered(): void {
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- free-form JSON
+    this.media?.start(this.answer?.body?.mediaConfig?.blob);
+  }
+
+  protected leaving(result: ResultInfo): void {
+    // A media failure is the connection dying, not an orderly END (reference §12.12).
+    this.media?.stop(result === RESULTS.mediaFailed ? 'drop' : 'end');
   }
 
   protected ended(why: string): void {

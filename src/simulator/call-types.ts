@@ -22,7 +22,13 @@ export type SimUserOutcome =
 
 /** Why the user-side outcome changed. */
 export type SimUserOutcomeReason =
-  'established' | 'deadlineMissed' | 'rejected' | 'botHungUp' | 'keepAliveExpired' | 'mediaFailed';
+  | 'established'
+  | 'deadlineMissed'
+  | 'rejected'
+  | 'botHungUp'
+  | 'keepAliveExpired'
+  | 'mediaFailed'
+  | 'mediaConnectFailed';
 
 export interface SimUserEvent {
   at: number;

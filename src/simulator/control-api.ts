@@ -39,6 +39,7 @@ const PlaceCallBody = z.strictObject({
   initialRoster: z.boolean().optional(),
   rosterMode: z.enum(['full', 'delta']).optional(),
   complianceRecording: z.boolean().optional(),
+  media: z.boolean().optional(),
   policy: z
     .strictObject({
       requiredBeforeCallEstablishment: z.boolean().optional(),

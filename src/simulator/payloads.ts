@@ -220,4 +220,9 @@ export const RESULTS = {
   remoteMeeting: { code: 200, subcode: 5002, message: 'The conversation has ended.' },
   keepAliveExpired: { code: 408, subcode: 8537, message: 'Call was cleaned up as inactive.' },
   mediaFailed: { code: 410, subcode: 301005, message: 'Client Media Error.' },
+  mediaConnectFailed: {
+    code: 500,
+    subcode: 1005,
+    message: "The platform could not connect to the application's media.",
+  },
 } satisfies Record<string, ResultInfo>;

@@ -8,6 +8,7 @@ import { SimCallImpl } from './call-state.js';
 import { handleControl } from './control-api.js';
 import { Deliverer } from './deliveries.js';
 import { FaultTable } from './faults.js';
+import type { MediaPeerSettings } from './media-peer.js';
 import { buildInvite } from './payloads.js';
 import { createHandler, listen, type Listening } from './server.js';
 import { BOT_FRAMEWORK_ISSUER, TokenService } from './tokens.js';
@@ -18,6 +19,7 @@ import type {
   PlaceCallOptions,
   RequestLogEntry,
   SimCall,
+  SimMediaOptions,
   Simulator,
   SimulatorOptions,
   TokenMode,
@@ -29,12 +31,14 @@ interface Compiled {
   keepAliveTimeoutMs: number;
   tokenLifetimeSec: number;
   deliveryTimeoutMs: number;
+  /** `enabled` is the default of `PlaceCallOptions.media`. */
+  media: MediaPeerSettings & { enabled: boolean };
 }
 
 function compile(opts: SimulatorOptions): Compiled {
   if (!opts.botAppId || !opts.botAppSecret)
     throw new Error('botAppId and botAppSecret are required');
-  const c: Compiled = {
+  const c: Omit<Compiled, 'media'> = {
     answerDeadlineMs: opts.answerDeadlineMs ?? 5000,
     establishDelayMs: opts.establishDelayMs ?? 30,
     keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 45 * 60_000,
@@ -44,7 +48,22 @@ function compile(opts: SimulatorOptions): Compiled {
   for (const [name, value] of Object.entries(c)) {
     if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`);
   }
-  return c;
+  return { ...c, media: compileMedia(opts.media ?? {}) };
+}
+
+function compileMedia(m: SimMediaOptions): Compiled['media'] {
+  const media = {
+    enabled: m.enabled === true,
+    paceMs: m.paceMs ?? 20,
+    video: m.video === true,
+    connectTimeoutMs: m.connectTimeoutMs ?? 5000,
+  };
+  if (!Number.isFinite(media.paceMs) || media.paceMs <= 0)
+    throw new Error('media.paceMs must be > 0');
+  if (!Number.isFinite(media.connectTimeoutMs) || media.connectTimeoutMs <= 0) {
+    throw new Error('media.connectTimeoutMs must be > 0');
+  }
+  return media;
 }
 
 /** Pull ids out of a commsNotifications body so raw deliveries are logged and headed well. */
@@ -143,6 +162,7 @@ class SimulatorImpl implements Simulator {
         answerDeadlineMs: this.cfg.answerDeadlineMs,
         establishDelayMs: this.cfg.establishDelayMs,
         keepAliveTimeoutMs: this.cfg.keepAliveTimeoutMs,
+        media: (o.media ?? this.cfg.media.enabled) ? this.cfg.media : undefined,
         webhookUrl: () => this.webhookUrl,
         logger: this.opts.logger,
       },

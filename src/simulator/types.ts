@@ -3,6 +3,7 @@
  * `reference/teams-protocol.md` (§12 "what a faithful simulator must do"), not from the
  * orchestrator's code.
  */
+import type { SimMediaOptions, SimMediaPeer } from './media-types.js';
 import type {
   RecordingStatusUpdate,
   SimParticipant,
@@ -13,6 +14,7 @@ import type {
 } from './call-types.js';
 
 export type * from './call-types.js';
+export type * from './media-types.js';
 
 /** How a webhook bearer token is (mis)made; every mode but 'valid' must fail verification. */
 export type TokenMode =
@@ -59,6 +61,8 @@ export interface SimulatorOptions {
   defaultTenantId?: string;
   /** Serve the `/_sim/*` control API on the same server (used by `main.ts`). @default false */
   controlApi?: boolean;
+  /** The platform's media leg to the bot's media endpoint (reference §12.11). @default off */
+  media?: SimMediaOptions;
   logger?: SimulatorLogger;
 }
 
@@ -131,6 +135,11 @@ export interface PlaceCallOptions {
   complianceRecording?: boolean;
   /** The recording application's flags, deciding `SimCall.userOutcome` (§4.5). */
   policy?: SimPolicy;
+  /**
+   * Connect to the answer's cr-media/1 endpoint and stream media.
+   * @default SimulatorOptions.media.enabled
+   */
+  media?: boolean;
 }
 
 export type SimCallState =
@@ -181,6 +190,8 @@ export interface SimCall {
   readonly keepAlives: number[];
   /** The platform's current roster (empty until established). */
   readonly participants: SimParticipant[];
+  /** The platform's media leg; present when media is enabled for the call. */
+  readonly media?: SimMediaPeer;
   /**
    * Add a participant with a fresh participant id and fresh MSIs; resolves with it after the
    * roster notification was delivered. Rejects unless the call is established.
