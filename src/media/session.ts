@@ -264,8 +264,12 @@ export class MediaSession {
       this.socket.end();
       return;
     }
+    // Read nothing more, but let the END reach the peer before the socket goes: it tells the
+    // peer to reconnect (with its resume token) instead of giving up.
+    this.socket.pause();
     this.send({ type: 'end', reason: 'protocol-error' });
-    this.socket.destroy();
+    this.socket.end();
+    this.later(500, () => this.socket.destroy());
   }
 
   private async onClose(): Promise<void> {
