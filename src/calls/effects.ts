@@ -80,6 +80,7 @@ export function toEffectRecords(
           queue: QUEUE.timers,
           name: 'cancel',
           jobId: timerJobId(callId, p.timerId, p.gen),
+          callId,
         });
         break;
       }

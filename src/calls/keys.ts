@@ -20,6 +20,8 @@ export interface CallKeys {
   media: string;
   /** Marker of a used media credential (single use). */
   mediaNonce(nonce: string): string;
+  /** Marker of a cancelled timer job, so an add that races the cancel removes itself. */
+  cancelledTimer(jobId: string): string;
 }
 
 export function callKeys(prefix: string, callId: string): CallKeys {
@@ -31,6 +33,7 @@ export function callKeys(prefix: string, callId: string): CallKeys {
     record: `${base}:record`,
     media: `${base}:media`,
     mediaNonce: (nonce) => `${base}:media-nonce:${nonce}`,
+    cancelledTimer: (jobId) => `${base}:timer-cancelled:${jobId}`,
   };
 }
 

@@ -45,4 +45,4 @@ export interface TimerJob {
 export type EffectRecord =
   | { queue: typeof QUEUE.graph; name: GraphOp; jobId: string; data: GraphJob }
   | { queue: typeof QUEUE.timers; name: TimerId; jobId: string; data: TimerJob; fireAt: number }
-  | { queue: typeof QUEUE.timers; name: 'cancel'; jobId: string };
+  | { queue: typeof QUEUE.timers; name: 'cancel'; jobId: string; callId: string };

@@ -4,7 +4,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { queuePrefix } from '../calls/keys.js';
+import { callKeys, queuePrefix } from '../calls/keys.js';
 import { QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
 
 export interface EffectQueues {
@@ -21,6 +21,8 @@ export const GRAPH_MAX_ATTEMPTS = 10;
 
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
 const KEEP_FAILED = { age: 24 * 3600 };
+/** How long a cancel is remembered: far longer than any effect waits between commit and enqueue. */
+const CANCEL_MEMORY_S = 3600;
 
 export function createEffectQueues(
   connection: Redis,
@@ -44,7 +46,16 @@ export function createEffectQueues(
           removeOnFail: KEEP_FAILED,
         });
       } else if (effect.name === 'cancel') {
-        // best effort: a timer that is already running is stale and the machine ignores it
+        // Replicas enqueue the effects of one call concurrently, so a cancel can overtake the
+        // start it cancels. Remember the cancel first, then remove; a start checks the memory
+        // after adding. Either the remove finds the job or the start sees the cancel.
+        await connection.set(
+          callKeys(prefix, effect.callId).cancelledTimer(effect.jobId),
+          '1',
+          'EX',
+          CANCEL_MEMORY_S,
+        );
+        // a timer that is already running is stale and the machine ignores it
         await timers.remove(effect.jobId);
       } else {
         await timers.add(effect.name, effect.data, {
@@ -55,6 +66,10 @@ export function createEffectQueues(
           removeOnComplete: KEEP_COMPLETED,
           removeOnFail: KEEP_FAILED,
         });
+        if (
+          await connection.exists(callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId))
+        )
+          await timers.remove(effect.jobId);
       }
     },
     close: () => (closed ??= Promise.all([graph.close(), timers.close()]).then(() => undefined)),
