@@ -200,3 +200,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
   });
 }
+
+/** What the OpenTelemetry bootstrap needs; the SDK itself reads the other `OTEL_*` variables. */
+export interface TelemetrySettings {
+  /** On when an OTLP endpoint or a traces exporter is configured and the SDK is not disabled. */
+  enabled: boolean;
+  /** `OTEL_SERVICE_NAME`, when set, replaces `cr-orchestrator` as the base of each process's name (`<base>-ingress`, …). */
+  serviceName: string | undefined;
+}
+
+export function telemetrySettings(
+  env: Record<string, string | undefined> = process.env,
+): TelemetrySettings {
+  const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase();
+  const configured =
+    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ||
+    (exporter !== undefined && exporter !== '' && exporter !== 'none');
+  return {
+    enabled: configured && !disabled && exporter !== 'none',
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || undefined,
+  };
+}

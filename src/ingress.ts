@@ -11,6 +11,7 @@ import type { Core } from './core.js';
 import { createApp, type Readiness } from './http/app.js';
 import { createTeamsTokenVerifier } from './http/teams-auth.js';
 import type { AnswerPolicy } from './policy/policy.js';
+import { observeActiveCalls } from './telemetry/index.js';
 
 export interface Ingress {
   readonly url: string;
@@ -70,6 +71,7 @@ export async function startIngress(
     s.once('error', reject);
   });
   server.on('error', (err) => logger.error({ err }, 'ingress server error'));
+  const stopObserving = observeActiveCalls(() => core.runtime.activeCallCount());
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   let closed: Promise<void> | undefined;
@@ -79,6 +81,7 @@ export async function startIngress(
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         draining = true;
+        stopObserving();
         const force = setTimeout(() => (server as Server).closeAllConnections(), 5000);
         force.unref();
         server.close(() => {

@@ -1,7 +1,7 @@
 /**
  * Composition root of the ingress role (`npm run start:ingress`): config → Redis → runtime →
- * HTTP. SIGTERM/SIGINT close in order: readiness 503 and stop intake, then queues and Redis; a
- * second signal forces exit.
+ * HTTP. SIGTERM/SIGINT close in order: readiness 503 and stop intake, then queues and Redis,
+ * telemetry last; a second signal forces exit.
  */
 import { loadConfig } from './config.js';
 import { createCore } from './core.js';
@@ -10,8 +10,10 @@ import { startIngress } from './ingress.js';
 import { createLogger } from './logger.js';
 import { loadPolicy } from './policy/policy.js';
 import { onShutdown } from './shutdown.js';
+import { startTelemetry } from './telemetry/sdk.js';
 
 async function main(): Promise<void> {
+  const telemetry = startTelemetry({ role: 'ingress' });
   const config = loadConfig();
   const logger = createLogger('ingress', config.logLevel);
   const policy = await loadPolicy(config.policyFile);
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
   onShutdown(logger, async () => {
     await ingress.close();
     await core.close();
+    await telemetry.shutdown();
   });
 }
 

@@ -14,6 +14,12 @@ import type { AnswerBody, GraphCalls } from '../src/graph/calls.js';
 import { toGraphCallError, type GraphCallError } from '../src/graph/errors.js';
 import type { GraphJob } from '../src/queues/jobs.js';
 import { GRAPH_MAX_ATTEMPTS } from '../src/queues/producer.js';
+import {
+  ATTR,
+  jobInstruments,
+  withRequestAttributes,
+  type JobInstruments,
+} from '../src/telemetry/index.js';
 
 export interface GraphWorkerDeps {
   graph: GraphCalls;
@@ -21,6 +27,8 @@ export interface GraphWorkerDeps {
   answerBody(callId: string): AnswerBody;
   callbackUri: string;
   now?: () => number;
+  /** @default jobInstruments() on the global meter */
+  instruments?: Pick<JobInstruments, 'effectsExpired'>;
 }
 
 /** Thrown to ask BullMQ for another attempt after `retryAfterMs`. */
@@ -117,6 +125,7 @@ function outcomeOf(data: GraphJob): Outcome {
 
 export function createGraphProcessor(deps: GraphWorkerDeps) {
   const now = deps.now ?? Date.now;
+  const metrics = deps.instruments ?? jobInstruments();
 
   const send = (data: GraphJob, signal: AbortSignal): Promise<void> => {
     switch (data.op) {
@@ -167,6 +176,7 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
     };
     const left = data.deadlineAt - now();
     if (left <= 0) {
+      metrics.effectsExpired.add(1, { [ATTR.graphOp]: data.op });
       const why = `${data.op} no longer matters: its deadline passed before it could be sent`;
       await report(outcome.failed(now(), why, undefined, attempt));
       throw new UnrecoverableError(why);
@@ -174,7 +184,15 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
     const deadline = AbortSignal.timeout(left);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
     try {
-      await send(data, abort);
+      // the Graph request's HTTP client span (instrumentation-undici) carries these
+      await withRequestAttributes(
+        {
+          [ATTR.graphOp]: data.op,
+          [ATTR.retryCount]: job.attemptsMade,
+          [ATTR.callId]: data.callId,
+        },
+        () => send(data, abort),
+      );
     } catch (error) {
       const err = toGraphCallError(error);
       const wait = err.retryAfterMs ?? backoffMs(attempt);
@@ -182,6 +200,7 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
       if (err.retryable && attempt < GRAPH_MAX_ATTEMPTS && fits && !signal?.aborted) {
         throw new RetryLaterError(err, wait);
       }
+      if (err.retryable && !fits) metrics.effectsExpired.add(1, { [ATTR.graphOp]: data.op });
       const why =
         !err.retryable || attempt >= GRAPH_MAX_ATTEMPTS
           ? err.message

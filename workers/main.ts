@@ -9,9 +9,11 @@ import { exitOnStartupError } from '../src/fatal.js';
 import { createLogger } from '../src/logger.js';
 import { loadPolicy } from '../src/policy/policy.js';
 import { onShutdown } from '../src/shutdown.js';
+import { startTelemetry } from '../src/telemetry/sdk.js';
 import { startWorkers } from './runner.js';
 
 async function main(): Promise<void> {
+  const telemetry = startTelemetry({ role: 'workers' });
   const config = loadConfig();
   const logger = createLogger('workers', config.logLevel);
   const policy = await loadPolicy(config.policyFile);
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
   onShutdown(logger, async () => {
     await workers.close();
     await core.close();
+    await telemetry.shutdown();
   });
 }
 

@@ -15,6 +15,7 @@ import { buildAnswerBody } from '../src/graph/answer-body.js';
 import { MediaCredentials } from '../src/media/credentials.js';
 import { QUEUE, type GraphJob, type TimerJob } from '../src/queues/jobs.js';
 import { createGraphProcessor, graphBackoffStrategy } from './graph.js';
+import { traced } from './job-span.js';
 import { createTimerProcessor } from './timers.js';
 
 export type WorkerSettings = Pick<
@@ -63,24 +64,28 @@ export function startWorkers(
   const credentials = new MediaCredentials(settings.mediaCredentialSecret);
   const graphWorker = new Worker<GraphJob>(
     QUEUE.graph,
-    createGraphProcessor({
-      graph,
-      runtime: core.runtime,
-      callbackUri,
-      answerBody: (callId) =>
-        buildAnswerBody(
-          callId,
-          {
-            callbackUri,
-            mediaHost: settings.mediaPublicHost,
-            mediaPort: settings.mediaPort,
-            participantCapacity: policy.participantCapacity,
-            deltaRoster: settings.rosterMode === 'delta',
-            credentials,
-          },
-          Date.now(),
-        ),
-    }),
+    traced(
+      QUEUE.graph,
+      'continue',
+      createGraphProcessor({
+        graph,
+        runtime: core.runtime,
+        callbackUri,
+        answerBody: (callId) =>
+          buildAnswerBody(
+            callId,
+            {
+              callbackUri,
+              mediaHost: settings.mediaPublicHost,
+              mediaPort: settings.mediaPort,
+              participantCapacity: policy.participantCapacity,
+              deltaRoster: settings.rosterMode === 'delta',
+              credentials,
+            },
+            Date.now(),
+          ),
+      }),
+    ),
     {
       connection: core.workerConnection(),
       prefix,
@@ -93,7 +98,7 @@ export function startWorkers(
   );
   const timerWorker = new Worker<TimerJob>(
     QUEUE.timers,
-    createTimerProcessor({ runtime: core.runtime }),
+    traced(QUEUE.timers, 'link', createTimerProcessor({ runtime: core.runtime })),
     {
       connection: core.workerConnection(),
       prefix,

@@ -14,6 +14,15 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { activeCallsKey } from './keys.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import type { EffectQueues } from '../queues/producer.js';
+import {
+  ATTR,
+  callInstruments,
+  currentCarrier,
+  linkTo,
+  withSpan,
+  type CallInstruments,
+} from '../telemetry/index.js';
+import type { Span } from '@opentelemetry/api';
 
 export type CallSnapshot = SnapshotFrom<typeof callMachine>;
 
@@ -52,6 +61,8 @@ export interface CallRuntimeDeps {
   /** @default 8 */
   maxConflictRetries?: number;
   onEnqueueError?: (error: unknown, callId: string) => void;
+  /** @default callInstruments() on the global meter */
+  instruments?: CallInstruments;
 }
 
 export class ConflictError extends Error {
@@ -82,17 +93,27 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
   const mutex = new KeyedMutex();
   const maxRetries = deps.maxConflictRetries ?? 8;
   const initial = (): CallSnapshot => initialTransition(callMachine)[0];
+  const metrics = deps.instruments ?? callInstruments();
 
   async function once(
     callId: string,
     event: CallEvent,
     options: ApplyOptions,
     conflicts: number,
+    span: Span,
   ): Promise<ApplyResult | 'conflict'> {
     const stored = await deps.store.load(callId);
+    // a later event of a call links to the call's first trace rather than joining it
+    if (conflicts === 0) span.addLinks(linkTo(stored.trace, { 'cr.link': 'call-first-trace' }));
     const current = stored.snapshot === undefined ? initial() : restoreSnapshot(stored.snapshot);
     const [next, actions] = transition(callMachine, current, event);
-    if (next === current) return { outcome: 'ignored', state: stateName(current) };
+    const seen = (result: ApplyResult): ApplyResult => {
+      observe(span, event, result, next.context);
+      return result;
+    };
+    if (next === current) return seen({ outcome: 'ignored', state: stateName(current) });
+    const tenantId = next.context.invite?.tenantId;
+    if (tenantId) span.setAttribute(ATTR.tenantId, tenantId);
     const version = stored.version + 1;
     const effects = toEffectRecords(callId, actions);
     const done = next.status === 'done';
@@ -107,8 +128,9 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       ...(record ? { record } : {}),
       ...(options.dedupId ? { dedupId: options.dedupId } : {}),
       effects,
+      trace: stored.version === 0 ? currentCarrier() : undefined,
     });
-    if (result.kind === 'duplicate') return { outcome: 'duplicate' };
+    if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' });
     if (result.kind === 'conflict') return 'conflict';
     await trackActive(callId, current, next);
     try {
@@ -118,14 +140,51 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       // The effects stay in the outbox; the commit stands (DESIGN §3.4).
       deps.onEnqueueError?.(error, callId);
     }
-    return {
+    return seen({
       outcome: 'committed',
       version: result.version,
       from: stateName(current),
       to: stateName(next),
       effects: effects.length,
       conflicts,
-    };
+    });
+  }
+
+  /** The span's story of one applyEvent, and the invite outcome metrics. */
+  function observe(
+    span: Span,
+    event: CallEvent,
+    result: ApplyResult,
+    call: CallSnapshot['context'],
+  ): void {
+    if (result.outcome === 'duplicate') {
+      metrics.commitDuplicates.add(1, { [ATTR.outcome]: 'duplicate' });
+      span.setAttribute(ATTR.outcome, 'duplicate');
+      return;
+    }
+    if (result.outcome === 'ignored') {
+      // a repeated or late notification the machine has nothing to do with
+      metrics.commitDuplicates.add(1, { [ATTR.outcome]: 'ignored' });
+      span.setAttributes({ [ATTR.outcome]: 'ignored', [ATTR.fromState]: result.state });
+      return;
+    }
+    span.setAttributes({
+      [ATTR.outcome]: result.conflicts > 0 ? 'conflict-retried' : 'committed',
+      [ATTR.conflicts]: result.conflicts,
+      [ATTR.fromState]: result.from,
+      [ATTR.toState]: result.to,
+      [ATTR.version]: result.version,
+      [ATTR.effects]: result.effects,
+    });
+    if (event.type === 'GRAPH.ANSWER_ACCEPTED') {
+      metrics.invites.add(1, { outcome: 'answered' });
+      if (call.receivedAt !== undefined) metrics.answerLatency.record(event.at - call.receivedAt);
+    } else if (result.to === 'rejected') {
+      metrics.invites.add(1, { outcome: 'rejected' });
+    } else if (result.to === 'failed') {
+      metrics.invites.add(1, { outcome: 'failed' });
+      if (call.failure?.reason === 'answer-deadline-missed') metrics.deadlineMisses.add(1);
+    }
   }
 
   async function trackActive(callId: string, from: CallSnapshot, to: CallSnapshot): Promise<void> {
@@ -136,14 +195,18 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
 
   return {
     applyEvent(callId, event, options = {}) {
-      return mutex.run(callId, async () => {
-        for (let conflicts = 0; conflicts <= maxRetries; conflicts += 1) {
-          const result = await once(callId, event, options, conflicts);
-          if (result !== 'conflict') return result;
-          await new Promise((r) => setTimeout(r, Math.random() * 5 * (conflicts + 1)));
-        }
-        throw new ConflictError(`call ${callId}: still conflicting after ${maxRetries} retries`);
-      });
+      const attributes = { [ATTR.callId]: callId, [ATTR.eventType]: event.type };
+      return withSpan(`applyEvent ${event.type}`, { attributes }, (span) =>
+        mutex.run(callId, async () => {
+          for (let conflicts = 0; conflicts <= maxRetries; conflicts += 1) {
+            const result = await once(callId, event, options, conflicts, span);
+            if (result !== 'conflict') return result;
+            metrics.commitConflicts.add(1);
+            await new Promise((r) => setTimeout(r, Math.random() * 5 * (conflicts + 1)));
+          }
+          throw new ConflictError(`call ${callId}: still conflicting after ${maxRetries} retries`);
+        }),
+      );
     },
 
     async getCall(callId) {

@@ -7,11 +7,14 @@ import { CALL_MACHINE_VERSION } from '../../machines/call.js';
 import { callKeys, CALL_ID_PATTERN } from './keys.js';
 import { COMMIT_SCRIPT } from './commit-script.js';
 import type { EffectRecord } from '../queues/jobs.js';
+import { ATTR, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
 
 export interface StoredCall {
   version: number;
   /** Persisted snapshot JSON, or undefined for a call this system has never seen. */
   snapshot: unknown;
+  /** Trace context of the call's first trace; later events link to it. */
+  trace?: TraceCarrier | undefined;
 }
 
 export interface CommitRequest {
@@ -26,6 +29,8 @@ export interface CommitRequest {
   record?: unknown;
   dedupId?: string;
   effects: EffectRecord[];
+  /** The trace to remember as the call's first (only the first commit's is kept). */
+  trace?: TraceCarrier | undefined;
 }
 
 export type CommitResult =
@@ -71,42 +76,72 @@ export function createSnapshotStore(redis: Redis, options: SnapshotStoreOptions)
     return callKeys(options.prefix, callId);
   };
 
+  async function commitOnce(req: CommitRequest): Promise<CommitResult> {
+    const keys = keysOf(req.callId);
+    const reply = await commitCommand(
+      keys.call,
+      keys.dedup(req.dedupId ?? 'none'),
+      keys.outbox,
+      keys.record,
+      req.expectedVersion,
+      JSON.stringify(req.snapshot),
+      req.dedupId ? dedupTtlMs : '',
+      CALL_MACHINE_VERSION,
+      req.state,
+      req.done ? 'done' : 'active',
+      retentionMs,
+      req.persist ? '1' : '0',
+      req.record === undefined ? '' : JSON.stringify(req.record),
+      recordRetentionMs,
+      req.trace ? JSON.stringify(req.trace) : '',
+      ...req.effects.map((e) => JSON.stringify(e)),
+    );
+    const [code, second, ...ids] = reply;
+    if (Number(code) === -1) return { kind: 'duplicate' };
+    if (Number(code) === -2) return { kind: 'conflict', currentVersion: Number(second) };
+    return { kind: 'committed', version: Number(code), outboxIds: ids.map(String) };
+  }
+
   return {
     async load(callId) {
-      const [v, snap, mv] = await redis.hmget(keysOf(callId).call, 'v', 'snap', 'mv');
+      const [v, snap, mv, trace] = await redis.hmget(
+        keysOf(callId).call,
+        'v',
+        'snap',
+        'mv',
+        'trace',
+      );
       if (snap == null) return { version: Number(v ?? 0), snapshot: undefined };
       if (Number(mv) !== CALL_MACHINE_VERSION) {
         throw new MachineVersionError(
           `call ${callId} was stored by machine version ${mv}, this build runs ${CALL_MACHINE_VERSION}`,
         );
       }
-      return { version: Number(v), snapshot: JSON.parse(snap) as unknown };
+      return {
+        version: Number(v),
+        snapshot: JSON.parse(snap) as unknown,
+        trace: trace ? (JSON.parse(trace) as TraceCarrier) : undefined,
+      };
     },
 
-    async commit(req) {
-      const keys = keysOf(req.callId);
-      const reply = await commitCommand(
-        keys.call,
-        keys.dedup(req.dedupId ?? 'none'),
-        keys.outbox,
-        keys.record,
-        req.expectedVersion,
-        JSON.stringify(req.snapshot),
-        req.dedupId ? dedupTtlMs : '',
-        CALL_MACHINE_VERSION,
-        req.state,
-        req.done ? 'done' : 'active',
-        retentionMs,
-        req.persist ? '1' : '0',
-        req.record === undefined ? '' : JSON.stringify(req.record),
-        recordRetentionMs,
-        ...req.effects.map((e) => JSON.stringify(e)),
-      );
-      const [code, second, ...ids] = reply;
-      if (Number(code) === -1) return { kind: 'duplicate' };
-      if (Number(code) === -2) return { kind: 'conflict', currentVersion: Number(second) };
-      return { kind: 'committed', version: Number(code), outboxIds: ids.map(String) };
-    },
+    commit: (req) =>
+      withSpan(
+        'redis commit',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'db.system.name': 'redis',
+            'db.operation.name': 'EVALSHA',
+            [ATTR.callId]: req.callId,
+            [ATTR.version]: req.expectedVersion + 1,
+          },
+        },
+        async (span) => {
+          const result = await commitOnce(req);
+          span.setAttribute(ATTR.outcome, result.kind);
+          return result;
+        },
+      ),
 
     async loadRecord(callId) {
       const json = await redis.get(keysOf(callId).record);

@@ -15,6 +15,7 @@ import { ensureDevCerts } from '../dev/certs.js';
 import { localOrchestratorEnv } from '../dev/local-env.js';
 import { ensureRedis, freePort } from '../dev/local-redis.js';
 import { startSimulator, type PlaceCallOptions, type SimCall } from '../simulator/index.js';
+import { startTelemetry } from '../telemetry/sdk.js';
 import { describeRecording, printSummary, readCallRecord, type DemoRow } from './summary.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -97,6 +98,8 @@ async function trusted(): Promise<number | undefined> {
 async function main(): Promise<number> {
   const relaunched = await trusted();
   if (relaunched !== undefined) return relaunched;
+  // with OTEL_* set, the simulator's deliveries and Graph handlers join the calls' traces
+  const telemetry = startTelemetry({ role: 'simulator' });
   const redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   console.log(
     redis.started ? `started a private Redis at ${redis.url}` : `using Redis at ${redis.url}`,
@@ -185,6 +188,7 @@ async function main(): Promise<number> {
     if (keys.length + queueKeys.length > 0) await reader.del(...keys, ...queueKeys);
     await reader.quit();
     await redis.stop();
+    await telemetry.shutdown();
   }
   return ok ? 0 : 1;
 }

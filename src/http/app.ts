@@ -4,10 +4,13 @@
  * notification's effect on its call is committed to Redis (library-notes §4.2: never "respond
  * then process"); a failure to commit answers 503 so Teams may deliver again.
  */
+import { httpInstrumentationMiddleware } from '@hono/otel';
+import { trace } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import { ATTR } from '../telemetry/index.js';
 import { adminRoutes } from './admin.js';
 import { HttpError } from './http-error.js';
 import { CommsNotifications, isLegacyNotification } from './notifications.js';
@@ -48,6 +51,15 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404));
 
+  // One SERVER span per webhook or admin request, named by route (library-notes §4.5: no
+  // instrumentation-http beside it). No header is captured: `authorization` carries a token.
+  const traced = httpInstrumentationMiddleware({
+    captureRequestHeaders: [],
+    captureResponseHeaders: [],
+  });
+  app.use('/api/*', traced);
+  app.use('/admin/*', traced);
+
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const state = await deps.readiness();
@@ -68,6 +80,7 @@ export function createApp(deps: AppDeps): Hono {
       const receivedAt = now();
       // Authenticate before reading the body: an unauthenticated caller costs no parsing.
       const caller = await deps.verifier.verify(c.req.header('authorization'));
+      trace.getActiveSpan()?.setAttribute(ATTR.tenantId, caller.tenantId);
       if (!/^application\/(.+\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
         throw new HttpError(415, 'unsupported_media_type', 'expected application/json');
       }

@@ -6,6 +6,7 @@
  * required. The OpenID document itself is re-read every 2 hours, like Microsoft's sample.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { ATTR, withSpan } from '../telemetry/index.js';
 import { HttpError } from './http-error.js';
 
 export interface TeamsCaller {
@@ -87,35 +88,45 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
   }
 
   return {
-    async verify(authorization) {
-      const match = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '');
-      if (!match?.[1]) throw unauthorized('missing bearer token');
-      const set = await keySet();
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(match[1], set, {
-          issuer: issuers,
-          audience: options.audience,
-          algorithms: ['RS256'],
-          clockTolerance: options.clockToleranceSec ?? 300,
-          requiredClaims: ['exp', 'tid'],
-          currentDate: new Date(now()),
-        }));
-      } catch (error) {
-        if (error instanceof joseErrors.JWKSTimeout) {
-          throw new HttpError(
-            503,
-            'keys_unavailable',
-            'Teams signing keys could not be fetched in time',
-          );
-        }
-        const reason = error instanceof joseErrors.JOSEError ? error.code : 'ERR_INVALID_TOKEN';
-        throw unauthorized(`token rejected (${reason})`);
-      }
-      if (typeof payload.tid !== 'string' || payload.tid.length === 0) {
-        throw unauthorized('token rejected (no tenant)');
-      }
-      return { tenantId: payload.tid, claims: payload };
-    },
+    verify: (authorization) =>
+      withSpan('teams.jwt.verify', {}, async (span) => {
+        const caller = await verify(authorization).catch((error: unknown) => {
+          span.setAttribute(ATTR.jwtOutcome, error instanceof HttpError ? error.code : 'error');
+          throw error;
+        });
+        span.setAttributes({ [ATTR.jwtOutcome]: 'ok', [ATTR.tenantId]: caller.tenantId });
+        return caller;
+      }),
   };
+
+  async function verify(authorization: string | undefined): Promise<TeamsCaller> {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '');
+    if (!match?.[1]) throw unauthorized('missing bearer token');
+    const set = await keySet();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1], set, {
+        issuer: issuers,
+        audience: options.audience,
+        algorithms: ['RS256'],
+        clockTolerance: options.clockToleranceSec ?? 300,
+        requiredClaims: ['exp', 'tid'],
+        currentDate: new Date(now()),
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSTimeout) {
+        throw new HttpError(
+          503,
+          'keys_unavailable',
+          'Teams signing keys could not be fetched in time',
+        );
+      }
+      const reason = error instanceof joseErrors.JOSEError ? error.code : 'ERR_INVALID_TOKEN';
+      throw unauthorized(`token rejected (${reason})`);
+    }
+    if (typeof payload.tid !== 'string' || payload.tid.length === 0) {
+      throw unauthorized('token rejected (no tenant)');
+    }
+    return { tenantId: payload.tid, claims: payload };
+  }
 }

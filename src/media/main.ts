@@ -8,9 +8,11 @@ import { createCore } from '../core.js';
 import { exitOnStartupError } from '../fatal.js';
 import { createLogger } from '../logger.js';
 import { onShutdown } from '../shutdown.js';
+import { startTelemetry } from '../telemetry/sdk.js';
 import { startMediaRole } from './role.js';
 
 async function main(): Promise<void> {
+  const telemetry = startTelemetry({ role: 'media' });
   const config = loadConfig();
   const logger = createLogger('media', config.logLevel);
   const core = createCore(config, logger);
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
   onShutdown(logger, async () => {
     await media.close();
     await core.close();
+    await telemetry.shutdown();
   });
 }
 

@@ -8,6 +8,7 @@ import type {
   TimerEventType,
   TimerId,
 } from '../../machines/call.js';
+import type { TraceCarrier } from '../telemetry/index.js';
 
 export const QUEUE = { graph: 'graph', timers: 'timers' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
@@ -17,6 +18,8 @@ interface GraphJobBase {
   tenantId: string;
   /** Nothing is sent after this time (the answer deadline, or the effect's budget). */
   deadlineAt: number;
+  /** Trace context of the enqueue (W3C); the job's span continues that trace. */
+  trace?: TraceCarrier;
 }
 
 export type GraphJob = GraphJobBase &
@@ -36,6 +39,8 @@ export interface TimerJob {
   event: TimerEventType;
   /** The generation the machine armed; a fire of another generation is stale. */
   gen: number;
+  /** Trace context of the enqueue (W3C); the fire links to it rather than joining it. */
+  trace?: TraceCarrier;
 }
 
 /**

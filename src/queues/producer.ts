@@ -5,6 +5,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { callKeys, queuePrefix } from '../calls/keys.js';
+import { ATTR, currentCarrier, SpanKind, withSpan } from '../telemetry/index.js';
 import { QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
 
 export interface EffectQueues {
@@ -36,42 +37,63 @@ export function createEffectQueues(
   return {
     graph,
     timers,
-    async enqueue(effect) {
-      if (effect.queue === QUEUE.graph) {
-        await graph.add(effect.name, effect.data, {
-          jobId: effect.jobId,
-          attempts: GRAPH_MAX_ATTEMPTS,
-          backoff: { type: GRAPH_BACKOFF },
-          removeOnComplete: KEEP_COMPLETED,
-          removeOnFail: KEEP_FAILED,
-        });
-      } else if (effect.name === 'cancel') {
-        // Replicas enqueue the effects of one call concurrently, so a cancel can overtake the
-        // start it cancels. Remember the cancel first, then remove; a start checks the memory
-        // after adding. Either the remove finds the job or the start sees the cancel.
-        await connection.set(
-          callKeys(prefix, effect.callId).cancelledTimer(effect.jobId),
-          '1',
-          'EX',
-          CANCEL_MEMORY_S,
-        );
-        // a timer that is already running is stale and the machine ignores it
-        await timers.remove(effect.jobId);
-      } else {
-        await timers.add(effect.name, effect.data, {
-          jobId: effect.jobId,
-          delay: Math.max(0, effect.fireAt - now()),
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 200 },
-          removeOnComplete: KEEP_COMPLETED,
-          removeOnFail: KEEP_FAILED,
-        });
-        if (
-          await connection.exists(callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId))
-        )
-          await timers.remove(effect.jobId);
-      }
-    },
+    enqueue: (effect) =>
+      withSpan(
+        `enqueue ${effect.queue}.${effect.name}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [ATTR.queue]: effect.queue,
+            [ATTR.jobName]: effect.name,
+            [ATTR.jobId]: effect.jobId,
+            [ATTR.callId]: 'data' in effect ? effect.data.callId : effect.callId,
+          },
+        },
+        () => enqueue(effect),
+      ),
     close: () => (closed ??= Promise.all([graph.close(), timers.close()]).then(() => undefined)),
   };
+
+  async function enqueue(effect: EffectRecord): Promise<void> {
+    if (effect.queue === QUEUE.graph) {
+      await graph.add(effect.name, withTrace(effect.data), {
+        jobId: effect.jobId,
+        attempts: GRAPH_MAX_ATTEMPTS,
+        backoff: { type: GRAPH_BACKOFF },
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
+      });
+    } else if (effect.name === 'cancel') {
+      // Replicas enqueue the effects of one call concurrently, so a cancel can overtake the
+      // start it cancels. Remember the cancel first, then remove; a start checks the memory
+      // after adding. Either the remove finds the job or the start sees the cancel.
+      await connection.set(
+        callKeys(prefix, effect.callId).cancelledTimer(effect.jobId),
+        '1',
+        'EX',
+        CANCEL_MEMORY_S,
+      );
+      // a timer that is already running is stale and the machine ignores it
+      await timers.remove(effect.jobId);
+    } else {
+      await timers.add(effect.name, withTrace(effect.data), {
+        jobId: effect.jobId,
+        delay: Math.max(0, effect.fireAt - now()),
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 200 },
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
+      });
+      if (
+        await connection.exists(callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId))
+      )
+        await timers.remove(effect.jobId);
+    }
+  }
+}
+
+/** Job data with the enqueue's trace context, which the worker's span continues or links. */
+function withTrace<T extends object>(data: T): T {
+  const trace = currentCarrier();
+  return trace ? { ...data, trace } : data;
 }

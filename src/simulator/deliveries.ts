@@ -7,6 +7,7 @@
  * undocumented (§5.4, §13), so a retry policy is left for a later option. Redirects (302/307 +
  * Location) are followed for incoming-call notifications only, as §2.3 documents.
  */
+import { ATTR, ROOT_CONTEXT, withRequestAttributes } from '../telemetry/index.js';
 import { randomUUID } from 'node:crypto';
 import type { TokenService } from './tokens.js';
 import type { DeliveryKind, DeliveryLogEntry, SimulatorLogger, TokenMode } from './types.js';
@@ -94,13 +95,24 @@ export class Deliverer {
     let location: string | undefined;
     let responseBody = '';
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers,
-        body: d.rawBody ?? JSON.stringify(d.body),
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.deps.timeoutMs), this.deps.closing]),
-      });
+      // the delivery's HTTP client span (when traced) names the call; its traceparent header
+      // lets the ingress continue the trace, as a traced platform would
+      const res = await withRequestAttributes(
+        {
+          [ATTR.callId]: d.callId,
+          [ATTR.simNotification]: `${d.kind}${d.state ? `:${d.state}` : ''}`,
+        },
+        () =>
+          fetch(url, {
+            method: 'POST',
+            headers,
+            body: d.rawBody ?? JSON.stringify(d.body),
+            redirect: 'manual',
+            signal: AbortSignal.any([AbortSignal.timeout(this.deps.timeoutMs), this.deps.closing]),
+          }),
+        // a notification is the platform's own act, not part of whatever request led to it
+        ROOT_CONTEXT,
+      );
       responseBody = await res.text();
       entry.status = res.status;
       location = res.headers.get('location') ?? undefined;

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pino from 'pino';
 import { ensureDevCerts } from '../dev/certs.js';
+import { startTelemetry } from '../telemetry/sdk.js';
 import { startSimulator } from './simulator.js';
 
 const logger = pino({ name: 'simulator' });
@@ -34,6 +35,7 @@ async function loadTls(): Promise<{ cert: string; key: string; certFile: string 
 }
 
 async function main(): Promise<void> {
+  const telemetry = startTelemetry({ role: 'simulator' });
   const port = Number(process.env.SIM_PORT ?? 4443);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error('SIM_PORT must be a port');
@@ -67,13 +69,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'closing simulator');
-    sim.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.warn({ err }, 'close failed');
-        process.exit(1);
-      },
-    );
+    sim
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.warn({ err }, 'close failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

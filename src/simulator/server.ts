@@ -12,6 +12,7 @@ import type { FaultTable, ActiveFault } from './faults.js';
 import { handleGraph, type GraphDeps } from './graph-api.js';
 import { entraError, graphError } from './graph-errors.js';
 import { logEntry } from './request-log.js';
+import { ATTR, contextFrom, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
 import { classify, type Reply, type RequestContext } from './routes.js';
 import type { TokenService } from './tokens.js';
 import type { GraphRoute, RequestLogEntry, RequestRoute, SimulatorLogger } from './types.js';
@@ -41,6 +42,37 @@ const FAULTABLE: ReadonlySet<RequestRoute> = new Set<GraphRoute>([
 ]);
 
 export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Response> {
+  const handle = handler(deps);
+  // One SERVER span per request, continuing the caller's trace (the worker's Graph request).
+  return (req) => {
+    const path = new URL(req.url).pathname;
+    const { route, callId } = classify(req.method, path);
+    const carrier: TraceCarrier = {};
+    for (const name of ['traceparent', 'tracestate']) {
+      const value = req.headers.get(name);
+      if (value) carrier[name] = value;
+    }
+    return withSpan(
+      `${req.method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        parent: contextFrom(carrier.traceparent ? carrier : undefined),
+        attributes: {
+          [ATTR.httpMethod]: req.method,
+          [ATTR.httpRoute]: route,
+          ...(callId ? { [ATTR.callId]: callId } : {}),
+        },
+      },
+      async (span) => {
+        const res = await handle(req);
+        span.setAttribute(ATTR.httpStatus, res.status);
+        return res;
+      },
+    );
+  };
+}
+
+function handler(deps: HandlerDeps): (req: Request) => Promise<Response> {
   return async (req) => {
     const at = Date.now();
     const url = new URL(req.url);

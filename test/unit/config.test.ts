@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, telemetrySettings } from '../../src/config.js';
 
 const required = { BOT_APP_ID: 'app', BOT_APP_SECRET: 'secret' };
 
@@ -38,5 +38,27 @@ describe('config', () => {
     expect(() => loadConfig({ ...required, MEDIA_TLS_CERT_FILE: 'c.pem' })).toThrow(
       /MEDIA_TLS_KEY_FILE/,
     );
+  });
+});
+
+describe('telemetrySettings', () => {
+  it('is off unless an OTLP endpoint or a traces exporter is configured, and not disabled', () => {
+    expect(telemetrySettings({}).enabled).toBe(false);
+    expect(telemetrySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).enabled).toBe(true);
+    expect(
+      telemetrySettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces' }).enabled,
+    ).toBe(true);
+    expect(telemetrySettings({ OTEL_TRACES_EXPORTER: 'console' }).enabled).toBe(true);
+    expect(
+      telemetrySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'TRUE' })
+        .enabled,
+    ).toBe(false);
+    expect(
+      telemetrySettings({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        OTEL_TRACES_EXPORTER: 'none',
+      }).enabled,
+    ).toBe(false);
+    expect(telemetrySettings({ OTEL_SERVICE_NAME: ' bank-a ' }).serviceName).toBe('bank-a');
   });
 });

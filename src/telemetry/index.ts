@@ -1,0 +1,26 @@
+/**
+ * Telemetry for business code: the span helper and carrier, metric instruments, names — all on
+ * `@opentelemetry/api` alone. Composition roots start the SDK from `./sdk.js`.
+ */
+export { ATTR, METRIC, SCOPE } from './attributes.js';
+export {
+  callInstruments,
+  jobInstruments,
+  mediaInstruments,
+  observeActiveCalls,
+  type CallInstruments,
+  type JobInstruments,
+  type MediaInstruments,
+} from './instruments.js';
+export {
+  contextFrom,
+  currentCarrier,
+  linkTo,
+  requestAttributes,
+  ROOT_CONTEXT,
+  SpanKind,
+  tracer,
+  withRequestAttributes,
+  withSpan,
+  type TraceCarrier,
+} from './spans.js';

@@ -1,0 +1,105 @@
+/**
+ * OpenTelemetry bootstrap, the first thing every process's composition root runs (ingress,
+ * workers, media, simulator, launcher). Off unless the `OTEL_*` variables configure an
+ * exporter (config.ts `telemetrySettings`); then the SDK exports traces and metrics over OTLP
+ * as those variables say (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`, …).
+ *
+ * No loader hook is needed: nothing is monkey-patched. HTTP server spans come from @hono/otel,
+ * the Graph client's fetch is traced by instrumentation-undici through diagnostics_channel,
+ * and the rest (applyEvent, commits, jobs, media) is traced by our own spans. Instruments are
+ * created by factories that run after this, so they bind to the real meter provider.
+ */
+import {
+  context,
+  diag,
+  DiagConsoleLogger,
+  DiagLogLevel,
+  metrics,
+  propagation,
+  trace,
+} from '@opentelemetry/api';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import {
+  NodeSDK,
+  resources,
+  type metrics as sdkMetrics,
+  type tracing,
+} from '@opentelemetry/sdk-node';
+import { telemetrySettings, type TelemetrySettings } from '../config.js';
+import { requestAttributes } from './spans.js';
+
+export interface Telemetry {
+  readonly enabled: boolean;
+  readonly serviceName: string;
+  /** Export what is buffered now (tests; before a planned exit). */
+  forceFlush(): Promise<void>;
+  /** Flush and stop; bounded, never throws. Call it last in a shutdown. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  /** The process's role: ingress, workers, media, simulator, launcher. */
+  role: string;
+  /** @default telemetrySettings() from the environment */
+  settings?: TelemetrySettings;
+  /** Where spans go instead of the environment's exporter (tests); turns telemetry on. */
+  spanProcessors?: tracing.SpanProcessor[];
+  /** Metric readers instead of the environment's (tests). */
+  metricReaders?: sdkMetrics.IMetricReader[];
+}
+
+const NAMESPACE = 'cr-orchestrator';
+
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const settings = options.settings ?? telemetrySettings();
+  const serviceName = `${settings.serviceName ?? NAMESPACE}-${options.role}`;
+  const enabled = settings.enabled || options.spanProcessors !== undefined;
+  if (!enabled) {
+    return {
+      enabled,
+      serviceName,
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+  }
+  diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.ERROR);
+  const sdk = new NodeSDK({
+    serviceName,
+    resource: resources.resourceFromAttributes({
+      'service.namespace': NAMESPACE,
+      'service.instance.id': `${process.pid}`,
+    }),
+    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
+    ...(options.metricReaders ? { metricReaders: options.metricReaders } : {}),
+    // logs are pino JSON on stdout, with trace ids (src/logger.ts)
+    logRecordProcessors: [],
+    instrumentations: [
+      new UndiciInstrumentation({
+        // the Graph port marks its requests (operation, retry count) on the active context
+        startSpanHook: () => requestAttributes(context.active()),
+      }),
+    ],
+  });
+  sdk.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled,
+    serviceName,
+    async forceFlush() {
+      const provider = trace.getTracerProvider() as { forceFlush?: () => Promise<void> };
+      await provider.forceFlush?.().catch(() => undefined);
+    },
+    shutdown: (timeoutMs = 5000) =>
+      (stopped ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const limit = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+        await Promise.race([sdk.shutdown().catch(() => undefined), limit]);
+        clearTimeout(timer);
+        // unregister the globals so a later start (tests) can register again
+        trace.disable();
+        metrics.disable();
+        propagation.disable();
+        context.disable();
+      })()),
+  };
+}
