@@ -14,6 +14,7 @@ import { newMediaMetrics, type MediaMetrics } from './metrics.js';
 import { openRecording } from './recording/index.js';
 import { startMediaServer, type MediaServer } from './server.js';
 import { createMediaSessionStore } from './session-store.js';
+import { MediaTelemetry } from './telemetry.js';
 
 export type MediaConfig = Pick<
   Config,
@@ -44,6 +45,11 @@ export async function startMediaRole(
     throw new Error('the media role needs MEDIA_TLS_CERT_FILE and MEDIA_TLS_KEY_FILE');
   }
   const metrics = newMediaMetrics();
+  // after the SDK started (src/media/main.ts), so the instruments bind to its meter
+  const telemetry = new MediaTelemetry({
+    metrics,
+    firstTrace: async (callId) => (await core.store.load(callId)).trace,
+  });
   const server = await startMediaServer({
     host: config.mediaHost,
     port: config.mediaPort,
@@ -59,7 +65,8 @@ export async function startMediaRole(
       },
       store: createMediaSessionStore(core.redis, config.redisKeyPrefix),
       credentials: new MediaCredentials(config.mediaCredentialSecret),
-      openRecording: (callId) => openRecording({ rootDir: config.recordingsDir, callId }),
+      openRecording: (callId) =>
+        openRecording({ rootDir: config.recordingsDir, callId, onGap: (g) => telemetry.gap(g) }),
       hasRecording: (callId) =>
         access(join(config.recordingsDir, callId, 'manifest.jsonl')).then(
           () => true,
@@ -73,6 +80,7 @@ export async function startMediaRole(
         }
       },
       metrics,
+      telemetry,
       logger,
     },
   });

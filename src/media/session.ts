@@ -8,7 +8,9 @@
  *
  * Frames are written only while the call's `persist` flag is set (checked every
  * PERSIST_POLL_MS); earlier frames are dropped and counted (docs/media-protocol.md, "The
- * recording rule"). Writes go through a bounded queue; a full queue pauses the socket.
+ * recording rule"). Writes go through a bounded queue (./frame-queue.ts). Every state change
+ * goes through `setState`, which keeps the streams gauge exact; spans and metrics are in
+ * ./telemetry.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
@@ -16,10 +18,12 @@ import type { Logger } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
 import { CALL_ID_PATTERN } from '../calls/keys.js';
 import { CredentialError, type MediaCredentials } from './credentials.js';
+import { FrameQueue } from './frame-queue.js';
 import type { MediaMetrics } from './metrics.js';
 import { encodeFrame, FrameDecoder, ProtocolError, type Frame } from './protocol/index.js';
-import type { AudioTrack, Recording } from './recording/index.js';
+import type { Recording } from './recording/index.js';
 import type { MediaSessionStore } from './session-store.js';
+import { MediaTelemetry, type MediaState, type SessionTelemetry } from './telemetry.js';
 
 export interface SessionSettings {
   heartbeatMs: number;
@@ -38,17 +42,14 @@ export interface SessionDeps {
   /** Report to the call (through its `applyEvent`); never throws. */
   report(callId: string, event: CallEvent): Promise<void>;
   metrics: MediaMetrics;
+  /** Spans and instruments; give one per process. @default new MediaTelemetry({ metrics }) */
+  telemetry?: MediaTelemetry;
   logger: Logger;
   now?: () => number;
 }
 
 type State = 'handshake' | 'streaming' | 'lost' | 'ended' | 'closed';
-type Write =
-  | { kind: 'audio'; track: AudioTrack; timestamp: number; pcm: Buffer | null }
-  | { kind: 'video'; sourceId: number; timestamp: number; data: Buffer; keyframe: boolean };
 
-const QUEUE_MAX = 256;
-const QUEUE_RESUME = 64;
 const PERSIST_POLL_MS = 200;
 
 export class MediaSession {
@@ -57,19 +58,33 @@ export class MediaSession {
   private sessionId: string | undefined;
   private readonly decoder = new FrameDecoder();
   private readonly timers: NodeJS.Timeout[] = [];
-  private recording: Recording | undefined;
-  private queue: Write[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly frames: FrameQueue;
   private persist = false;
   private flowingReported = false;
   private lastFrameAt = 0;
+  /** Why a resumable fault closes the socket (the `lost` span's reason). */
+  private cause: string | undefined;
   private readonly now: () => number;
+  private readonly tel: SessionTelemetry;
 
   constructor(
     private readonly socket: TLSSocket,
     private readonly deps: SessionDeps,
   ) {
     this.now = deps.now ?? Date.now;
+    const telemetry = deps.telemetry ?? new MediaTelemetry({ metrics: deps.metrics });
+    this.tel = telemetry.session();
+    this.frames = new FrameQueue({
+      socket,
+      openRecording: () => deps.openRecording(this.callId!),
+      writing: () => this.state === 'streaming',
+      onWriteError: (error) => {
+        deps.metrics.writeErrors += 1;
+        const { code, message } = error as { code?: string; message?: string };
+        this.fail(code === 'ENOSPC' ? 'disk full' : `recording write failed: ${message}`, false);
+      },
+      telemetry,
+    });
     this.later(deps.settings.handshakeTimeoutMs, () => {
       if (this.state === 'handshake') this.refuse('handshake-timeout');
     });
@@ -83,14 +98,14 @@ export class MediaSession {
   /** Stop for a process shutdown: flush what was received, keep the session resumable. */
   async drain(): Promise<void> {
     if (this.state !== 'streaming') return this.close();
+    this.cause = 'media process draining';
     this.socket.pause();
-    await this.flushQueue();
-    await this.recording?.close().catch(() => undefined);
-    this.recording = undefined;
+    await this.frames.close();
     this.socket.destroy(); // no END: the peer resumes on another media process
   }
 
   private onData(chunk: Buffer): void {
+    if (this.state === 'handshake') this.tel.handshakeStarted();
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
@@ -109,8 +124,9 @@ export class MediaSession {
   private async onHello(frame: Frame): Promise<void> {
     if (frame.type !== 'hello' || !CALL_ID_PATTERN.test(frame.callId))
       return this.refuse('protocol-error');
-    this.state = 'closed'; // no second HELLO while this one is checked
+    this.setState('closed'); // no second HELLO while this one is checked
     const { callId } = frame;
+    this.tel.hello(callId);
     const now = this.now();
     try {
       if (frame.credential) {
@@ -134,8 +150,10 @@ export class MediaSession {
       this.deps.logger.error({ err: error, callId }, 'media handshake failed');
       return this.refuse('unavailable');
     }
+    const resumed = !frame.credential;
     this.callId = callId;
-    this.state = 'streaming';
+    this.setState('streaming');
+    this.tel.accepted(callId, this.sessionId, resumed);
     this.deps.metrics.sessions += 1;
     this.lastFrameAt = this.now();
     const { heartbeatMs, reconnectWindowMs } = this.deps.settings;
@@ -157,7 +175,13 @@ export class MediaSession {
     });
     this.every(PERSIST_POLL_MS, () => void this.refreshPersist());
     await this.refreshPersist();
-    await this.deps.report(callId, { type: 'MEDIA.CONNECTED', at: this.now() });
+    await this.report(resumed ? 'resumed' : 'connected', {
+      type: 'MEDIA.CONNECTED',
+      at: this.now(),
+    });
+    // the peer left while its HELLO was checked: its 'close' came too early to count, so
+    // without this the session would stream forever (timers, gauge, Redis state)
+    if (this.socket.destroyed) await this.onClose();
   }
 
   private onFrame(frame: Frame): void {
@@ -166,58 +190,10 @@ export class MediaSession {
     if (frame.type !== 'audio' && frame.type !== 'video') return; // heartbeat, dominant speaker
     if (!this.flowingReported) {
       this.flowingReported = true;
-      void this.deps.report(this.callId!, { type: 'MEDIA.FLOWING', at: this.now() });
+      void this.report('flowing', { type: 'MEDIA.FLOWING', at: this.now() });
     }
-    if (!this.persist) {
-      this.deps.metrics.framesDroppedBeforeConfirmation += 1;
-      return;
-    }
-    this.queue.push(
-      frame.type === 'audio'
-        ? {
-            kind: 'audio',
-            track: frame.kind === 'mixed' ? 'mixed' : `src-${frame.sourceId}`,
-            timestamp: frame.timestamp,
-            pcm: frame.silence ? null : (frame.pcm ?? null),
-          }
-        : {
-            kind: 'video',
-            sourceId: frame.sourceId,
-            timestamp: frame.timestamp,
-            data: frame.data,
-            keyframe: frame.keyframe,
-          },
-    );
-    if (this.queue.length >= QUEUE_MAX) this.socket.pause(); // backpressure
-    this.draining ??= this.drainQueue().finally(() => (this.draining = undefined));
-  }
-
-  private async drainQueue(): Promise<void> {
-    while (this.queue.length > 0 && this.state === 'streaming') {
-      const batch = this.queue;
-      this.queue = [];
-      try {
-        this.recording ??= await this.deps.openRecording(this.callId!);
-        for (const w of batch) {
-          if (w.kind === 'audio') await this.recording.writeAudio(w.track, w.timestamp, w.pcm);
-          else await this.recording.writeVideo(w.sourceId, w.timestamp, w.data, w.keyframe);
-          this.deps.metrics.framesWritten += 1;
-        }
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        this.deps.metrics.writeErrors += 1;
-        this.fail(
-          code === 'ENOSPC' ? 'disk full' : `recording write failed: ${(error as Error).message}`,
-          false,
-        );
-        return;
-      }
-      if (this.queue.length < QUEUE_RESUME && this.socket.isPaused()) this.socket.resume();
-    }
-  }
-
-  private async flushQueue(): Promise<void> {
-    while (this.draining) await this.draining;
+    if (!this.persist) return this.tel.media.dropped('before-confirmation');
+    this.frames.push(frame);
   }
 
   private async refreshPersist(): Promise<void> {
@@ -226,8 +202,8 @@ export class MediaSession {
       const allowed = await this.deps.store.persistAllowed(this.callId);
       if (this.persist && !allowed) {
         // recording stopped (hang-up, fault): nothing more is written, what is buffered is sealed
-        this.queue = [];
-        await this.recording?.flush().catch(() => undefined);
+        this.frames.drop('recording-stopped');
+        await this.frames.recording?.flush().catch(() => undefined);
       }
       this.persist = allowed;
     } catch {
@@ -238,16 +214,16 @@ export class MediaSession {
   /** END from the peer: finalise the recording. */
   private async end(reason: string): Promise<void> {
     if (this.state !== 'streaming') return;
-    await this.flushQueue();
-    this.state = 'ended';
+    await this.frames.flush();
+    this.setState('ended');
     this.stopTimers();
     try {
-      await (this.recording ?? (await this.existingRecording()))?.finalize();
+      await (this.frames.recording ?? (await this.existingRecording()))?.finalize();
     } catch (error) {
       this.deps.logger.warn({ err: error, callId: this.callId }, 'finalising the recording failed');
     }
     await this.deps.store.markEnded(this.callId!, this.sessionId!).catch(() => undefined);
-    await this.deps.report(this.callId!, { type: 'MEDIA.ENDED', at: this.now() });
+    await this.report('ended', { type: 'MEDIA.ENDED', at: this.now() }, reason);
     this.deps.logger.info({ callId: this.callId, reason }, 'media stream ended');
     this.socket.end();
   }
@@ -256,16 +232,17 @@ export class MediaSession {
   private fail(reason: string, resumable: boolean): void {
     if (this.state !== 'streaming') return;
     if (!resumable) {
-      this.state = 'ended';
+      this.setState('ended');
       this.stopTimers();
       this.send({ type: 'end', reason: 'recording-failed' });
       void this.deps.store.markEnded(this.callId!, this.sessionId!).catch(() => undefined);
-      void this.deps.report(this.callId!, { type: 'MEDIA.FAULT', at: this.now(), reason });
+      void this.report('fault', { type: 'MEDIA.FAULT', at: this.now(), reason });
       this.socket.end();
       return;
     }
     // Read nothing more, but let the END reach the peer before the socket goes: it tells the
     // peer to reconnect (with its resume token) instead of giving up.
+    this.cause = reason;
     this.socket.pause();
     this.send({ type: 'end', reason: 'protocol-error' });
     this.socket.end();
@@ -275,21 +252,20 @@ export class MediaSession {
   private async onClose(): Promise<void> {
     this.stopTimers();
     if (this.state !== 'streaming') return;
-    this.state = 'lost';
+    this.setState('lost');
     const callId = this.callId!;
     const sessionId = this.sessionId!;
     const lostAt = this.now();
-    await this.flushQueue();
-    await this.recording?.close().catch(() => undefined);
-    this.recording = undefined;
+    await this.frames.close();
     await this.deps.store.markLost(callId, sessionId, lostAt).catch(() => undefined);
-    await this.deps.report(callId, { type: 'MEDIA.LOST', at: lostAt, reason: 'connection lost' });
+    const lost = { type: 'MEDIA.LOST', at: lostAt, reason: 'connection lost' } as const;
+    await this.report('lost', lost, this.cause ?? lost.reason);
     const window = setTimeout(() => {
       void (async () => {
         if (!(await this.deps.store.endIfStillLost(callId, sessionId, lostAt).catch(() => false)))
           return;
-        this.state = 'ended';
-        await this.deps.report(callId, {
+        this.setState('ended');
+        await this.report('fault', {
           type: 'MEDIA.FAULT',
           at: this.now(),
           reason: 'media lost beyond the reconnect window',
@@ -307,9 +283,9 @@ export class MediaSession {
   }
 
   private refuse(reason: string): void {
-    this.deps.metrics.refused[reason] = (this.deps.metrics.refused[reason] ?? 0) + 1;
+    this.tel.refused(reason);
     this.deps.logger.info({ reason }, 'media handshake refused');
-    this.state = 'closed';
+    this.setState('closed');
     this.stopTimers();
     this.send({ type: 'refuse', reason });
     this.socket.end();
@@ -317,10 +293,27 @@ export class MediaSession {
   }
 
   private close(): Promise<void> {
-    this.state = 'closed';
+    this.setState('closed');
     this.stopTimers();
     this.socket.destroy();
     return Promise.resolve();
+  }
+
+  /** The one place the state changes: a stream is counted while, and only while, streaming. */
+  private setState(next: State): void {
+    if (next === this.state) return;
+    if (next === 'streaming') this.tel.media.streams(1);
+    else if (this.state === 'streaming') this.tel.media.streams(-1);
+    this.state = next;
+  }
+
+  /** Tells the call (through its `applyEvent`) in a `media.state` span. */
+  private report(
+    state: MediaState,
+    event: CallEvent,
+    reason = 'reason' in event ? event.reason : undefined,
+  ): Promise<void> {
+    return this.tel.state(state, reason, () => this.deps.report(this.callId!, event));
   }
 
   private send(frame: Frame): void {

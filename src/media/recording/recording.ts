@@ -28,6 +28,7 @@ import {
   FRAME_MS,
   type AudioTrack,
   type FinalizedRecording,
+  type Gap,
   type Recording,
   type RecordingOptions,
   type RecordingStats,
@@ -51,7 +52,7 @@ export async function openRecording(options: RecordingOptions): Promise<Recordin
   if (!restored.finalized) {
     await log.append({ type: 'open', at: Date.now(), pid: process.pid, host: hostname() });
   }
-  return new FileRecording(dir, segmentMs, fsync, log, restored);
+  return new FileRecording(dir, segmentMs, fsync, log, restored, options.onGap);
 }
 
 class FileRecording implements Recording {
@@ -78,9 +79,10 @@ class FileRecording implements Recording {
     private readonly fsync: boolean,
     private readonly log: ManifestLog,
     private readonly restored: RestoredState,
+    private readonly onGap: ((gap: Gap) => void) | undefined,
   ) {
     this.intake = restored.finalized ? 'finalized' : 'open';
-    this.writer = new SegmentWriter(dir, fsync, log, this.stats);
+    this.writer = new SegmentWriter(dir, fsync, log, this.stats, onGap);
   }
 
   writeAudio(track: AudioTrack, timestamp: number, pcm: Buffer | null): Promise<void> {
@@ -132,6 +134,7 @@ class FileRecording implements Recording {
     }
     return this.enqueue(async () => {
       await this.log.append({ type: 'gap', track, from, to, reason });
+      this.onGap?.({ ...(track ? { track } : {}), from, to, reason });
     });
   }
 

@@ -10,7 +10,7 @@ import { ensureDir, syncDir, writeDurable } from './durable-fs.js';
 import { segmentDir, segmentFile, videoTrack, type SegmentKind } from './layout.js';
 import type { ManifestLog } from './manifest-log.js';
 import { sha256Hex } from './manifest.js';
-import type { RecordingStats } from './types.js';
+import type { Gap, RecordingStats } from './types.js';
 import type { VideoSegment } from './video-timeline.js';
 
 export class SegmentWriter {
@@ -21,6 +21,7 @@ export class SegmentWriter {
     private readonly fsync: boolean,
     private readonly log: ManifestLog,
     private readonly stats: RecordingStats,
+    private readonly onGap?: (gap: Gap) => void,
   ) {}
 
   async sealAudio(segment: AudioSegment): Promise<void> {
@@ -41,6 +42,7 @@ export class SegmentWriter {
     });
     for (const { from, to, reason } of segment.gaps) {
       await this.log.append({ type: 'gap', track, from, to, reason });
+      this.onGap?.({ track, from, to, reason });
     }
     this.count(segment.callerFrames, data.length);
   }

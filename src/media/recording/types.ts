@@ -20,6 +20,8 @@ export interface RecordingOptions {
   segmentMs?: number;
   /** fsync segment files, directories and the manifest. @default true */
   fsync?: boolean;
+  /** Told of every gap once the manifest lists it (metrics); must not throw. */
+  onGap?: (gap: Gap) => void;
 }
 
 export interface RecordingStats {
