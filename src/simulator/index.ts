@@ -9,6 +9,7 @@ export type {
   DeliverOptions,
   DeliveryKind,
   DeliveryLogEntry,
+  DeliveryRetry,
   GraphFault,
   GraphRoute,
   PlaceCallOptions,

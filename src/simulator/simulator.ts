@@ -15,6 +15,7 @@ import { BOT_FRAMEWORK_ISSUER, TokenService } from './tokens.js';
 import type {
   DeliverOptions,
   DeliveryLogEntry,
+  DeliveryRetry,
   GraphFault,
   PlaceCallOptions,
   RequestLogEntry,
@@ -31,6 +32,7 @@ interface Compiled {
   keepAliveTimeoutMs: number;
   tokenLifetimeSec: number;
   deliveryTimeoutMs: number;
+  deliveryRetry: Required<DeliveryRetry>;
   /** `enabled` is the default of `PlaceCallOptions.media`. */
   media: MediaPeerSettings & { enabled: boolean };
 }
@@ -38,7 +40,7 @@ interface Compiled {
 function compile(opts: SimulatorOptions): Compiled {
   if (!opts.botAppId || !opts.botAppSecret)
     throw new Error('botAppId and botAppSecret are required');
-  const c: Omit<Compiled, 'media'> = {
+  const c: Omit<Compiled, 'media' | 'deliveryRetry'> = {
     answerDeadlineMs: opts.answerDeadlineMs ?? 5000,
     establishDelayMs: opts.establishDelayMs ?? 30,
     keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 45 * 60_000,
@@ -48,7 +50,22 @@ function compile(opts: SimulatorOptions): Compiled {
   for (const [name, value] of Object.entries(c)) {
     if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`);
   }
-  return { ...c, media: compileMedia(opts.media ?? {}) };
+  return {
+    ...c,
+    deliveryRetry: compileRetry(opts.deliveryRetry ?? { attempts: 1 }),
+    media: compileMedia(opts.media ?? {}),
+  };
+}
+
+function compileRetry(r: DeliveryRetry): Required<DeliveryRetry> {
+  const retry = { attempts: r.attempts, backoffMs: [...(r.backoffMs ?? [])] };
+  if (!Number.isInteger(retry.attempts) || retry.attempts < 1) {
+    throw new Error('deliveryRetry.attempts must be an integer >= 1');
+  }
+  if (retry.backoffMs.some((ms) => !Number.isFinite(ms) || ms < 0)) {
+    throw new Error('deliveryRetry.backoffMs must hold numbers >= 0');
+  }
+  return retry;
 }
 
 function compileMedia(m: SimMediaOptions): Compiled['media'] {
@@ -80,6 +97,7 @@ class SimulatorImpl implements Simulator {
   readonly issuer = BOT_FRAMEWORK_ISSUER;
   readonly defaultTenantId: string;
   webhookUrl: string;
+  webhookUrls: string[];
   readonly calls = new Map<string, SimCallImpl>();
   readonly requests: RequestLogEntry[] = [];
   readonly deliveries: DeliveryLogEntry[] = [];
@@ -99,10 +117,13 @@ class SimulatorImpl implements Simulator {
   ) {
     this.defaultTenantId = opts.defaultTenantId ?? randomUUID();
     this.webhookUrl = opts.webhookUrl;
+    this.webhookUrls = [...(opts.webhookUrls ?? [])];
     this.deliverer = new Deliverer({
       tokens,
       log: this.deliveries,
       timeoutMs: cfg.deliveryTimeoutMs,
+      routes: () => ({ webhookUrl: this.webhookUrl, replicas: this.webhookUrls }),
+      retry: cfg.deliveryRetry,
       closing: this.closing.signal,
       logger: opts.logger,
     });

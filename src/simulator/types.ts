@@ -27,6 +27,17 @@ export type TokenMode =
   | 'noTid'
   | 'badSignature';
 
+/** Retry policy for webhook deliveries (`SimulatorOptions.deliveryRetry`). */
+export interface DeliveryRetry {
+  /** Attempts per notification, the first included (1 = no retries); an integer >= 1. */
+  attempts: number;
+  /**
+   * Wait before retry n (the n-th entry; the last one repeats). A retry goes to the next
+   * replica of `webhookUrls` when there are several. @default [] (retry at once)
+   */
+  backoffMs?: number[];
+}
+
 /** Minimal logger port (pino fits). */
 export interface SimulatorLogger {
   info(o: object, msg?: string): void;
@@ -40,6 +51,17 @@ export interface SimulatorOptions {
   botAppSecret: string;
   /** The bot's global calling webhook; settable later through `Simulator.webhookUrl`. */
   webhookUrl: string;
+  /**
+   * Ingress replicas behind the global webhook, as a load balancer would see them: every
+   * delivery addressed to `webhookUrl` (or to one of these) goes to the next replica in turn.
+   * Settable later through `Simulator.webhookUrls`. @default [] (everything to `webhookUrl`)
+   */
+  webhookUrls?: string[];
+  /**
+   * Retry failed webhook deliveries (a 5xx, a 429, a refused/reset connection or a timeout) —
+   * whether Teams does is undocumented (reference §5.4). @default no retries (one attempt)
+   */
+  deliveryRetry?: DeliveryRetry;
   /** PEM for the HTTPS server; must be valid for `localhost`. */
   tls: { cert: string; key: string };
   /** Listening port on 127.0.0.1. @default 0 (a free port) */
@@ -90,6 +112,11 @@ export interface DeliveryLogEntry {
   kind: DeliveryKind;
   /** The call state the notification announces (lower case), when it announces one. */
   state?: string;
+  /**
+   * 1 for a notification's first POST, 2… for its retries (`deliveryRetry`); the redirect hops
+   * of one attempt share its number.
+   */
+  attempt: number;
   /** HTTP status of the bot's reply; 0 when there was none (timeout, refused). */
   status: number;
   latencyMs: number;
@@ -271,7 +298,12 @@ export interface Simulator {
   readonly issuer: string;
   readonly defaultTenantId: string;
   webhookUrl: string;
-  /** Deliver an invite and start the answer deadline; resolves after the webhook POST returned. */
+  /** The replicas behind `webhookUrl` (see `SimulatorOptions.webhookUrls`); [] = none. */
+  webhookUrls: string[];
+  /**
+   * Deliver an invite and start the answer deadline (from the first POST); resolves after the
+   * webhook POST returned, its retries (`deliveryRetry`) included.
+   */
   placeCall(opts?: PlaceCallOptions): Promise<SimCall>;
   readonly calls: ReadonlyMap<string, SimCall>;
   readonly requests: RequestLogEntry[];
