@@ -18,6 +18,15 @@ const url = (protocols: string[]) =>
     `must be a URL (${protocols.join(' or ')})`,
   );
 
+/** One URL, or several separated by commas (the seed nodes of a Redis Cluster). */
+const urls = (protocols: string[]) =>
+  z
+    .string()
+    .refine(
+      (v) => v.split(',').every((part) => url(protocols).safeParse(part.trim()).success),
+      `must be one or more comma-separated URLs (${protocols.join(' or ')})`,
+    );
+
 const int = (min: number, max: number) =>
   z
     .string()
@@ -28,7 +37,11 @@ const int = (min: number, max: number) =>
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
 const EnvSchema = z.object({
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_URL: urls(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, _ . - (at most 32)')
@@ -75,10 +88,20 @@ const EnvSchema = z.object({
   ROSTER_MODE: z.enum(['full', 'delta']).default('full'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OUTBOX_SWEEP_INTERVAL_MS: int(50, 60_000).default(500),
+  OUTBOX_GRACE_MS: int(100, 60_000).default(1000),
+  SHUTDOWN_DELAY_MS: int(0, 120_000).default(0),
+  FAULT_CRASH_AFTER_COMMIT: z
+    .string()
+    .regex(/^[A-Z]+\.[A-Z_]+$/, 'must be an event type such as CALL.INCOMING')
+    .optional(),
 });
 
 export interface Config {
+  /** One Redis URL; with `redisCluster`, one or more comma-separated seed nodes. */
   redisUrl: string;
+  /** Connect to a Redis Cluster through the seed nodes of `redisUrl`. @default false */
+  redisCluster: boolean;
   /** Prefix of every Redis key and BullMQ queue of this deployment. @default 'cr' */
   redisKeyPrefix: string;
   host: string;
@@ -131,6 +154,17 @@ export interface Config {
   /** Bearer token of the `/admin` routes; they are off when unset. */
   adminToken: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** How often each replica looks for effects committed but never enqueued. @default 500 */
+  outboxSweepIntervalMs: number;
+  /** An outbox entry older than this is re-driven by any replica. @default 1000 */
+  outboxGraceMs: number;
+  /** SIGTERM: readiness reports 503 this long before the ingress stops accepting. @default 0 */
+  shutdownDelayMs: number;
+  /**
+   * Tests only: the process kills itself (SIGKILL) right after committing an event of this type
+   * and before enqueuing its effects — the crash the outbox sweeper exists for.
+   */
+  faultCrashAfterCommit: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -155,6 +189,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (!e.REDIS_CLUSTER && e.REDIS_URL.includes(',')) {
+    throw new ConfigError(
+      'invalid configuration:\n  REDIS_URL names several nodes: set REDIS_CLUSTER=true for a cluster',
+    );
+  }
   if ((e.MEDIA_TLS_CERT_FILE === undefined) !== (e.MEDIA_TLS_KEY_FILE === undefined)) {
     throw new ConfigError(
       'invalid configuration:\n  MEDIA_TLS_CERT_FILE and MEDIA_TLS_KEY_FILE must be set together',
@@ -162,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return Object.freeze({
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     host: e.HOST,
     port: e.PORT,
@@ -198,6 +238,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rosterMode: e.ROSTER_MODE,
     adminToken: e.ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,
+    outboxSweepIntervalMs: e.OUTBOX_SWEEP_INTERVAL_MS,
+    outboxGraceMs: e.OUTBOX_GRACE_MS,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
+    faultCrashAfterCommit: e.FAULT_CRASH_AFTER_COMMIT,
   });
 }
 

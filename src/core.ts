@@ -3,38 +3,57 @@
  * and the call runtime. Called by the composition roots (src/main.ts, workers/main.ts) and by
  * tests; it creates no singletons.
  */
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { connectRedis, type RedisClient } from './redis/client.js';
 import { createCallRuntime, type CallRuntime } from './calls/runtime.js';
 import { createSnapshotStore, type SnapshotStore } from './calls/snapshot-store.js';
 import { createEffectQueues, type EffectQueues } from './queues/producer.js';
 
 export interface Core {
   /** Commands of the call runtime; fails fast while Redis is unreachable. */
-  redis: Redis;
+  redis: RedisClient;
   store: SnapshotStore;
   queues: EffectQueues;
   runtime: CallRuntime;
   /** A fresh connection suitable for BullMQ workers (`maxRetriesPerRequest: null`). */
-  workerConnection(): Redis;
+  workerConnection(): RedisClient;
   /** Resolves once the command connection is ready (the offline queue is off). */
   ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export type CoreConfig = Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
-  Partial<Pick<Config, 'callRetentionMs' | 'recordRetentionMs'>>;
+  Partial<
+    Pick<Config, 'redisCluster' | 'callRetentionMs' | 'recordRetentionMs' | 'faultCrashAfterCommit'>
+  >;
+
+/** Fault injection (`FAULT_CRASH_AFTER_COMMIT`): die like a killed process, after the commit. */
+function crashAfter(eventType: string, logger: Logger) {
+  logger.warn({ eventType }, 'FAULT_CRASH_AFTER_COMMIT is set: this process will kill itself');
+  return (callId: string, event: { type: string }): void => {
+    if (event.type !== eventType) return;
+    logger.warn({ callId, eventType }, 'fault injection: SIGKILL after commit, before enqueue');
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
 
 export function createCore(config: CoreConfig, logger: Logger): Core {
-  const redis = new Redis(config.redisUrl, {
-    // The HTTP path must not hang on a dead Redis: fail the request (503) instead.
+  const cluster = config.redisCluster ?? false;
+  const redis = connectRedis(config.redisUrl, {
+    cluster,
+    // The HTTP path must not hang on a dead or hung Redis: fail the request (503) instead,
+    // well before Teams' 5 s answer window is gone.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    lazyConnect: false,
+    commandTimeoutMs: 1000,
   });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-  const opened: Redis[] = [redis];
+  // a Cluster reports a failing node apart from 'error' (ioredis cluster/index.js)
+  redis.on('node error', (err: Error, node: string) =>
+    logger.warn({ err: err.message, node }, 'redis cluster node error'),
+  );
+  const opened: RedisClient[] = [redis];
   const store = createSnapshotStore(redis, {
     prefix: config.redisKeyPrefix,
     ...(config.callRetentionMs ? { retentionMs: config.callRetentionMs } : {}),
@@ -50,6 +69,9 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     queues,
     onEnqueueError: (err, callId) =>
       logger.error({ err, callId }, 'effects committed but not enqueued; left in the outbox'),
+    ...(config.faultCrashAfterCommit
+      ? { afterCommit: crashAfter(config.faultCrashAfterCommit, logger) }
+      : {}),
   });
   let closed: Promise<void> | undefined;
   return {
@@ -72,9 +94,12 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
       });
     },
     workerConnection() {
-      const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+      const connection = connectRedis(config.redisUrl, { cluster, maxRetriesPerRequest: null });
       connection.on('error', (err: Error) =>
         logger.warn({ err: err.message }, 'redis worker connection error'),
+      );
+      connection.on('node error', (err: Error, node: string) =>
+        logger.warn({ err: err.message, node }, 'redis worker cluster node error'),
       );
       opened.push(connection);
       return connection;

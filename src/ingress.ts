@@ -11,6 +11,7 @@ import type { Core } from './core.js';
 import { createApp, type Readiness } from './http/app.js';
 import { createTeamsTokenVerifier } from './http/teams-auth.js';
 import type { AnswerPolicy } from './policy/policy.js';
+import { startOutboxSweeper } from './calls/outbox-sweeper.js';
 import { observeActiveCalls } from './telemetry/index.js';
 
 export interface Ingress {
@@ -40,8 +41,9 @@ export async function startIngress(
       checks.redis = false;
       checks.error = (error as Error).message;
     }
-    const ready =
-      !draining && checks.redis === true && Number(checks.workers) > 0 && checks.capacityLeft !== 0;
+    // Capacity is reported, not gated on: a full recorder must still take invites (to reject
+    // them `busy`, so its paired recorder answers) and the callbacks of the calls it holds.
+    const ready = !draining && checks.redis === true && Number(checks.workers) > 0;
     return { ready, checks };
   };
   const app = createApp({
@@ -72,6 +74,15 @@ export async function startIngress(
   });
   server.on('error', (err) => logger.error({ err }, 'ingress server error'));
   const stopObserving = observeActiveCalls(() => core.runtime.activeCallCount());
+  const sweeper = startOutboxSweeper({
+    redis: core.redis,
+    prefix: config.redisKeyPrefix,
+    store: core.store,
+    queues: core.queues,
+    logger,
+    intervalMs: config.outboxSweepIntervalMs,
+    graceMs: config.outboxGraceMs,
+  });
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   let closed: Promise<void> | undefined;
@@ -79,15 +90,22 @@ export async function startIngress(
     url: `http://${host}:${port}`,
     server,
     close: () =>
-      (closed ??= new Promise<void>((resolve) => {
+      (closed ??= (async () => {
+        // readiness 503 first, and for SHUTDOWN_DELAY_MS the server still takes what a load
+        // balancer sends before it notices; then stop intake and let in-flight requests finish
         draining = true;
-        stopObserving();
-        const force = setTimeout(() => (server as Server).closeAllConnections(), 5000);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
+        if (config.shutdownDelayMs > 0)
+          await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => (server as Server).closeAllConnections(), 5000);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
         });
-      })),
+        stopObserving();
+        await sweeper.close();
+      })()),
   };
 }

@@ -181,8 +181,16 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
       await report(outcome.failed(now(), why, undefined, attempt));
       throw new UnrecoverableError(why);
     }
-    const deadline = AbortSignal.timeout(left);
-    const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    // A plain timer rather than AbortSignal.timeout inside AbortSignal.any: on Node 20 the
+    // combined signal can lose its timeout to garbage collection (nodejs/node#57736).
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('the effect deadline passed', 'TimeoutError')),
+      left,
+    );
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    const abort = controller.signal;
     try {
       // the Graph request's HTTP client span (instrumentation-undici) carries these
       await withRequestAttributes(
@@ -207,6 +215,9 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
           : `${err.message}; no retry fits before the deadline`;
       await report(outcome.failed(now(), why, err.status > 0 ? err.status : undefined, attempt));
       throw new UnrecoverableError(why);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
     }
     await report(outcome.ok(now(), attempt));
   };

@@ -3,6 +3,7 @@
  * stall checks so a job held by a dead worker is retried well inside the 5 s answer window
  * (library-notes §3.4; the defaults would take 30–60 s).
  */
+import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Core } from '../src/core.js';
@@ -15,6 +16,7 @@ import { buildAnswerBody } from '../src/graph/answer-body.js';
 import { MediaCredentials } from '../src/media/credentials.js';
 import { QUEUE, type GraphJob, type TimerJob } from '../src/queues/jobs.js';
 import { createGraphProcessor, graphBackoffStrategy } from './graph.js';
+import { startOutboxSweeper } from '../src/calls/outbox-sweeper.js';
 import { traced } from './job-span.js';
 import { createTimerProcessor } from './timers.js';
 
@@ -31,7 +33,14 @@ export type WorkerSettings = Pick<
   | 'entraAuthorityHost'
   | 'rosterMode'
   | 'mediaCredentialSecret'
+  | 'outboxSweepIntervalMs'
+  | 'outboxGraceMs'
 >;
+
+/** Lock of a Graph job; renewed every half of it while the job runs. */
+export const GRAPH_LOCK_MS = 1500;
+/** How often workers look for Graph jobs whose lock lapsed (their worker died). */
+export const GRAPH_STALL_CHECK_MS = 500;
 
 export interface RunningWorkers {
   readonly workers: Worker[];
@@ -60,6 +69,8 @@ export function startWorkers(
   graph: GraphCalls = graphCallsFrom(settings),
 ): RunningWorkers {
   const prefix = queuePrefix(settings.redisKeyPrefix);
+  // recorded on each job as `processedBy`: which process held it
+  const workerName = `${hostname()}:${process.pid}`;
   const callbackUri = `${settings.publicBaseUrl}/api/calling`;
   const credentials = new MediaCredentials(settings.mediaCredentialSecret);
   const graphWorker = new Worker<GraphJob>(
@@ -90,9 +101,15 @@ export function startWorkers(
       connection: core.workerConnection(),
       prefix,
       concurrency: settings.graphWorkerConcurrency,
-      lockDuration: 4000,
-      stalledInterval: 1000,
+      // A dead worker's job is back in the queue once its lock lapses (≤ GRAPH_LOCK_MS after
+      // the last renewal, renewed every half of it) and a stall check sees it (every
+      // GRAPH_STALL_CHECK_MS): ≤ 2 s, well inside the 5 s answer window
+      // (test/integration/worker-failover.test.ts measures it). The cost: an event loop
+      // blocked for longer than the lock would let a second worker send the request again.
+      lockDuration: GRAPH_LOCK_MS,
+      stalledInterval: GRAPH_STALL_CHECK_MS,
       maxStalledCount: 2,
+      name: workerName,
       settings: { backoffStrategy: graphBackoffStrategy },
     },
   );
@@ -105,9 +122,20 @@ export function startWorkers(
       concurrency: 50,
       lockDuration: 10_000,
       stalledInterval: 5000,
+      name: workerName,
     },
   );
   const workers = [graphWorker, timerWorker];
+  // any surviving replica re-drives effects a dead process committed but never enqueued
+  const sweeper = startOutboxSweeper({
+    redis: core.redis,
+    prefix: settings.redisKeyPrefix,
+    store: core.store,
+    queues: core.queues,
+    logger,
+    intervalMs: settings.outboxSweepIntervalMs,
+    graceMs: settings.outboxGraceMs,
+  });
   for (const w of workers) {
     w.on('error', (err) => logger.warn({ err: err.message, queue: w.name }, 'worker error'));
     w.on('failed', (job, err) =>
@@ -123,6 +151,7 @@ export function startWorkers(
     isRunning: () => workers.every((w) => w.isRunning()),
     close: (graceMs = 10_000) =>
       (closed ??= (async () => {
+        await sweeper.close();
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<'timeout'>((r) => (timer = setTimeout(r, graceMs, 'timeout')));
         const drained = await Promise.race([Promise.all(workers.map((w) => w.close())), grace]);

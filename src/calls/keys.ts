@@ -40,5 +40,12 @@ export function callKeys(prefix: string, callId: string): CallKeys {
 /** Sorted set callId → last change (ms) of calls that are live; drives the capacity limit. */
 export const activeCallsKey = (prefix: string): string => `${prefix}:active-calls`;
 
+/**
+ * Sorted set callId → time of calls that may hold effects committed but not yet enqueued. Added
+ * before such a commit, removed by the outbox sweeper once the call's outbox is empty. It is
+ * not `{callId}`-tagged (one index for all calls), so it is written outside the commit script.
+ */
+export const outboxIndexKey = (prefix: string): string => `${prefix}:outbox-pending`;
+
 /** BullMQ prefix: hash-tagged so every queue key lands in one cluster slot. */
 export const queuePrefix = (prefix: string): string => `{${prefix}-q}`;

@@ -5,13 +5,13 @@
  * with deterministic ids → drop them from the outbox. A version conflict (another replica
  * committed first) reloads and retries.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { callMachine, type CallEvent } from '../../machines/call.js';
 import { callRecord, type CallRecord } from './call-record.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { activeCallsKey } from './keys.js';
+import { activeCallsKey, outboxIndexKey } from './keys.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import type { EffectQueues } from '../queues/producer.js';
 import {
@@ -54,7 +54,7 @@ export interface CallRuntime {
 }
 
 export interface CallRuntimeDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   store: SnapshotStore;
   queues: Pick<EffectQueues, 'enqueue'>;
@@ -63,6 +63,11 @@ export interface CallRuntimeDeps {
   onEnqueueError?: (error: unknown, callId: string) => void;
   /** @default callInstruments() on the global meter */
   instruments?: CallInstruments;
+  /**
+   * Called between a commit and the enqueue of its effects. Fault injection only: a test makes
+   * the process die exactly there (config `FAULT_CRASH_AFTER_COMMIT`).
+   */
+  afterCommit?: (callId: string, event: CallEvent) => void;
 }
 
 export class ConflictError extends Error {
@@ -118,6 +123,9 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const effects = toEffectRecords(callId, actions);
     const done = next.status === 'done';
     const record = done ? callRecord(next.context, stateName(next), version) : undefined;
+    // Announce the effects before committing them: if this process dies between the commit and
+    // the enqueue, any replica's sweeper finds the call here (DESIGN §3 invariant 4).
+    if (effects.length > 0) await deps.redis.zadd(outboxIndexKey(deps.prefix), Date.now(), callId);
     const result = await deps.store.commit({
       callId,
       expectedVersion: stored.version,
@@ -132,6 +140,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     });
     if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' });
     if (result.kind === 'conflict') return 'conflict';
+    deps.afterCommit?.(callId, event);
     await trackActive(callId, current, next);
     try {
       for (const effect of effects) await deps.queues.enqueue(effect);

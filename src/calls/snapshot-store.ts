@@ -2,7 +2,7 @@
  * Loads and commits call snapshots. A call's truth is its hash in Redis: the persisted XState
  * snapshot plus a version; every commit is the compare-and-set of `commit-script.ts`.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { CALL_MACHINE_VERSION } from '../../machines/call.js';
 import { callKeys, CALL_ID_PATTERN } from './keys.js';
 import { COMMIT_SCRIPT } from './commit-script.js';
@@ -33,6 +33,13 @@ export interface CommitRequest {
   trace?: TraceCarrier | undefined;
 }
 
+export interface OutboxEntry {
+  id: string;
+  /** Redis server time (ms) of the commit that wrote it. */
+  at: number;
+  effect: EffectRecord;
+}
+
 export type CommitResult =
   | { kind: 'committed'; version: number; outboxIds: string[] }
   | { kind: 'duplicate' }
@@ -43,6 +50,8 @@ export interface SnapshotStore {
   commit(request: CommitRequest): Promise<CommitResult>;
   /** Drop outbox entries whose effects are safely in BullMQ. */
   ackOutbox(callId: string, ids: string[]): Promise<void>;
+  /** The oldest entries of a call's outbox: stream id (its ms part is Redis time) and effect. */
+  readOutbox(callId: string, count?: number): Promise<OutboxEntry[]>;
   /** The compact record of a finished call, while it is retained. */
   loadRecord(callId: string): Promise<unknown>;
 }
@@ -63,7 +72,10 @@ export class MachineVersionError extends Error {
 
 type CommitFn = (...args: (string | number)[]) => Promise<(string | number)[]>;
 
-export function createSnapshotStore(redis: Redis, options: SnapshotStoreOptions): SnapshotStore {
+export function createSnapshotStore(
+  redis: RedisClient,
+  options: SnapshotStoreOptions,
+): SnapshotStore {
   const dedupTtlMs = options.dedupTtlMs ?? 600_000;
   const retentionMs = options.retentionMs ?? 3_600_000;
   const recordRetentionMs = options.recordRetentionMs ?? 30 * 86_400_000;
@@ -150,6 +162,15 @@ export function createSnapshotStore(redis: Redis, options: SnapshotStoreOptions)
 
     async ackOutbox(callId, ids) {
       if (ids.length > 0) await redis.xdel(keysOf(callId).outbox, ...ids);
+    },
+
+    async readOutbox(callId, count = 100) {
+      const entries = await redis.xrange(keysOf(callId).outbox, '-', '+', 'COUNT', count);
+      return entries.flatMap(([id, fields]) => {
+        const json = fields[fields.indexOf('effect') + 1];
+        if (json === undefined) return [];
+        return [{ id, at: Number(id.split('-')[0]), effect: JSON.parse(json) as EffectRecord }];
+      });
     },
   };
 }

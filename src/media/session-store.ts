@@ -3,7 +3,7 @@
  * session streams a call, whether it is lost and since when, and the single-use credential
  * nonces. Any media process can resume a session another one lost.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { callKeys } from '../calls/keys.js';
 
 export type SessionState = 'streaming' | 'lost' | 'ended';
@@ -47,7 +47,7 @@ return 'ok'
 `;
 
 export function createMediaSessionStore(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   ttlMs = 86_400_000,
 ): MediaSessionStore {

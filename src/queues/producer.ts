@@ -3,7 +3,7 @@
  * was already enqueued is a no-op; completed jobs are kept for an hour to keep it that way.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { callKeys, queuePrefix } from '../calls/keys.js';
 import { ATTR, currentCarrier, SpanKind, withSpan } from '../telemetry/index.js';
 import { QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
@@ -26,7 +26,7 @@ const KEEP_FAILED = { age: 24 * 3600 };
 const CANCEL_MEMORY_S = 3600;
 
 export function createEffectQueues(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   now: () => number = Date.now,
 ): EffectQueues {

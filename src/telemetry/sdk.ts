@@ -18,6 +18,7 @@ import {
   propagation,
   trace,
 } from '@opentelemetry/api';
+import { hostname } from 'node:os';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   NodeSDK,
@@ -67,7 +68,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     serviceName,
     resource: resources.resourceFromAttributes({
       'service.namespace': NAMESPACE,
-      'service.instance.id': `${process.pid}`,
+      // the pod name in Kubernetes, where every process is pid 1
+      'service.instance.id': `${hostname()}:${process.pid}`,
     }),
     ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
     ...(options.metricReaders ? { metricReaders: options.metricReaders } : {}),

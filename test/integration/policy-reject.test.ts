@@ -67,5 +67,9 @@ describe('capacity', () => {
     expect(second.reject?.reason).toBe('busy');
     const state = await callReaches(small, second.id, 'rejected');
     expect(state.snapshot.context.verdict).toMatchObject({ rule: 'capacity' });
+    // full, yet ready: it must keep taking invites (to reject them) and its calls' callbacks
+    const ready = await fetch(`${small.ingress.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ checks: { activeCalls: 1, capacityLeft: 0 } });
   });
 });

@@ -34,6 +34,18 @@ describe('config', () => {
     expect(message).toMatch(/GRAPH_BASE_URL/);
   });
 
+  it('takes one Redis URL, or with REDIS_CLUSTER=true comma-separated seed nodes', () => {
+    expect(loadConfig(required).redisCluster).toBe(false);
+    const seeds = 'redis://10.0.0.1:7000, redis://10.0.0.2:7001';
+    const c = loadConfig({ ...required, REDIS_URL: seeds, REDIS_CLUSTER: 'true' });
+    expect(c).toMatchObject({ redisUrl: seeds, redisCluster: true });
+    expect(() => loadConfig({ ...required, REDIS_URL: seeds })).toThrow(/REDIS_CLUSTER=true/);
+    expect(() =>
+      loadConfig({ ...required, REDIS_URL: 'redis://a:1,http://b:2', REDIS_CLUSTER: 'true' }),
+    ).toThrow(/REDIS_URL: must be one or more comma-separated URLs/);
+    expect(() => loadConfig({ ...required, REDIS_CLUSTER: 'yes' })).toThrow(/REDIS_CLUSTER/);
+  });
+
   it('requires the media certificate and key together', () => {
     expect(() => loadConfig({ ...required, MEDIA_TLS_CERT_FILE: 'c.pem' })).toThrow(
       /MEDIA_TLS_KEY_FILE/,

@@ -1,0 +1,186 @@
+/**
+ * Issue 6, item 1: an effect committed but not yet enqueued — the process died between the
+ * two — is found and enqueued by a surviving replica within a second or two. First the
+ * sweeper's rules against real Redis and BullMQ, then the real crash: an ingress process
+ * started with FAULT_CRASH_AFTER_COMMIT kills itself right after committing an invite, and the
+ * in-process replica's sweeper gets the call answered before Teams' deadline.
+ */
+import { spawn } from 'node:child_process';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outboxIndexKey } from '../../src/calls/keys.js';
+import { startOutboxSweeper } from '../../src/calls/outbox-sweeper.js';
+import { createCore, type Core } from '../../src/core.js';
+import { freePort } from '../../src/dev/local-redis.js';
+import { incoming } from '../helpers/call-events.js';
+import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { callReaches, eventually, startSystem } from '../helpers/system.js';
+import type { EffectRecord } from '../../src/queues/jobs.js';
+
+const logger = pino({ level: 'silent' });
+
+describe('the outbox sweeper', () => {
+  const prefix = uniquePrefix('outbox');
+  let core: Core;
+  beforeAll(async () => {
+    core = createCore({ redisUrl: testRedisUrl(), redisKeyPrefix: prefix }, logger);
+    await core.ready();
+  });
+  afterAll(async () => {
+    await core.queues.graph.obliterate({ force: true });
+    await core.queues.timers.obliterate({ force: true });
+    await core.close();
+    const redis = plainRedis();
+    await deleteByPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  /** What a process that died right after its commit leaves behind. */
+  async function commitWithoutEnqueue(callId: string, announcedAt: number) {
+    const effects: EffectRecord[] = [
+      {
+        queue: 'graph',
+        name: 'answer',
+        jobId: `${callId}-answer`,
+        data: { op: 'answer', callId, tenantId: 't1', deadlineAt: Date.now() + 5000 },
+      },
+    ];
+    await core.redis.zadd(outboxIndexKey(prefix), announcedAt, callId);
+    const result = await core.store.commit({
+      callId,
+      expectedVersion: 0,
+      snapshot: { fake: true },
+      state: 'answering',
+      done: false,
+      persist: false,
+      effects,
+    });
+    expect(result.kind).toBe('committed');
+  }
+
+  const sweeper = (graceMs: number) =>
+    startOutboxSweeper({
+      redis: core.redis,
+      prefix,
+      store: core.store,
+      queues: core.queues,
+      logger,
+      intervalMs: 60_000, // passes are driven by the test
+      graceMs,
+    });
+
+  it('re-drives a stale entry once, acks it and forgets the call', async () => {
+    await commitWithoutEnqueue('lost-1', Date.now() - 5000);
+    const s = sweeper(0);
+    expect(await s.sweep()).toBe(1);
+    expect(await core.queues.graph.getJob('lost-1-answer')).toBeDefined();
+    expect(await core.store.readOutbox('lost-1')).toEqual([]);
+    expect(await core.redis.zscore(outboxIndexKey(prefix), 'lost-1')).toBeNull();
+    expect(await s.sweep()).toBe(0);
+    await s.close();
+  });
+
+  it('leaves entries younger than the grace to the process that is enqueuing them', async () => {
+    await commitWithoutEnqueue('fresh-1', Date.now() - 5000);
+    const s = sweeper(60_000);
+    expect(await s.sweep()).toBe(0);
+    expect(await core.store.readOutbox('fresh-1')).toHaveLength(1);
+    expect(await core.redis.zscore(outboxIndexKey(prefix), 'fresh-1')).not.toBeNull();
+    await s.close();
+  });
+
+  it('never forgets a call that was announced again while it swept', async () => {
+    // the index says "old", but the outbox is empty: a commit may be about to happen
+    await core.redis.zadd(outboxIndexKey(prefix), Date.now() - 5000, 'racing-1');
+    const s = sweeper(1000);
+    const announceAgain = async () =>
+      core.redis.zadd(outboxIndexKey(prefix), Date.now(), 'racing-1');
+    // a replica re-announces between the sweeper's read of the index and its forget
+    const readOutbox = core.store.readOutbox.bind(core.store);
+    const store = {
+      ...core.store,
+      readOutbox: async (id: string, n?: number) => {
+        const out = await readOutbox(id, n);
+        await announceAgain();
+        return out;
+      },
+    };
+    const racing = startOutboxSweeper({
+      redis: core.redis,
+      prefix,
+      store,
+      queues: core.queues,
+      logger,
+      intervalMs: 60_000,
+      graceMs: 1000,
+    });
+    await racing.sweep();
+    expect(await core.redis.zscore(outboxIndexKey(prefix), 'racing-1')).not.toBeNull();
+    await racing.close();
+    await s.close();
+  });
+
+  it('applyEvent announces the call before committing effects', async () => {
+    const result = await core.runtime.applyEvent(
+      'announced-1',
+      incoming('announced-1', Date.now()),
+    );
+    expect(result.outcome).toBe('committed');
+    expect(await core.redis.zscore(outboxIndexKey(prefix), 'announced-1')).not.toBeNull();
+    // its own enqueue acked the outbox; the next pass forgets the call
+    expect(await core.store.readOutbox('announced-1')).toEqual([]);
+  });
+});
+
+describe('a process killed between commit and enqueue', () => {
+  it('loses nothing: another replica answers the call before the deadline', async () => {
+    const system = await startSystem({ name: 'outbox-crash' });
+    try {
+      const port = await freePort();
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: {
+          ...process.env,
+          ...system.env,
+          PORT: String(port),
+          FAULT_CRASH_AFTER_COMMIT: 'CALL.INCOMING',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      child.once('exit', (code) => {
+        if (code !== null) console.error(output); // it should have died by SIGKILL
+      });
+      const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, s) => r(s)));
+      await eventually(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+          return res?.ok ? true : undefined;
+        },
+        20_000,
+        'the crashing ingress to listen',
+      );
+      // Teams delivers the invite to the replica that will die after committing it
+      system.sim.webhookUrl = `http://127.0.0.1:${port}/api/calling`;
+      const call = await system.sim.placeCall({ kind: 'p2p' });
+      expect(await died).toBe('SIGKILL');
+      system.sim.webhookUrl = `${system.ingress.url}/api/calling`;
+
+      await call.waitFor('established', 8000);
+      await callReaches(system, call.id, 'established');
+      const answers = system.sim.requests.filter(
+        (r) => r.route === 'answer' && r.callId === call.id,
+      );
+      expect(answers).toHaveLength(1);
+      expect(answers[0]?.status).toBe(202);
+      const recovery = call.answer!.at - call.invitedAt;
+      expect(recovery).toBeLessThan(5000); // the deadline Teams enforces
+      console.info(`outbox recovery: answered ${recovery} ms after the invite`);
+      expect(await system.core.store.readOutbox(call.id)).toEqual([]);
+    } finally {
+      await system.close();
+    }
+  });
+});
