@@ -147,7 +147,8 @@ export interface CallContext {
     confirmedAt?: number;
     reports: RecordingReport[];
   };
-  keepAlive: { sent: number; lastOkAt?: number; lastError?: string };
+  /** `goneAt`: when Graph first answered a keep-alive 404 (the call is gone on its side). */
+  keepAlive: { sent: number; lastOkAt?: number; lastError?: string; goneAt?: number };
   /** What the media process last said (it may speak before establishment). */
   media: { connected: boolean; flowing: boolean; lost?: number; lastFault?: string };
   roster: {

@@ -17,7 +17,7 @@
  * (DESIGN §3.6). Unhandled events leave the snapshot untouched: late and duplicate
  * notifications are no-ops.
  */
-import { assign, enqueueActions, setup } from 'xstate';
+import { and, assign, enqueueActions, or, setup, stateIn } from 'xstate';
 import type {
   AnswerEffect,
   CallContext,
@@ -252,6 +252,7 @@ export const callMachine = setup({
         event.type === 'GRAPH.RECORDING_STATUS_FAILED') &&
       event.status === params.status,
     callGone: ({ event }) => 'status' in event && event.status === 404,
+    goneBefore: ({ context }) => context.keepAlive.goneAt !== undefined,
     wasRecording: ({ context }) => context.recording.persist,
     rosterChanges: ({ context, event }) =>
       event.type === 'CALL.ROSTER' && applyRoster(context.roster, event.update) !== context.roster,
@@ -329,10 +330,21 @@ export const callMachine = setup({
         },
         'GRAPH.KEEPALIVE_FAILED': [
           {
-            // Graph answers 404 for a call that is gone: end it here too (teams-protocol §7)
-            guard: 'callGone',
+            // Graph answers 404 for a call that is gone (teams-protocol §7). Said a second time
+            // (no end notification came), or while the bot ends the call: it is over.
+            guard: and(['callGone', or(['goneBefore', stateIn('#call.live.ending')])]),
             target: 'terminated',
             actions: [assign({ endedBy: 'platform' as const }), 'recordEnd'],
+          },
+          {
+            // The first 404: the platform ended the call and its `deleted` notification, which
+            // carries how it ended, may still be on its way (a keep-alive can overtake it). Wait
+            // for it; the next keep-alive ends the call if it never comes.
+            guard: 'callGone',
+            target: '.terminating',
+            actions: assign(({ context, event }) => ({
+              keepAlive: { ...context.keepAlive, lastError: event.reason, goneAt: event.at },
+            })),
           },
           {
             actions: assign(({ context, event }) => ({

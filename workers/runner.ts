@@ -41,6 +41,9 @@ export type WorkerSettings = Pick<
 export const GRAPH_LOCK_MS = 1500;
 /** How often workers look for Graph jobs whose lock lapsed (their worker died). */
 export const GRAPH_STALL_CHECK_MS = 500;
+/** The same for timer jobs (keep-alive, answer deadline, media arrival). */
+export const TIMER_LOCK_MS = 2000;
+export const TIMER_STALL_CHECK_MS = 500;
 
 export interface RunningWorkers {
   readonly workers: Worker[];
@@ -120,8 +123,9 @@ export function startWorkers(
       connection: core.workerConnection(),
       prefix,
       concurrency: 50,
-      lockDuration: 10_000,
-      stalledInterval: 5000,
+      // timer jobs are short (one applyEvent); a dead worker's fire is late by ≤ 2.5 s
+      lockDuration: TIMER_LOCK_MS,
+      stalledInterval: TIMER_STALL_CHECK_MS,
       name: workerName,
     },
   );

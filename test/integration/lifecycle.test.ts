@@ -139,15 +139,17 @@ describe('keep-alive (durable timers on a compressed clock)', () => {
     expect(ctx.keepAlive.lastOkAt).toBeDefined();
   });
 
-  it('a keepAlive answered 404 (call gone) ends the call and stops the timer', async () => {
+  it('keepAlives answered 404 (call gone, no end notification) end the call and stop the timer', async () => {
     const call = await establishedCall();
     system.sim.addFault({
       route: 'keepAlive',
       status: 404,
       code: '8522',
       callId: call.id,
-      times: 1,
+      times: 2,
     });
+    // the first 404: waiting for the end notification; the second: over
+    await callReaches(system, call.id, 'terminating', 5000);
     const state = await callReaches(system, call.id, 'terminated', 5000);
     expect(state.snapshot.context.endedBy).toBe('platform');
     const sent = call.keepAlives.length;

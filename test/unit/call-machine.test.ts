@@ -332,7 +332,7 @@ describe('call machine: media connection events', () => {
 });
 
 describe('call machine: keep-alive and roster', () => {
-  it('sends keepAlive when the timer is due and re-arms it; a 404 ends the call', () => {
+  it('sends keepAlive when the timer is due and re-arms it; a second 404 ends the call', () => {
     const s0 = established();
     const due = run(
       [{ type: 'TIMER.KEEPALIVE_DUE', at: T0 + 900_000, gen: timerGen(s0, 'keepAlive') }],
@@ -341,17 +341,66 @@ describe('call machine: keep-alive and roster', () => {
     expect(due.actions.map((a) => a.type)).toEqual(['graph.keepAlive', 'timer.start']);
     expect(due.snapshot.context.keepAlive.sent).toBe(1);
     expect(timerGen(due.snapshot, 'keepAlive')).toBeGreaterThan(timerGen(s0, 'keepAlive'));
-    const gone = run(
+    const first = run(
       [{ type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 900_100, reason: '8522', status: 404 }],
       due.snapshot,
+    );
+    // the end notification may still be on its way: wait for it (keep-alive still armed)
+    expect(first.snapshot.value).toEqual({ live: 'terminating' });
+    const cancelled = first.actions.filter(
+      (a) =>
+        a.type === 'timer.cancel' && (a.params as { timerId?: string }).timerId === 'keepAlive',
+    );
+    expect(cancelled).toEqual([]);
+    const again = run(
+      [
+        {
+          type: 'TIMER.KEEPALIVE_DUE',
+          at: T0 + 1_800_000,
+          gen: timerGen(first.snapshot, 'keepAlive'),
+        },
+      ],
+      first.snapshot,
+    );
+    const gone = run(
+      [{ type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 1_800_100, reason: '8522', status: 404 }],
+      again.snapshot,
     );
     expect(gone.snapshot.value).toBe('terminated');
     expect(gone.snapshot.context.endedBy).toBe('platform');
     expect(gone.actions).toContainEqual({
       type: 'timer.cancel',
-      params: { timerId: 'keepAlive', gen: timerGen(due.snapshot, 'keepAlive') },
+      params: { timerId: 'keepAlive', gen: timerGen(again.snapshot, 'keepAlive') },
     });
   });
+
+  it.each([
+    ['established', []],
+    ['terminating', [{ type: 'CALL.TERMINATING', at: T0 + 50 }]],
+  ] as const)(
+    'keeps the result code when the end arrives after a keep-alive 404 (%s)',
+    (_, before) => {
+      const s0 = established();
+      const gone = run(
+        [
+          ...before,
+          { type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 100, reason: '8522', status: 404 },
+          {
+            type: 'CALL.TERMINATED',
+            at: T0 + 200,
+            resultInfo: { code: 200, subcode: 5002, message: 'meeting ended' },
+          },
+        ],
+        s0,
+      );
+      expect(gone.snapshot.value).toBe('terminated');
+      expect(gone.snapshot.context.resultInfo).toEqual({
+        code: 200,
+        subcode: 5002,
+        message: 'meeting ended',
+      });
+    },
+  );
 
   it('keeps participants, their sources and flags; ignores older roster updates', () => {
     const s0 = established();
