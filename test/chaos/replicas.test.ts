@@ -10,13 +10,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../src/calls/runtime.js';
-import { localOrchestratorEnv } from '../../src/dev/local-env.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { createCore, type Core } from '../../src/core.js';
-import { startSimulator, type SimCall, type Simulator } from '../../src/simulator/index.js';
+import type { SimCall, Simulator } from '../../src/simulator/index.js';
 import { pino } from 'pino';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
-import { BOT_APP_ID, BOT_APP_SECRET, eventually, testTls } from '../helpers/system.js';
+import { eventually, testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 
 const CALLS = 200;
 const RATE_PER_S = 40;
@@ -60,24 +59,13 @@ async function ready(i: number): Promise<void> {
 
 beforeAll(async () => {
   for (let i = 0; i < 3; i += 1) ports.push(await freePort());
-  sim = await startSimulator({
-    botAppId: BOT_APP_ID,
-    botAppSecret: BOT_APP_SECRET,
-    webhookUrl: `${ingressUrl(0)}/api/calling`,
+  sim = await testSimulator(`${ingressUrl(0)}/api/calling`, {
     webhookUrls: ports.map((_, i) => `${ingressUrl(i)}/api/calling`),
     deliveryRetry: { attempts: 8, backoffMs: [100, 200, 300, 500] },
     keepAliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
-    tls: testTls(),
   });
   env = {
-    ...localOrchestratorEnv({
-      sim,
-      botAppId: BOT_APP_ID,
-      botAppSecret: BOT_APP_SECRET,
-      redisUrl: testRedisUrl(),
-      redisKeyPrefix: prefix,
-      port: ports[0]!,
-    }),
+    ...testOrchestratorEnv(sim, prefix, ports[0]!),
     // callbacks go to "the load balancer": replica 0's URL, which the simulator spreads
     PUBLIC_BASE_URL: ingressUrl(0),
     KEEPALIVE_INTERVAL_MS: String(KEEPALIVE_MS),

@@ -83,26 +83,43 @@ async function mediaEnv(): Promise<Record<string, string>> {
   };
 }
 
+/** The simulator as the tests run it: the test bot's identity, the test certificate. */
+export function testSimulator(
+  webhookUrl: string,
+  options: Partial<SimulatorOptions> = {},
+): Promise<Simulator> {
+  return startSimulator({
+    botAppId: BOT_APP_ID,
+    botAppSecret: BOT_APP_SECRET,
+    webhookUrl,
+    tls: testTls(),
+    ...options,
+  });
+}
+
+/** The environment of orchestrator processes that talk to `sim` and the test Redis. */
+export function testOrchestratorEnv(
+  sim: Simulator,
+  redisKeyPrefix: string,
+  port: number,
+): Record<string, string> {
+  return localOrchestratorEnv({
+    sim,
+    botAppId: BOT_APP_ID,
+    botAppSecret: BOT_APP_SECRET,
+    redisUrl: testRedisUrl(),
+    redisKeyPrefix,
+    port,
+  });
+}
+
 export async function startSystem(options: SystemOptions): Promise<System> {
   const prefix = uniquePrefix(options.name);
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const port = await freePort();
-  const sim = await startSimulator({
-    botAppId: BOT_APP_ID,
-    botAppSecret: BOT_APP_SECRET,
-    webhookUrl: `http://127.0.0.1:${port}/api/calling`,
-    tls: testTls(),
-    ...options.sim,
-  });
+  const sim = await testSimulator(`http://127.0.0.1:${port}/api/calling`, options.sim);
   const env: Record<string, string> = {
-    ...localOrchestratorEnv({
-      sim,
-      botAppId: BOT_APP_ID,
-      botAppSecret: BOT_APP_SECRET,
-      redisUrl: testRedisUrl(),
-      redisKeyPrefix: prefix,
-      port,
-    }),
+    ...testOrchestratorEnv(sim, prefix, port),
     LOG_LEVEL: 'silent',
     ...(options.media ? await mediaEnv() : {}),
     ...options.env,

@@ -5,17 +5,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaCredentials } from '../../src/media/credentials.js';
-import {
-  encodeFrame,
-  FrameDecoder,
-  MEDIA_ALPN,
-  type Frame,
-} from '../../src/media/protocol/index.js';
 import { verifyRecording } from '../../src/media/recording/index.js';
 import type { SimCall } from '../../src/simulator/index.js';
+import { hello as helloAt } from '../helpers/media.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 import { manifestOf, wavData } from '../helpers/recordings.js';
 
@@ -43,30 +37,8 @@ async function recordingCall(
   return call;
 }
 
-/** HELLO with any credential on a raw TLS connection: the server's answer. */
-async function hello(credential: string, callId: string): Promise<Frame | 'closed'> {
-  const socket = connect({
-    host: '127.0.0.1',
-    port: system.config.mediaPort,
-    servername: 'localhost',
-    ALPNProtocols: [MEDIA_ALPN],
-  });
-  const decoder = new FrameDecoder();
-  return new Promise((resolve) => {
-    socket.on('secureConnect', () =>
-      socket.write(encodeFrame({ type: 'hello', callId, credential, peer: 'test' })),
-    );
-    socket.on('data', (chunk: Buffer) => {
-      const [frame] = decoder.push(chunk);
-      if (frame) {
-        resolve(frame);
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => resolve('closed'));
-    socket.on('close', () => resolve('closed'));
-  });
-}
+const hello = (credential: string, callId: string) =>
+  helloAt(system.config.mediaPort, credential, callId);
 
 describe('recording a call', () => {
   it('writes nothing before Teams confirmed recording, then records every speaker byte-exact and time-aligned', async () => {

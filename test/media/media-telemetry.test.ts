@@ -6,15 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { metrics, tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMediaMetrics } from '../../src/media/metrics.js';
-import { encodeFrame, FrameDecoder, MEDIA_ALPN } from '../../src/media/protocol/index.js';
 import { openRecording } from '../../src/media/recording/index.js';
 import { MediaTelemetry } from '../../src/media/telemetry.js';
 import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/sdk.js';
+import { hello as helloAt } from '../helpers/media.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
 const exporter = new tracing.InMemorySpanExporter();
@@ -67,30 +66,8 @@ async function points(
 }
 const total = async (name: string) => (await points(name)).reduce((n, p) => n + p.value, 0);
 
-/** A HELLO with `credential` on a raw TLS connection; resolves with the server's first frame. */
-function hello(credential: string, callId: string): Promise<unknown> {
-  const socket = connect({
-    host: '127.0.0.1',
-    port: system.config.mediaPort,
-    servername: 'localhost',
-    ALPNProtocols: [MEDIA_ALPN],
-  });
-  const decoder = new FrameDecoder();
-  return new Promise((resolve) => {
-    socket.on('secureConnect', () =>
-      socket.write(encodeFrame({ type: 'hello', callId, credential, peer: 'test' })),
-    );
-    socket.on('data', (chunk: Buffer) => {
-      const [frame] = decoder.push(chunk);
-      if (frame) {
-        resolve(frame);
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => resolve('closed'));
-    socket.on('close', () => resolve('closed'));
-  });
-}
+const hello = (credential: string, callId: string) =>
+  helloAt(system.config.mediaPort, credential, callId);
 
 describe('media telemetry', () => {
   it('traces the handshake and every state change of a recorded call, and counts its frames', async () => {

@@ -8,11 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localOrchestratorEnv } from '../../src/dev/local-env.js';
 import { freePort } from '../../src/dev/local-redis.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
-import { BOT_APP_ID, BOT_APP_SECRET, eventually, testTls } from '../helpers/system.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
+import { eventually, testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 
 interface OtlpValue {
   stringValue?: string;
@@ -81,21 +80,9 @@ function startReceiver(): Promise<number> {
 beforeAll(async () => {
   const otlpPort = await startReceiver();
   const port = await freePort();
-  sim = await startSimulator({
-    botAppId: BOT_APP_ID,
-    botAppSecret: BOT_APP_SECRET,
-    webhookUrl: `http://127.0.0.1:${port}/api/calling`,
-    tls: testTls(),
-  });
+  sim = await testSimulator(`http://127.0.0.1:${port}/api/calling`);
   const env = {
-    ...localOrchestratorEnv({
-      sim,
-      botAppId: BOT_APP_ID,
-      botAppSecret: BOT_APP_SECRET,
-      redisUrl: testRedisUrl(),
-      redisKeyPrefix: prefix,
-      port,
-    }),
+    ...testOrchestratorEnv(sim, prefix, port),
     LOG_LEVEL: 'warn',
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
