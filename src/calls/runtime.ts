@@ -14,6 +14,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { activeCallsKey, outboxIndexKey } from './keys.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import type { EffectQueues } from '../queues/producer.js';
+import { ACTIVE_CALLS, type EffectRecord } from '../queues/jobs.js';
 import {
   ATTR,
   callInstruments,
@@ -94,6 +95,12 @@ export function restoreSnapshot(json: unknown): CallSnapshot {
   return createActor(callMachine, { snapshot: json as CallSnapshot }).getSnapshot();
 }
 
+/** The live-calls index changes a transition implies, as outbox effects (crash-safe). */
+function indexEffects(callId: string, from: CallSnapshot, to: CallSnapshot): EffectRecord[] {
+  const name = to.status === 'done' ? 'ended' : from.value === 'idle' ? 'started' : undefined;
+  return name ? [{ queue: ACTIVE_CALLS, name, jobId: `${callId}-${name}`, callId }] : [];
+}
+
 export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
   const mutex = new KeyedMutex();
   const maxRetries = deps.maxConflictRetries ?? 8;
@@ -120,7 +127,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const tenantId = next.context.invite?.tenantId;
     if (tenantId) span.setAttribute(ATTR.tenantId, tenantId);
     const version = stored.version + 1;
-    const effects = toEffectRecords(callId, actions);
+    const effects = [...toEffectRecords(callId, actions), ...indexEffects(callId, current, next)];
     const done = next.status === 'done';
     const record = done ? callRecord(next.context, stateName(next), version) : undefined;
     // Announce the effects before committing them: if this process dies between the commit and
@@ -141,7 +148,6 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' });
     if (result.kind === 'conflict') return 'conflict';
     deps.afterCommit?.(callId, event);
-    await trackActive(callId, current, next);
     try {
       for (const effect of effects) await deps.queues.enqueue(effect);
       await deps.store.ackOutbox(callId, result.outboxIds);
@@ -194,12 +200,6 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       metrics.invites.add(1, { outcome: 'failed' });
       if (call.failure?.reason === 'answer-deadline-missed') metrics.deadlineMisses.add(1);
     }
-  }
-
-  async function trackActive(callId: string, from: CallSnapshot, to: CallSnapshot): Promise<void> {
-    const key = activeCallsKey(deps.prefix);
-    if (to.status === 'done') await deps.redis.zrem(key, callId);
-    else if (from.value === 'idle') await deps.redis.zadd(key, Date.now(), callId);
   }
 
   return {

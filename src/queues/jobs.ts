@@ -50,4 +50,9 @@ export interface TimerJob {
 export type EffectRecord =
   | { queue: typeof QUEUE.graph; name: GraphOp; jobId: string; data: GraphJob }
   | { queue: typeof QUEUE.timers; name: TimerId; jobId: string; data: TimerJob; fireAt: number }
-  | { queue: typeof QUEUE.timers; name: 'cancel'; jobId: string; callId: string };
+  | { queue: typeof QUEUE.timers; name: 'cancel'; jobId: string; callId: string }
+  /** The live-calls index (capacity): durable like the rest, so a crash cannot leak a count. */
+  | { queue: typeof ACTIVE_CALLS; name: 'started' | 'ended'; jobId: string; callId: string };
+
+/** Not a BullMQ queue: the sorted set of live calls (`activeCallsKey`). */
+export const ACTIVE_CALLS = 'active-calls';

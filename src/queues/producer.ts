@@ -4,9 +4,9 @@
  */
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
-import { callKeys, queuePrefix } from '../calls/keys.js';
+import { activeCallsKey, callKeys, queuePrefix } from '../calls/keys.js';
 import { ATTR, currentCarrier, SpanKind, withSpan } from '../telemetry/index.js';
-import { QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
+import { ACTIVE_CALLS, QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
 
 export interface EffectQueues {
   enqueue(effect: EffectRecord): Promise<void>;
@@ -55,7 +55,18 @@ export function createEffectQueues(
   };
 
   async function enqueue(effect: EffectRecord): Promise<void> {
-    if (effect.queue === QUEUE.graph) {
+    if (effect.queue === ACTIVE_CALLS) {
+      const index = activeCallsKey(prefix);
+      if (effect.name === 'ended') {
+        await connection.zrem(index, effect.callId);
+        return;
+      }
+      // A re-driven 'started' may come after the call ended: the end's record (written by its
+      // commit) says so, and the entry goes again — the same add-then-check as timer cancels.
+      await connection.zadd(index, now(), effect.callId);
+      if (await connection.exists(callKeys(prefix, effect.callId).record))
+        await connection.zrem(index, effect.callId);
+    } else if (effect.queue === QUEUE.graph) {
       await graph.add(effect.name, withTrace(effect.data), {
         jobId: effect.jobId,
         attempts: GRAPH_MAX_ATTEMPTS,

@@ -8,14 +8,14 @@
 import { spawn } from 'node:child_process';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboxIndexKey } from '../../src/calls/keys.js';
+import { activeCallsKey, outboxIndexKey } from '../../src/calls/keys.js';
 import { startOutboxSweeper } from '../../src/calls/outbox-sweeper.js';
 import { createCore, type Core } from '../../src/core.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { callReaches, eventually, startSystem } from '../helpers/system.js';
-import type { EffectRecord } from '../../src/queues/jobs.js';
+import { ACTIVE_CALLS, type EffectRecord } from '../../src/queues/jobs.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -117,6 +117,40 @@ describe('the outbox sweeper', () => {
     await racing.sweep();
     expect(await core.redis.zscore(outboxIndexKey(prefix), 'racing-1')).not.toBeNull();
     await racing.close();
+    await s.close();
+  });
+
+  it('keeps the live-calls count right when the end of a call was committed but not applied', async () => {
+    const index = activeCallsKey(prefix);
+    // a live call, as the index knows it
+    await core.redis.zadd(index, Date.now(), 'ended-1');
+    // its end committed (with its compact record) by a process that died before the index update
+    await core.redis.zadd(outboxIndexKey(prefix), Date.now() - 5000, 'ended-1');
+    const committed = await core.store.commit({
+      callId: 'ended-1',
+      expectedVersion: 0,
+      snapshot: { fake: true },
+      state: 'terminated',
+      done: true,
+      persist: false,
+      record: { state: 'terminated' },
+      effects: [
+        { queue: ACTIVE_CALLS, name: 'started', jobId: 'ended-1-started', callId: 'ended-1' },
+        { queue: ACTIVE_CALLS, name: 'ended', jobId: 'ended-1-ended', callId: 'ended-1' },
+      ],
+    });
+    expect(committed.kind).toBe('committed');
+    const s = sweeper(1000);
+    expect(await s.sweep()).toBe(2);
+    expect(await core.redis.zscore(index, 'ended-1')).toBeNull();
+    // a late re-drive of the start alone does not bring the call back either
+    await core.queues.enqueue({
+      queue: ACTIVE_CALLS,
+      name: 'started',
+      jobId: 'ended-1-started',
+      callId: 'ended-1',
+    });
+    expect(await core.redis.zscore(index, 'ended-1')).toBeNull();
     await s.close();
   });
 

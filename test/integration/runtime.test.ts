@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
 import { createCore, type Core } from '../../src/core.js';
-import { callKeys } from '../../src/calls/keys.js';
+import { activeCallsKey, callKeys } from '../../src/calls/keys.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -45,7 +45,7 @@ describe('applyEvent against real Redis and BullMQ', () => {
       version: 1,
       from: 'idle',
       to: 'answering',
-      effects: 2,
+      effects: 3, // answer, answer-deadline timer, the live-calls index
     });
     const hash = await redis.hgetall(callKeys(prefix, callId).call);
     expect(hash.v).toBe('1');
@@ -54,6 +54,8 @@ describe('applyEvent against real Redis and BullMQ', () => {
     expect(answer?.data).toMatchObject({ op: 'answer', callId, tenantId: 'tenant' });
     const timer = await core.queues.timers.getJob(`${callId}-answerDeadline-g2`);
     expect(await timer?.getState()).toBe('delayed');
+    expect(await core.runtime.activeCallCount()).toBeGreaterThanOrEqual(1);
+    expect(await redis.zscore(activeCallsKey(prefix), callId)).not.toBeNull();
     // effects handed over → outbox is empty again
     expect(await redis.xlen(callKeys(prefix, callId).outbox)).toBe(0);
   });
