@@ -47,5 +47,16 @@ export const activeCallsKey = (prefix: string): string => `${prefix}:active-call
  */
 export const outboxIndexKey = (prefix: string): string => `${prefix}:outbox-pending`;
 
+/**
+ * Sorted set callId → time (ms) of media sessions that are not ended (streaming or lost). Read by
+ * every media process's orphan sweeper (src/media/orphan-sweeper.ts); not `{callId}`-tagged, so
+ * it is only touched by single-key commands.
+ */
+export const mediaOpenKey = (prefix: string): string => `${prefix}:media-open`;
+
+/** String with a PX of a few refresh intervals: the media process `owner` is alive. */
+export const mediaOwnerKey = (prefix: string, owner: string): string =>
+  `${prefix}:media-owner:${owner}`;
+
 /** BullMQ prefix: hash-tagged so every queue key lands in one cluster slot. */
 export const queuePrefix = (prefix: string): string => `{${prefix}-q}`;

@@ -1,16 +1,20 @@
 /**
- * The media role, composed: the TLS endpoint, the session registry, the recording store under
- * RECORDINGS_DIR, and the wiring of media events into the calls' `applyEvent` (only a
- * composition root does that; HOUSE-STYLE "Import directions").
+ * The media role, composed: the TLS endpoint, the session registry, the orphan sweeper (which
+ * ends the sessions of dead media processes), the recording store under RECORDINGS_DIR, and the
+ * wiring of media events into the calls' `applyEvent` (only a composition root does that;
+ * HOUSE-STYLE "Import directions").
  */
+import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { CallEvent } from '../../machines/call.js';
 import type { Config } from '../config.js';
 import type { Core } from '../core.js';
 import { MediaCredentials } from './credentials.js';
 import { newMediaMetrics, type MediaMetrics } from './metrics.js';
+import { startOrphanSweeper, type OrphanSweeper } from './orphan-sweeper.js';
 import { openRecording } from './recording/index.js';
 import { startMediaServer, type MediaServer } from './server.js';
 import { createMediaSessionStore } from './session-store.js';
@@ -33,6 +37,9 @@ export type MediaConfig = Pick<
 export interface MediaRole {
   server: MediaServer;
   metrics: MediaMetrics;
+  /** This process's id in the media hashes and its liveness key. */
+  owner: string;
+  orphans: OrphanSweeper;
   close(): Promise<void>;
 }
 
@@ -50,6 +57,33 @@ export async function startMediaRole(
     metrics,
     firstTrace: async (callId) => (await core.store.load(callId)).trace,
   });
+  // unique per start: a restarted container often has the same hostname and pid (1), and a
+  // live key of the new process must not vouch for the sessions the old one left behind
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const store = createMediaSessionStore(core.redis, config.redisKeyPrefix);
+  const open = (callId: string) =>
+    openRecording({ rootDir: config.recordingsDir, callId, onGap: (g) => telemetry.gap(g) });
+  const hasRecording = (callId: string) =>
+    access(join(config.recordingsDir, callId, 'manifest.jsonl')).then(
+      () => true,
+      () => false,
+    );
+  const report = async (callId: string, event: CallEvent) => {
+    try {
+      await core.runtime.applyEvent(callId, event);
+    } catch (err) {
+      logger.warn({ err, callId, event: event.type }, 'media event not applied');
+    }
+  };
+  // before the endpoint accepts a session: its liveness key must exist first
+  const orphans = await startOrphanSweeper({
+    owner,
+    store,
+    reconnectWindowMs: config.mediaReconnectWindowMs,
+    existingRecording: async (callId) => ((await hasRecording(callId)) ? open(callId) : undefined),
+    report,
+    logger,
+  });
   const server = await startMediaServer({
     host: config.mediaHost,
     port: config.mediaPort,
@@ -57,33 +91,35 @@ export async function startMediaRole(
     keyFile: config.mediaTlsKeyFile,
     logger,
     session: {
-      owner: `${hostname()}:${process.pid}`,
+      owner,
       settings: {
         heartbeatMs: config.mediaHeartbeatMs,
         reconnectWindowMs: config.mediaReconnectWindowMs,
         handshakeTimeoutMs: config.mediaHandshakeTimeoutMs,
       },
-      store: createMediaSessionStore(core.redis, config.redisKeyPrefix),
+      store,
       credentials: new MediaCredentials(config.mediaCredentialSecret),
-      openRecording: (callId) =>
-        openRecording({ rootDir: config.recordingsDir, callId, onGap: (g) => telemetry.gap(g) }),
-      hasRecording: (callId) =>
-        access(join(config.recordingsDir, callId, 'manifest.jsonl')).then(
-          () => true,
-          () => false,
-        ),
-      report: async (callId, event) => {
-        try {
-          await core.runtime.applyEvent(callId, event);
-        } catch (err) {
-          logger.warn({ err, callId, event: event.type }, 'media event not applied');
-        }
-      },
+      openRecording: open,
+      hasRecording,
+      report,
       metrics,
       telemetry,
       logger,
     },
   });
   logger.info({ port: server.port }, 'media endpoint listening (TLS 1.3, cr-media/1)');
-  return { server, metrics, close: () => server.close() };
+  let closed: Promise<void> | undefined;
+  return {
+    server,
+    metrics,
+    owner,
+    orphans,
+    // drain first (sessions become resumable `lost`), then drop the liveness key: from then on
+    // any other media process ends what no peer resumes
+    close: () =>
+      (closed ??= (async () => {
+        await server.close();
+        await orphans.close();
+      })()),
+  };
 }

@@ -2,11 +2,23 @@
  * The media session registry in Redis, next to the call (same `{callId}` hash tag): which
  * session streams a call, whether it is lost and since when, and the single-use credential
  * nonces. Any media process can resume a session another one lost.
+ *
+ * Two keys outside the calls' slots serve the orphan sweeper (./orphan-sweeper.ts): the index
+ * of open sessions (`media-open`, written after the session hash so a session in it always has
+ * one) and each media process's liveness key. Both are only touched by single-key commands.
  */
 import type { RedisClient } from '../redis/client.js';
-import { callKeys } from '../calls/keys.js';
+import { callKeys, mediaOpenKey, mediaOwnerKey } from '../calls/keys.js';
 
 export type SessionState = 'streaming' | 'lost' | 'ended';
+
+/** The media hash of a call as read (`lostAt` only while lost). */
+export interface StoredSession {
+  sessionId: string;
+  state: SessionState;
+  owner: string;
+  lostAt: number | undefined;
+}
 
 export interface MediaSessionStore {
   /** Claim a call credential's nonce; false when it was used before. */
@@ -24,6 +36,22 @@ export interface MediaSessionStore {
   markEnded(callId: string, sessionId: string): Promise<void>;
   /** The call's `persist` flag: media may be written only while it is '1'. */
   persistAllowed(callId: string): Promise<boolean>;
+  /** The call's media hash; undefined when there is none (expired, or never started). */
+  read(callId: string): Promise<StoredSession | undefined>;
+  /**
+   * Mark the session lost at `at` if it is still streaming for `owner` (its process died); false
+   * when anything changed since it was read (a resume on another process, an end).
+   */
+  markLostIfOwned(callId: string, sessionId: string, owner: string, at: number): Promise<boolean>;
+  /** Open sessions, oldest first, with the index score (for `forget`). */
+  openSessions(limit: number): Promise<{ callId: string; score: string }[]>;
+  /** Drop a call from the open index, only if nobody re-added it since `score` was read. */
+  forget(callId: string, score: string): Promise<void>;
+  /** Refresh (or create) a media process's liveness key. */
+  keepAlive(owner: string, ttlMs: number): Promise<void>;
+  ownerAlive(owner: string): Promise<boolean>;
+  /** Delete the liveness key (graceful close: its sessions are swept at once). */
+  release(owner: string): Promise<void>;
 }
 
 const END_IF_STILL_LOST = `
@@ -32,6 +60,25 @@ if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] and redis.call('HGET', KE
    and redis.call('HGET', KEYS[1], 'lostAt') == ARGV[2] then
   redis.call('HSET', KEYS[1], 'state', 'ended')
   return 1
+end
+return 0
+`;
+
+const MARK_LOST_IF_OWNED = `
+-- KEYS[1] media hash   ARGV[1] sessionId   ARGV[2] owner   ARGV[3] lostAt
+if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'streaming'
+   and redis.call('HGET', KEYS[1], 'owner') == ARGV[2] then
+  redis.call('HSET', KEYS[1], 'state', 'lost', 'lostAt', ARGV[3])
+  return 1
+end
+return 0
+`;
+
+/** KEYS[1] open index; ARGV[1] callId, ARGV[2] the score seen. Removes it only if unchanged. */
+const FORGET_IF_UNCHANGED = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
 end
 return 0
 `;
@@ -52,6 +99,8 @@ export function createMediaSessionStore(
   ttlMs = 86_400_000,
 ): MediaSessionStore {
   const keys = (callId: string) => callKeys(prefix, callId);
+  const open = mediaOpenKey(prefix);
+  const opened = (callId: string) => redis.zadd(open, Date.now(), callId);
   return {
     async claimNonce(callId, nonce, nonceTtlMs) {
       return (
@@ -66,9 +115,11 @@ export function createMediaSessionStore(
         .hset(key, 'sessionId', sessionId, 'state', 'streaming', 'owner', owner)
         .pexpire(key, ttlMs)
         .exec();
+      await opened(callId);
     },
     async resume(callId, sessionId, owner) {
       const result = (await redis.eval(RESUME, 1, keys(callId).media, sessionId, owner)) as string;
+      if (result === 'ok') await opened(callId); // the sweeper may have dropped it meanwhile
       return result as 'ok' | 'unknown-session' | 'ended';
     },
     async markLost(callId, sessionId, at) {
@@ -77,18 +128,59 @@ export function createMediaSessionStore(
       await redis.hset(key, 'state', 'lost', 'lostAt', String(at));
     },
     async endIfStillLost(callId, sessionId, lostAt) {
-      return (
+      const ended =
         (await redis.eval(END_IF_STILL_LOST, 1, keys(callId).media, sessionId, String(lostAt))) ===
-        1
-      );
+        1;
+      if (ended) await redis.zrem(open, callId);
+      return ended;
     },
     async markEnded(callId, sessionId) {
       const key = keys(callId).media;
-      if ((await redis.hget(key, 'sessionId')) === sessionId)
-        await redis.hset(key, 'state', 'ended');
+      if ((await redis.hget(key, 'sessionId')) !== sessionId) return;
+      await redis.hset(key, 'state', 'ended');
+      await redis.zrem(open, callId);
     },
     async persistAllowed(callId) {
       return (await redis.hget(keys(callId).call, 'persist')) === '1';
+    },
+    async read(callId) {
+      const [sessionId, state, owner, lostAt] = await redis.hmget(
+        keys(callId).media,
+        'sessionId',
+        'state',
+        'owner',
+        'lostAt',
+      );
+      if (!sessionId || !state) return undefined;
+      return {
+        sessionId,
+        state: state as SessionState,
+        owner: owner ?? '',
+        lostAt: lostAt ? Number(lostAt) : undefined,
+      };
+    },
+    async markLostIfOwned(callId, sessionId, owner, at) {
+      const key = keys(callId).media;
+      return (await redis.eval(MARK_LOST_IF_OWNED, 1, key, sessionId, owner, String(at))) === 1;
+    },
+    async openSessions(limit) {
+      const flat = await redis.zrange(open, '0', String(limit - 1), 'WITHSCORES');
+      const out: { callId: string; score: string }[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        out.push({ callId: flat[i]!, score: flat[i + 1]! });
+      return out;
+    },
+    async forget(callId, score) {
+      await redis.eval(FORGET_IF_UNCHANGED, 1, open, callId, score);
+    },
+    async keepAlive(owner, ownerTtlMs) {
+      await redis.set(mediaOwnerKey(prefix, owner), '1', 'PX', ownerTtlMs);
+    },
+    async ownerAlive(owner) {
+      return (await redis.exists(mediaOwnerKey(prefix, owner))) === 1;
+    },
+    async release(owner) {
+      await redis.del(mediaOwnerKey(prefix, owner));
     },
   };
 }

@@ -3,55 +3,20 @@
  * flight is lost, the peer resumes on the restarted process with its resume token, the same
  * recording continues, and the manifest lists the gap. Then a graceful SIGTERM drains.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect as netConnect } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRecording } from '../../src/media/recording/index.js';
+import { killAll, listening, startMediaProcess as spawnMedia } from '../helpers/media-process.js';
 import { manifestOf, wavData } from '../helpers/recordings.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
 let system: System;
 const children: ChildProcess[] = [];
 
-function startMediaProcess(): { child: ChildProcess; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/media/main.ts'], {
-    env: { ...process.env, ...system.env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(child);
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exit };
-}
-
-async function mediaListening(): Promise<void> {
-  await eventually(
-    () =>
-      new Promise<true | undefined>((resolve) => {
-        const s = netConnect(system.config.mediaPort, '127.0.0.1');
-        s.once('connect', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(undefined));
-      }),
-    15_000,
-    'the media process to listen',
-  );
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once('exit', () => resolve());
-          c.kill('SIGKILL');
-        }),
-    ),
-  );
-}
+const startMediaProcess = () => spawnMedia(system.env, children);
+const mediaListening = () => listening(system.config.mediaPort);
+const stopAll = () => killAll(children);
 
 beforeAll(async () => {
   system = await startSystem({
