@@ -1,0 +1,304 @@
+/**
+ * B1 answer-latency: incoming-call notification sent by the simulator → answer POST received by
+ * its fake Graph (`call.answer.at - call.invitedAt`), open loop at fixed rates. The system: two
+ * ingress replicas and one worker process (as test/chaos/replicas.test.ts runs them), the
+ * simulator spreading deliveries round-robin, real Redis. The floor (b1-floor.ts) runs in this
+ * process against a simulator of its own; floor and system runs alternate within each repeat.
+ *
+ * Every call lives as Teams would drive it — invite, establishing, established, roster, a short
+ * hold, remote hang-up — so the webhook load around the invites is realistic and the system
+ * does not accumulate live calls. For the system's calls, the BullMQ answer job's timestamps
+ * split each answer's latency into ingress (invite → job added), queue (added → worker took it)
+ * and worker (taken → answer at Graph).
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { queuePrefix } from '../../src/calls/keys.js';
+import { freePort } from '../../src/dev/local-redis.js';
+import type { SimCall, Simulator } from '../../src/simulator/index.js';
+import { deleteByPrefix, uniquePrefix } from '../helpers/redis.js';
+import { testOrchestratorEnv, testSimulator } from '../helpers/system.js';
+import { startFloor } from './b1-floor.js';
+import {
+  meterCpu,
+  openLoop,
+  ready,
+  redisPid,
+  repeated,
+  sleep,
+  startRole,
+  summarize,
+  type CpuTime,
+  type RoleProcess,
+  type Summary,
+} from './harness/index.js';
+
+/** Teams' answer deadline for a policy recorder. */
+const DEADLINE_MS = 5000;
+/** Established → remote hang-up; short, so live calls stay few. */
+const HOLD_MS = 100;
+
+export interface B1Options {
+  quick: boolean;
+  redisUrl: string;
+}
+
+export interface AnswerBreakdown {
+  /** Invite sent → answer job added by the ingress (webhook, JWT, commit, enqueue call). */
+  ingress: Summary;
+  /** Job added → a worker took it. */
+  queue: Summary;
+  /** Worker took it → answer received by Graph (token, body, HTTPS POST). */
+  worker: Summary;
+}
+
+export interface B1Run {
+  target: 'system' | 'floor';
+  ratePerSec: number;
+  durationMs: number;
+  calls: number;
+  answered: number;
+  /** Answer latency, ms (integer ms: the simulator stamps with Date.now()). */
+  latency: Summary;
+  /** Webhook POSTs answered 2xx: response latency, ms. */
+  webhook2xx: Summary;
+  /** The same, invites only. */
+  invite2xx: Summary;
+  /** Calls not answered within 5 s (answered late, or never). */
+  missedDeadlines: number;
+  /** Calls that received more than one answer POST. */
+  duplicateAnswers: number;
+  /** Webhook POSTs that did not get a 2xx. */
+  failedDeliveries: number;
+  /** Calls that had not ended 15 s after the run. */
+  unsettled: number;
+  /** How late the generator fired arrivals, ms. */
+  generatorLateness: Summary;
+  /** CPU each process used while arrivals came, in cores (1 = one core busy). */
+  cpu: Record<string, CpuTime>;
+  /** The five slowest answers. */
+  slowest: { callId: string; ms: number; split?: string }[];
+  breakdown?: AnswerBreakdown;
+}
+
+export interface B1RatePoint {
+  ratePerSec: number;
+  system: B1Run;
+  floor: B1Run;
+  /** p50 / floor p50 of the median runs. */
+  p50Ratio: number;
+  systemRuns: B1Run[];
+  floorRuns: B1Run[];
+}
+
+export interface B1Result {
+  id: 'B1';
+  setup: string;
+  points: B1RatePoint[];
+}
+
+interface Target {
+  name: 'system' | 'floor';
+  sim: Simulator;
+  /** The system's graph queue, to read answer jobs' timestamps. */
+  graphQueue?: Queue;
+  /** Processes whose CPU is metered during a run. */
+  pids: Record<string, number | undefined>;
+}
+
+async function runOnce(target: Target, ratePerSec: number, durationMs: number): Promise<B1Run> {
+  const { sim } = target;
+  const calls: SimCall[] = [];
+  const cpu = meterCpu(target.pids);
+  const loop = await openLoop({
+    ratePerSec,
+    durationMs,
+    fire: async (i) => {
+      const call = await sim.placeCall({ kind: i % 3 === 0 ? 'meeting' : 'p2p', holdMs: HOLD_MS });
+      calls.push(call);
+    },
+  });
+  const cpuUsed = cpu.stop();
+  const settled = await Promise.allSettled(calls.map((c) => c.waitFor('terminated', 15_000)));
+  const ids = new Set(calls.map((c) => c.id));
+  const latencies: { callId: string; ms: number }[] = [];
+  let missed = 0;
+  for (const call of calls) {
+    if (!call.answer) {
+      missed += 1;
+      continue;
+    }
+    const ms = call.answer.at - call.invitedAt;
+    latencies.push({ callId: call.id, ms });
+    if (ms >= DEADLINE_MS) missed += 1;
+  }
+  const answersPerCall = new Map<string, number>();
+  for (const r of sim.requests) {
+    if (r.route === 'answer' && r.callId !== undefined && ids.has(r.callId))
+      answersPerCall.set(r.callId, (answersPerCall.get(r.callId) ?? 0) + 1);
+  }
+  const deliveries = sim.deliveries.filter((d) => d.callId !== undefined && ids.has(d.callId));
+  const ok = deliveries.filter((d) => d.status >= 200 && d.status < 300);
+  const slowest = [...latencies].sort((a, b) => b.ms - a.ms).slice(0, 5);
+  const breakdown = target.graphQueue
+    ? await answerBreakdown(target.graphQueue, calls, slowest)
+    : undefined;
+  const run: B1Run = {
+    target: target.name,
+    ratePerSec,
+    durationMs,
+    calls: calls.length,
+    answered: latencies.length,
+    latency: summarize(latencies.map((l) => l.ms)),
+    webhook2xx: summarize(ok.map((d) => d.latencyMs)),
+    invite2xx: summarize(ok.filter((d) => d.kind === 'incoming').map((d) => d.latencyMs)),
+    missedDeadlines: missed + (loop.arrivals - calls.length),
+    duplicateAnswers: [...answersPerCall.values()].filter((n) => n > 1).length,
+    failedDeliveries: deliveries.length - ok.length,
+    unsettled: settled.filter((s) => s.status === 'rejected').length,
+    generatorLateness: loop.lateness,
+    cpu: cpuUsed,
+    slowest: slowest.map((s) => ({
+      ...s,
+      ...(breakdown?.splits.has(s.callId) ? { split: breakdown.splits.get(s.callId) } : {}),
+    })),
+    ...(breakdown ? { breakdown: breakdown.summary } : {}),
+  };
+  // The logs and finished calls of this run are no longer needed: keep the simulator's memory
+  // (and so its GC pauses, which land in every later measurement) flat across runs.
+  sim.requests.splice(0);
+  sim.deliveries.splice(0);
+  const live = sim.calls as Map<string, SimCall>;
+  for (const call of calls) if (call.state === 'terminated') live.delete(call.id);
+  return run;
+}
+
+/** Split each answered call's latency with its answer job's timestamps (same machine clock). */
+async function answerBreakdown(
+  queue: Queue,
+  calls: SimCall[],
+  slowest: { callId: string }[],
+): Promise<{ summary: AnswerBreakdown; splits: Map<string, string> }> {
+  const ingress: number[] = [];
+  const wait: number[] = [];
+  const worker: number[] = [];
+  const splits = new Map<string, string>();
+  const wanted = new Set(slowest.map((s) => s.callId));
+  for (const call of calls) {
+    if (!call.answer) continue;
+    const job = await queue.getJob(`${call.id}-answer-g1`);
+    if (!job?.processedOn) continue;
+    const parts = [
+      job.timestamp - call.invitedAt,
+      job.processedOn - job.timestamp,
+      call.answer.at - job.processedOn,
+    ] as const;
+    ingress.push(parts[0]);
+    wait.push(parts[1]);
+    worker.push(parts[2]);
+    if (wanted.has(call.id))
+      splits.set(call.id, `ingress ${parts[0]} + queue ${parts[1]} + worker ${parts[2]} ms`);
+  }
+  return {
+    summary: { ingress: summarize(ingress), queue: summarize(wait), worker: summarize(worker) },
+    splits,
+  };
+}
+
+export async function runB1(options: B1Options): Promise<B1Result> {
+  const rates = options.quick ? [10, 100] : [10, 100, 300];
+  const warmupMs = options.quick ? 3000 : 5000;
+  const runMs = options.quick ? 5000 : 30_000;
+  const prefix = uniquePrefix('bench-b1');
+  const ports = [await freePort(), await freePort()];
+  const ingressUrl = (i: number) => `http://127.0.0.1:${ports[i]}`;
+  const sim = await testSimulator(`${ingressUrl(0)}/api/calling`, {
+    webhookUrls: ports.map((_, i) => `${ingressUrl(i)}/api/calling`),
+  });
+  const env = {
+    ...testOrchestratorEnv(sim, prefix, ports[0]!),
+    REDIS_URL: options.redisUrl,
+    // callbacks go to "the load balancer": replica 0's URL, which the simulator spreads
+    PUBLIC_BASE_URL: ingressUrl(0),
+    LOG_LEVEL: 'error',
+    // finished calls need not stay an hour: keeps Redis small over a long run
+    CALL_RETENTION_MS: '10000',
+    RECORD_RETENTION_MS: '10000',
+  };
+  const roles: RoleProcess[] = [
+    startRole('ingress-0', 'src/main.ts', { ...env, PORT: String(ports[0]) }),
+    startRole('ingress-1', 'src/main.ts', { ...env, PORT: String(ports[1]) }),
+    startRole('worker-0', 'workers/main.ts', env),
+  ];
+  const floorPort = await freePort();
+  const floorSim = await testSimulator(`http://127.0.0.1:${floorPort}/api/calling`);
+  const floor = await startFloor(floorSim, floorPort);
+  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const graphQueue = new Queue('graph', { connection, prefix: queuePrefix(prefix) });
+  try {
+    await Promise.all([ready(ingressUrl(0)), ready(ingressUrl(1))]);
+    const redis = await redisPid(options.redisUrl);
+    const system: Target = {
+      name: 'system',
+      sim,
+      graphQueue,
+      pids: {
+        bench: process.pid,
+        ...Object.fromEntries(roles.map((r) => [r.name, r.child.pid])),
+        redis,
+      },
+    };
+    const bare: Target = { name: 'floor', sim: floorSim, pids: { bench: process.pid, redis } };
+    const points: B1RatePoint[] = [];
+    for (const rate of rates) {
+      console.log(`B1: ${rate} calls/s: warm-up`);
+      await runOnce(bare, rate, warmupMs);
+      await runOnce(system, rate, warmupMs);
+      const floorRuns: B1Run[] = [];
+      const byP99 = (r: B1Run) => r.latency.p99;
+      const systemRepeats = await repeated(
+        3,
+        async (i) => {
+          // floor and system alternate, so drift on a shared machine hits both alike
+          floorRuns.push(await runOnce(bare, rate, runMs));
+          const run = await runOnce(system, rate, runMs);
+          const f = floorRuns.at(-1)!;
+          console.log(
+            `B1: ${rate} calls/s run ${i + 1}: system p50 ${run.latency.p50} p99 ${run.latency.p99} ms, ` +
+              `floor p50 ${f.latency.p50} p99 ${f.latency.p99} ms, missed ${run.missedDeadlines}/${f.missedDeadlines}`,
+          );
+          return run;
+        },
+        byP99,
+      );
+      const floorMedian = [...floorRuns].sort((a, b) => byP99(a) - byP99(b))[1]!;
+      points.push({
+        ratePerSec: rate,
+        system: systemRepeats.median,
+        floor: floorMedian,
+        p50Ratio: systemRepeats.median.latency.p50 / floorMedian.latency.p50,
+        systemRuns: systemRepeats.runs,
+        floorRuns,
+      });
+      await sleep(500);
+    }
+    if (floor.errors.length > 0)
+      console.warn(`B1: the floor failed ${floor.errors.length} requests: ${floor.errors[0]}`);
+    return {
+      id: 'B1',
+      setup:
+        `2 ingress processes + 1 worker process (GRAPH_WORKER_CONCURRENCY default), Redis ${options.redisUrl}; ` +
+        `simulator and floor in the bench process; calls: invite → answer → establishing → ` +
+        `established → roster → ${HOLD_MS} ms hold → remote hang-up; 1 in 3 a meeting; ` +
+        `warm-up ${warmupMs / 1000} s, 3 × ${runMs / 1000} s per rate and target`,
+      points,
+    };
+  } finally {
+    await Promise.all(roles.map((r) => r.stop()));
+    await floor.close();
+    await Promise.all([sim.close(), floorSim.close()]);
+    await graphQueue.close();
+    await deleteByPrefix(connection, prefix);
+    await connection.quit();
+  }
+}

@@ -1,0 +1,17 @@
+/** The shared bench harness: open-loop arrivals, percentiles, repeats, processes, machine facts. */
+export { fmt, quantile, summarize, type Summary } from './histogram.js';
+export { machineFacts, parseInfo, redisPid, type MachineFacts } from './machine.js';
+export { openLoop, type OpenLoopOptions, type OpenLoopResult } from './open-loop.js';
+export { repeated, sleep, type Repeated } from './repeat.js';
+export { ready, startRole, until, type RoleProcess } from './roles.js';
+export {
+  add,
+  commandStats,
+  countWire,
+  delta,
+  firstKey,
+  total,
+  type Tally,
+  type WireCounter,
+} from './redis-count.js';
+export { cpuTime, meterCpu, type CpuMeter, type CpuTime } from './cpu.js';

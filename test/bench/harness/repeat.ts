@@ -1,0 +1,22 @@
+/**
+ * Warm-up, then `repeats` measured runs; the run reported is the median one by a chosen key
+ * (every run is kept in the JSON so the spread can be seen).
+ */
+
+export interface Repeated<R> {
+  median: R;
+  runs: R[];
+}
+
+export async function repeated<R>(
+  repeats: number,
+  run: (index: number) => Promise<R>,
+  key: (result: R) => number,
+): Promise<Repeated<R>> {
+  const runs: R[] = [];
+  for (let i = 0; i < repeats; i += 1) runs.push(await run(i));
+  const order = [...runs].sort((a, b) => key(a) - key(b));
+  return { median: order[Math.floor((order.length - 1) / 2)]!, runs };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

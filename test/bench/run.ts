@@ -1,0 +1,96 @@
+/**
+ * `npm run bench` / `npm run bench:quick`: the benchmarks of ../shared/BENCHMARKS.md that exist
+ * so far (B1, B3, B7), each side by side with its floor or peer in the same run. Writes
+ * test/bench/results/latest.json and latest.md (with the machine's facts).
+ *
+ *   tsx test/bench/run.ts [--quick] [--only B1,B3,B7]
+ *
+ * The simulator's HTTPS must be trusted by this process (the floor's Graph POSTs) and by the
+ * role processes; Node reads NODE_EXTRA_CA_CERTS only at start, so the runner prepares the
+ * test certificates (test/global-setup.ts, as `npm test` does) and restarts itself once with
+ * them trusted.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDevCerts } from '../../src/dev/certs.js';
+import { setup, teardown } from '../global-setup.js';
+import { testRedisUrl } from '../helpers/redis.js';
+import { runB1 } from './b1-answer-latency.js';
+import { runB3 } from './b3-redis-cost.js';
+import { runB7 } from './b7-queue-overhead.js';
+import { machineFacts } from './harness/index.js';
+import { renderMarkdown, type BenchReport } from './report.js';
+
+const ALL = ['B1', 'B3', 'B7'] as const;
+
+function parseArgs(argv: string[]): { quick: boolean; only: Set<string> } {
+  const quick = argv.includes('--quick');
+  const at = argv.indexOf('--only');
+  const only = new Set(
+    at >= 0 ? (argv[at + 1] ?? '').split(',').map((s) => s.trim().toUpperCase()) : ALL,
+  );
+  for (const id of only)
+    if (!(ALL as readonly string[]).includes(id)) throw new Error(`unknown benchmark ${id}`);
+  return { quick, only };
+}
+
+/** Restart once with the test certificates trusted; resolves with the child's exit code. */
+async function relaunchTrusted(): Promise<number | undefined> {
+  const dir = join(tmpdir(), 'cr-test-certs'); // where test/global-setup.ts keeps them
+  const [web, media] = await Promise.all([
+    ensureDevCerts(dir, 'test', 'rsa'),
+    ensureDevCerts(dir, 'media', 'ec'),
+  ]);
+  const bundle = join(dir, 'trusted-bundle.pem');
+  if (process.env.NODE_EXTRA_CA_CERTS === bundle) return undefined;
+  await writeFile(bundle, `${web.cert}\n${media.cert}\n`);
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
+    stdio: 'inherit',
+  });
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const relaunched = await relaunchTrusted();
+  if (relaunched !== undefined) return relaunched;
+  const started = Date.now();
+  await setup(); // certificates' paths in TEST_* and a reachable Redis (reused or private)
+  try {
+    const redisUrl = testRedisUrl();
+    const report: BenchReport = {
+      generatedAt: new Date().toISOString(),
+      mode: args.quick ? 'quick' : 'full',
+      durationS: 0,
+      machine: await machineFacts(redisUrl),
+      loadAvg1mAtEnd: 0,
+    };
+    if (args.only.has('B3')) report.B3 = await runB3({ quick: args.quick });
+    if (args.only.has('B7')) report.B7 = await runB7({ quick: args.quick, redisUrl });
+    if (args.only.has('B1')) report.B1 = await runB1({ quick: args.quick, redisUrl });
+    report.durationS = Math.round((Date.now() - started) / 1000);
+    report.loadAvg1mAtEnd = Number(loadavg()[0]?.toFixed(2));
+    const dir = fileURLToPath(new URL('./results/', import.meta.url));
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const markdown = renderMarkdown(report);
+    await writeFile(join(dir, 'latest.md'), markdown);
+    console.log(`\n${markdown}`);
+    console.log(`written: ${join(dir, 'latest.json')}, ${join(dir, 'latest.md')}`);
+    return 0;
+  } finally {
+    await teardown();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('bench failed:', error);
+    process.exit(1);
+  },
+);
