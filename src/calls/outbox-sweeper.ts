@@ -9,7 +9,9 @@
  *
  * Assumes replica clocks agree to well within `graceMs` (index scores are writer time).
  */
+import { every } from '../periodic.js';
 import type { RedisClient } from '../redis/client.js';
+import { forgetIfUnchanged } from '../redis/sorted-set.js';
 import type { Logger } from 'pino';
 import type { EffectQueues } from '../queues/producer.js';
 import { ATTR, withSpan } from '../telemetry/index.js';
@@ -18,15 +20,6 @@ import type { SnapshotStore } from './snapshot-store.js';
 
 /** Outbox entries read per round trip. */
 const PAGE = 100;
-
-/** KEYS[1] index; ARGV[1] member, ARGV[2] the score seen. Removes it only if unchanged. */
-const FORGET_IF_UNCHANGED = `
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score and tonumber(score) == tonumber(ARGV[2]) then
-  return redis.call('ZREM', KEYS[1], ARGV[1])
-end
-return 0
-`;
 
 export interface OutboxSweeperOptions {
   redis: RedisClient;
@@ -49,8 +42,6 @@ export interface OutboxSweeper {
   close(): Promise<void>;
 }
 
-type ForgetFn = (key: string, member: string, score: string) => Promise<number>;
-
 export function startOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper {
   const { redis, prefix, store, queues, logger } = options;
   const intervalMs = options.intervalMs ?? 500;
@@ -58,12 +49,7 @@ export function startOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper
   const batch = options.batch ?? 200;
   const now = options.now ?? Date.now;
   const index = outboxIndexKey(prefix);
-  if (!('crForgetIfUnchanged' in redis)) {
-    redis.defineCommand('crForgetIfUnchanged', { numberOfKeys: 1, lua: FORGET_IF_UNCHANGED });
-  }
-  const forget = (redis as unknown as { crForgetIfUnchanged: ForgetFn }).crForgetIfUnchanged.bind(
-    redis,
-  );
+  const forget = forgetIfUnchanged(redis);
 
   /**
    * Every entry of a call announced more than `graceMs` ago is re-driven. One that a live
@@ -119,27 +105,9 @@ export function startOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper
     return redriven;
   }
 
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (stopped || running) return; // a slow pass is not stacked up on
-    running = sweep()
-      .then(
-        () => undefined,
-        (error: unknown) =>
-          logger.warn({ err: (error as Error).message }, 'outbox sweep failed; retrying next tick'),
-      )
-      .finally(() => (running = undefined));
-  }, intervalMs);
-  timer.unref();
-  let closed: Promise<void> | undefined;
+  const loop = every(intervalMs, sweep, logger, 'outbox sweep');
   return {
     sweep,
-    close: () =>
-      (closed ??= (async () => {
-        stopped = true;
-        clearInterval(timer);
-        await running;
-      })()),
+    close: () => loop.close(),
   };
 }

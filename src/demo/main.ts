@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ensureDevCerts } from '../dev/certs.js';
+import { relaunchTrusting } from '../dev/trusted-relaunch.js';
 import { localOrchestratorEnv } from '../dev/local-env.js';
 import { ensureRedis, freePort } from '../dev/local-redis.js';
 import { startSimulator, type PlaceCallOptions, type SimCall } from '../simulator/index.js';
@@ -74,29 +75,9 @@ const scenarios: Scenario[] = [
   },
 ];
 
-/**
- * The simulator's media peer runs in this process and must trust the media endpoint's
- * certificate; Node reads NODE_EXTRA_CA_CERTS only at start, so the demo restarts itself once
- * with the generated certificates trusted.
- */
-async function trusted(): Promise<number | undefined> {
-  const dir = join(work, 'certs');
-  const [web, media] = await Promise.all([
-    ensureDevCerts(dir, 'demo', 'rsa'),
-    ensureDevCerts(dir, 'media', 'ec'),
-  ]);
-  const bundle = join(dir, 'trusted.pem');
-  if (process.env.NODE_EXTRA_CA_CERTS === bundle) return undefined;
-  await writeFile(bundle, `${web.cert}\n${media.cert}\n`);
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
-    stdio: 'inherit',
-  });
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
-}
-
 async function main(): Promise<number> {
-  const relaunched = await trusted();
+  // the simulator's media peer runs in this process and must trust the media endpoint
+  const relaunched = await relaunchTrusting(join(work, 'certs'), 'demo');
   if (relaunched !== undefined) return relaunched;
   // with OTEL_* set, the simulator's deliveries and Graph handlers join the calls' traces
   const telemetry = startTelemetry({ role: 'simulator' });

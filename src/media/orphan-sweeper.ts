@@ -19,6 +19,7 @@
  */
 import type { Logger } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
+import { every } from '../periodic.js';
 import { ATTR, withSpan } from '../telemetry/index.js';
 import type { Recording } from './recording/index.js';
 import type { MediaSessionStore, StoredSession } from './session-store.js';
@@ -129,21 +130,14 @@ export async function startOrphanSweeper(o: OrphanSweeperOptions): Promise<Orpha
     }
   }
 
-  let running: Promise<void> | undefined;
+  const loop = every(intervalMs, sweep, logger, 'orphan sweep');
   let stopped = false;
-  const sweepTimer = setInterval(() => {
-    if (stopped || running) return; // a slow pass is not stacked up on
-    running = sweep()
-      .catch((error: unknown) => logger.warn({ err: error }, 'orphan sweep failed; retrying'))
-      .finally(() => (running = undefined));
-  }, intervalMs);
   const aliveTimer = setInterval(() => {
     if (stopped) return;
     store
       .keepAlive(owner, ownerTtlMs)
       .catch((error: unknown) => logger.warn({ err: error }, 'media liveness refresh failed'));
   }, intervalMs);
-  sweepTimer.unref();
   aliveTimer.unref();
 
   let closed: Promise<void> | undefined;
@@ -152,9 +146,8 @@ export async function startOrphanSweeper(o: OrphanSweeperOptions): Promise<Orpha
     close: () =>
       (closed ??= (async () => {
         stopped = true;
-        clearInterval(sweepTimer);
         clearInterval(aliveTimer);
-        await running;
+        await loop.close();
         await store.release(owner).catch(() => undefined);
       })()),
   };

@@ -8,6 +8,7 @@
  * one) and each media process's liveness key. Both are only touched by single-key commands.
  */
 import type { RedisClient } from '../redis/client.js';
+import { forgetIfUnchanged } from '../redis/sorted-set.js';
 import { callKeys, mediaOpenKey, mediaOwnerKey } from '../calls/keys.js';
 
 export type SessionState = 'streaming' | 'lost' | 'ended';
@@ -74,15 +75,6 @@ end
 return 0
 `;
 
-/** KEYS[1] open index; ARGV[1] callId, ARGV[2] the score seen. Removes it only if unchanged. */
-const FORGET_IF_UNCHANGED = `
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score and tonumber(score) == tonumber(ARGV[2]) then
-  return redis.call('ZREM', KEYS[1], ARGV[1])
-end
-return 0
-`;
-
 const RESUME = `
 -- KEYS[1] media hash   ARGV[1] sessionId   ARGV[2] owner
 local id = redis.call('HGET', KEYS[1], 'sessionId')
@@ -100,6 +92,7 @@ export function createMediaSessionStore(
 ): MediaSessionStore {
   const keys = (callId: string) => callKeys(prefix, callId);
   const open = mediaOpenKey(prefix);
+  const forget = forgetIfUnchanged(redis);
   const opened = (callId: string) => redis.zadd(open, Date.now(), callId);
   return {
     async claimNonce(callId, nonce, nonceTtlMs) {
@@ -171,7 +164,7 @@ export function createMediaSessionStore(
       return out;
     },
     async forget(callId, score) {
-      await redis.eval(FORGET_IF_UNCHANGED, 1, open, callId, score);
+      await forget(open, callId, score);
     },
     async keepAlive(owner, ownerTtlMs) {
       await redis.set(mediaOwnerKey(prefix, owner), '1', 'PX', ownerTtlMs);

@@ -10,12 +10,11 @@
  * test certificates (test/global-setup.ts, as `npm test` does) and restarts itself once with
  * them trusted.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDevCerts } from '../../src/dev/certs.js';
+import { relaunchTrusting } from '../../src/dev/trusted-relaunch.js';
 import { setup, teardown } from '../global-setup.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { runB1 } from './b1-answer-latency.js';
@@ -37,26 +36,10 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<string> } {
   return { quick, only };
 }
 
-/** Restart once with the test certificates trusted; resolves with the child's exit code. */
-async function relaunchTrusted(): Promise<number | undefined> {
-  const dir = join(tmpdir(), 'cr-test-certs'); // where test/global-setup.ts keeps them
-  const [web, media] = await Promise.all([
-    ensureDevCerts(dir, 'test', 'rsa'),
-    ensureDevCerts(dir, 'media', 'ec'),
-  ]);
-  const bundle = join(dir, 'trusted-bundle.pem');
-  if (process.env.NODE_EXTRA_CA_CERTS === bundle) return undefined;
-  await writeFile(bundle, `${web.cert}\n${media.cert}\n`);
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
-    stdio: 'inherit',
-  });
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
-}
-
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const relaunched = await relaunchTrusted();
+  // restart once with the test certificates trusted (test/global-setup.ts keeps them here)
+  const relaunched = await relaunchTrusting(join(tmpdir(), 'cr-test-certs'), 'test');
   if (relaunched !== undefined) return relaunched;
   const started = Date.now();
   await setup(); // certificates' paths in TEST_* and a reachable Redis (reused or private)
