@@ -265,12 +265,13 @@ export class MediaSession {
         if (!(await this.deps.store.endIfStillLost(callId, sessionId, lostAt).catch(() => false)))
           return;
         this.setState('ended');
-        await this.report('fault', {
-          type: 'MEDIA.FAULT',
-          at: this.now(),
-          reason: 'media lost beyond the reconnect window',
-        });
-        await (await this.existingRecording())?.finalize().catch(() => undefined);
+        const endedAt = this.now();
+        const reason = 'media lost beyond the reconnect window';
+        await this.report('fault', { type: 'MEDIA.FAULT', at: endedAt, reason });
+        // the unresumed time is a gap the manifest lists, as the orphan sweeper's path does
+        const recording = await this.existingRecording();
+        await recording?.noteGap(lostAt, endedAt, reason).catch(() => undefined);
+        await recording?.finalize().catch(() => undefined);
       })();
     }, this.deps.settings.reconnectWindowMs);
     window.unref();

@@ -112,6 +112,43 @@ describe('a media process dies and no peer comes back', () => {
     await call.hangUp();
   }, 60_000);
 
+  it('a living media process whose peer never comes back lists the same gap and finalizes', async () => {
+    const windowMs = 1000;
+    const sys = (system = await startSystem({
+      name: 'media-owner-window',
+      media: { inProcess: true },
+      env: { MEDIA_RECONNECT_WINDOW_MS: String(windowMs) },
+      sim: { media: { enabled: true, paceMs: 20 } },
+    }));
+    const call = await sys.sim.placeCall({ kind: 'p2p' });
+    await call.waitFor('established', 8000);
+    await callReaches(sys, call.id, 'recording', 8000);
+    const dir = join(sys.config.recordingsDir, call.id);
+    await eventually(
+      async () =>
+        (await manifestOf(dir).catch(() => [])).some((e) => e.type === 'segment')
+          ? true
+          : undefined,
+      15_000,
+      'a sealed segment',
+    );
+    call.media!.reconnectUri = `tls://localhost:${await freePort()}`; // resumes go nowhere
+    call.media!.dropSocket();
+    await eventually(
+      async () =>
+        (await manifestOf(dir).catch(() => [])).some((e) => e.type === 'finalized')
+          ? true
+          : undefined,
+      windowMs + 5000,
+      'the owner to finalize after its window',
+    );
+    const verified = await verifyRecording(dir);
+    expect(verified.ok, verified.problems.join('; ')).toBe(true);
+    expect(verified.gaps.map((g) => g.reason)).toContain('media lost beyond the reconnect window');
+    await callReaches(sys, call.id, 'recordingFailed');
+    await call.hangUp();
+  }, 60_000);
+
   it('a peer that resumes after the sweeper marked the session lost wins', async () => {
     // the survivor sweeps every 1 s and takes a missing owner key (PX 3 s) for a death; the
     // window leaves the peer (retrying every ≤ 1 s) time to resume after that
