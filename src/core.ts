@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { connectRedis, type RedisClient } from './redis/client.js';
+import { startOutboxSweeper, type OutboxSweeper } from './calls/outbox-sweeper.js';
 import { createCallRuntime, type CallRuntime } from './calls/runtime.js';
 import { createSnapshotStore, type SnapshotStore } from './calls/snapshot-store.js';
 import { createEffectQueues, type EffectQueues } from './queues/producer.js';
@@ -18,6 +19,11 @@ export interface Core {
   runtime: CallRuntime;
   /** A fresh connection suitable for BullMQ workers (`maxRetriesPerRequest: null`). */
   workerConnection(): RedisClient;
+  /**
+   * The outbox sweeper every ingress and worker process runs (src/calls/outbox-sweeper.ts);
+   * the caller closes it before the core.
+   */
+  sweepOutbox(timing: Pick<Config, 'outboxSweepIntervalMs' | 'outboxGraceMs'>): OutboxSweeper;
   /** Resolves once the command connection is ready (the offline queue is off). */
   ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -93,6 +99,16 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
         redis.once('ready', onReady);
       });
     },
+    sweepOutbox: (timing) =>
+      startOutboxSweeper({
+        redis,
+        prefix: config.redisKeyPrefix,
+        store,
+        queues,
+        logger,
+        intervalMs: timing.outboxSweepIntervalMs,
+        graceMs: timing.outboxGraceMs,
+      }),
     workerConnection() {
       const connection = connectRedis(config.redisUrl, { cluster, maxRetriesPerRequest: null });
       connection.on('error', (err: Error) =>

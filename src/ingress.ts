@@ -11,7 +11,6 @@ import type { Core } from './core.js';
 import { createApp, type Readiness } from './http/app.js';
 import { createTeamsTokenVerifier } from './http/teams-auth.js';
 import type { AnswerPolicy } from './policy/policy.js';
-import { startOutboxSweeper } from './calls/outbox-sweeper.js';
 import { observeActiveCalls } from './telemetry/index.js';
 
 export interface Ingress {
@@ -74,15 +73,7 @@ export async function startIngress(
   });
   server.on('error', (err) => logger.error({ err }, 'ingress server error'));
   const stopObserving = observeActiveCalls(() => core.runtime.activeCallCount());
-  const sweeper = startOutboxSweeper({
-    redis: core.redis,
-    prefix: config.redisKeyPrefix,
-    store: core.store,
-    queues: core.queues,
-    logger,
-    intervalMs: config.outboxSweepIntervalMs,
-    graceMs: config.outboxGraceMs,
-  });
+  const sweeper = core.sweepOutbox(config);
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   let closed: Promise<void> | undefined;

@@ -16,7 +16,6 @@ import { buildAnswerBody } from '../src/graph/answer-body.js';
 import { MediaCredentials } from '../src/media/credentials.js';
 import { QUEUE, type GraphJob, type TimerJob } from '../src/queues/jobs.js';
 import { createGraphProcessor, graphBackoffStrategy } from './graph.js';
-import { startOutboxSweeper } from '../src/calls/outbox-sweeper.js';
 import { traced } from './job-span.js';
 import { createTimerProcessor } from './timers.js';
 
@@ -131,15 +130,7 @@ export function startWorkers(
   );
   const workers = [graphWorker, timerWorker];
   // any surviving replica re-drives effects a dead process committed but never enqueued
-  const sweeper = startOutboxSweeper({
-    redis: core.redis,
-    prefix: settings.redisKeyPrefix,
-    store: core.store,
-    queues: core.queues,
-    logger,
-    intervalMs: settings.outboxSweepIntervalMs,
-    graceMs: settings.outboxGraceMs,
-  });
+  const sweeper = core.sweepOutbox(settings);
   for (const w of workers) {
     w.on('error', (err) => logger.warn({ err: err.message, queue: w.name }, 'worker error'));
     w.on('failed', (job, err) =>

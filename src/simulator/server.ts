@@ -12,7 +12,7 @@ import type { FaultTable, ActiveFault } from './faults.js';
 import { handleGraph, type GraphDeps } from './graph-api.js';
 import { entraError, graphError } from './graph-errors.js';
 import { logEntry } from './request-log.js';
-import { ATTR, contextFrom, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
+import { ATTR, contextFrom, SpanKind, withSpan } from '../telemetry/index.js';
 import { classify, type Reply, type RequestContext } from './routes.js';
 import type { TokenService } from './tokens.js';
 import type { GraphRoute, RequestLogEntry, RequestRoute, SimulatorLogger } from './types.js';
@@ -45,18 +45,15 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
   const handle = handler(deps);
   // One SERVER span per request, continuing the caller's trace (the worker's Graph request).
   return (req) => {
-    const path = new URL(req.url).pathname;
-    const { route, callId } = classify(req.method, path);
-    const carrier: TraceCarrier = {};
-    for (const name of ['traceparent', 'tracestate']) {
-      const value = req.headers.get(name);
-      if (value) carrier[name] = value;
-    }
+    const url = new URL(req.url);
+    const classified = classify(req.method, url.pathname);
+    const { route, callId } = classified;
     return withSpan(
       `${req.method} ${route}`,
       {
         kind: SpanKind.SERVER,
-        parent: contextFrom(carrier.traceparent ? carrier : undefined),
+        // the caller's traceparent, when it sent one (the worker's Graph request does)
+        parent: contextFrom(Object.fromEntries(req.headers)),
         attributes: {
           [ATTR.httpMethod]: req.method,
           [ATTR.httpRoute]: route,
@@ -64,7 +61,7 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
         },
       },
       async (span) => {
-        const res = await handle(req);
+        const res = await handle(req, url, classified);
         span.setAttribute(ATTR.httpStatus, res.status);
         return res;
       },
@@ -72,15 +69,15 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
   };
 }
 
-function handler(deps: HandlerDeps): (req: Request) => Promise<Response> {
-  return async (req) => {
+function handler(
+  deps: HandlerDeps,
+): (req: Request, url: URL, classified: RequestContext['classified']) => Promise<Response> {
+  return async (req, url, classified) => {
     const at = Date.now();
-    const url = new URL(req.url);
     const path = url.pathname;
     if (deps.control && path.startsWith('/_sim/'))
       return toResponse(req, await deps.control(req, path));
     const text = await req.text();
-    const classified = classify(req.method, path);
     const ctx: RequestContext = { req, path, text, classified };
     let reply: Reply;
     try {

@@ -7,13 +7,14 @@
  * once and before its deadline (or explicitly failed), every call's final state correct, no
  * keep-alive missed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../src/calls/runtime.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { createCore, type Core } from '../../src/core.js';
 import type { SimCall, Simulator } from '../../src/simulator/index.js';
 import { pino } from 'pino';
+import { startRoleProcess } from '../helpers/role-process.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { eventually, testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 
@@ -36,11 +37,10 @@ const ports: number[] = [];
 const processes = new Map<string, ChildProcess>();
 const exits: string[] = [];
 
+const started: ChildProcess[] = [];
+
 function startRole(name: string, file: string, extra: Record<string, string> = {}): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'error', ...extra },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const { child } = startRoleProcess(file, { ...env, ...extra }, started, { logLevel: 'error' });
   child.once('exit', (code, signal) => exits.push(`${name}:${code ?? signal}`));
   processes.set(name, child);
 }

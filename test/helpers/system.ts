@@ -18,6 +18,8 @@ import { startMediaRole, type MediaRole } from '../../src/media/role.js';
 import { DEFAULT_POLICY, type AnswerPolicy } from '../../src/policy/policy.js';
 import {
   startSimulator,
+  type PlaceCallOptions,
+  type SimCall,
   type Simulator,
   type SimulatorOptions,
 } from '../../src/simulator/index.js';
@@ -165,6 +167,17 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         if (options.media) await rm(config.recordingsDir, { recursive: true, force: true });
       })()),
   };
+}
+
+/** A call placed through the simulator (1:1 unless `opts` say otherwise), once established. */
+export async function placeEstablished(
+  system: System,
+  opts: PlaceCallOptions = {},
+): Promise<SimCall> {
+  const call = await system.sim.placeCall({ kind: 'p2p', ...opts });
+  await call.waitFor('established', 8000);
+  await callReaches(system, call.id, 'established');
+  return call;
 }
 
 /** Poll `check` until it returns a value other than undefined, or fail after `timeoutMs`. */

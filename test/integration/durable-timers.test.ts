@@ -3,21 +3,16 @@
  * delayed job in Redis, so killing the only worker process with SIGKILL while it is pending
  * loses nothing — the next worker process to start fires it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
 let system: System;
 const children: ChildProcess[] = [];
 
-function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    env: { ...process.env, ...system.env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
+const startWorkerProcess = (): ChildProcess =>
+  startRoleProcess('workers/main.ts', system.env, children).child;
 
 const exited = (child: ChildProcess) =>
   new Promise<void>((resolve) =>

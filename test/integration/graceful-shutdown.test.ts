@@ -2,25 +2,20 @@
  * Issue 6, item 3: SIGTERM → readiness 503 → stop intake → drain in-flight work within a bound
  * → close → exit 0; a second signal forces exit. Real processes, real signals.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
+import { startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
 let system: System;
 const children: ChildProcess[] = [];
 
+/** A role process, and when it exited with which code. */
 function role(file: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
-    env: { ...process.env, ...system.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(child);
-  const exited = new Promise<{ code: number | null; at: number }>((r) =>
-    child.once('exit', (code) => r({ code, at: Date.now() })),
-  );
-  return { child, exited };
+  const { child, exit } = startRoleProcess(file, { ...system.env, ...env }, children);
+  return { child, exited: exit.then((code) => ({ code, at: Date.now() })) };
 }
 
 async function status(url: string): Promise<number | 'refused'> {

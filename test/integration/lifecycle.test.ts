@@ -7,9 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { callKeys } from '../../src/calls/keys.js';
 import { stateName } from '../../src/calls/runtime.js';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { PlaceCallOptions } from '../../src/simulator/index.js';
 import { plainRedis } from '../helpers/redis.js';
-import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
+import {
+  callReaches,
+  eventually,
+  placeEstablished,
+  startSystem,
+  type System,
+} from '../helpers/system.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 let system: System;
@@ -44,14 +50,7 @@ const admin = (path: string, method = 'GET') =>
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });
 
-async function establishedCall(
-  opts: Parameters<System['sim']['placeCall']>[0] = {},
-): Promise<SimCall> {
-  const call = await system.sim.placeCall({ kind: 'p2p', ...opts });
-  await call.waitFor('established', 8000);
-  await callReaches(system, call.id, 'established');
-  return call;
-}
+const establishedCall = (opts?: PlaceCallOptions) => placeEstablished(system, opts);
 
 describe('recording status (teams-protocol §6)', () => {
   it('reports recording once media flows, and allows persisting only after Graph confirmed it', async () => {

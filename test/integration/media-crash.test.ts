@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRecording } from '../../src/media/recording/index.js';
-import { killAll, listening, startMediaProcess as spawnMedia } from '../helpers/media-process.js';
+import { killAll, listening, startMediaProcess as spawnMedia } from '../helpers/role-process.js';
 import { manifestOf, wavData } from '../helpers/recordings.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 

@@ -12,7 +12,7 @@ import { freePort } from '../../src/dev/local-redis.js';
 import { verifyRecording } from '../../src/media/recording/index.js';
 import { startMediaRole, type MediaRole } from '../../src/media/role.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
-import { killAll, listening, startMediaProcess } from '../helpers/media-process.js';
+import { killAll, listening, startMediaProcess } from '../helpers/role-process.js';
 import { manifestOf, wavData } from '../helpers/recordings.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';

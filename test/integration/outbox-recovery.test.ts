@@ -5,7 +5,7 @@
  * started with FAULT_CRASH_AFTER_COMMIT kills itself right after committing an invite, and the
  * in-process replica's sweeper gets the call answered before Teams' deadline.
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeCallsKey, outboxIndexKey } from '../../src/calls/keys.js';
@@ -14,6 +14,7 @@ import { createCore, type Core } from '../../src/core.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { killAll, startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem } from '../helpers/system.js';
 import { ACTIVE_CALLS, type EffectRecord } from '../../src/queues/jobs.js';
 
@@ -167,25 +168,21 @@ describe('the outbox sweeper', () => {
 });
 
 describe('a process killed between commit and enqueue', () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => killAll(children));
+
   it('loses nothing: another replica answers the call before the deadline', async () => {
     const system = await startSystem({ name: 'outbox-crash' });
     try {
       const port = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-        env: {
-          ...process.env,
-          ...system.env,
-          PORT: String(port),
-          FAULT_CRASH_AFTER_COMMIT: 'CALL.INCOMING',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      const { child, output } = startRoleProcess(
+        'src/main.ts',
+        { ...system.env, PORT: String(port), FAULT_CRASH_AFTER_COMMIT: 'CALL.INCOMING' },
+        children,
+        { capture: true },
+      );
       child.once('exit', (code) => {
-        if (code !== null) console.error(output); // it should have died by SIGKILL
+        if (code !== null) console.error(output()); // it should have died by SIGKILL
       });
       const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, s) => r(s)));
       await eventually(

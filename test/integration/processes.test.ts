@@ -2,7 +2,7 @@
  * The roles as real processes: `npm start`'s launcher runs ingress + workers, becomes ready,
  * and exits 0 on SIGTERM; a bad configuration stops start-up with a message naming the variable.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,23 +10,14 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { startRoleProcess } from '../helpers/role-process.js';
 import { eventually } from '../helpers/system.js';
 
 const prefix = uniquePrefix('procs');
 const children: ChildProcess[] = [];
 
-function run(file: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exit, output: () => output };
-}
+const run = (file: string, env: Record<string, string>) =>
+  startRoleProcess(file, env, children, { capture: true });
 
 const baseEnv = (port: number) => ({
   BOT_APP_ID: 'app',

@@ -9,9 +9,15 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callKeys } from '../../src/calls/keys.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { PlaceCallOptions } from '../../src/simulator/index.js';
 import { startRedisCluster, type LocalCluster } from '../helpers/redis-cluster.js';
-import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
+import {
+  callReaches,
+  eventually,
+  placeEstablished,
+  startSystem,
+  type System,
+} from '../helpers/system.js';
 
 let cluster: LocalCluster;
 let system: System;
@@ -66,14 +72,7 @@ async function callIdOn(port: number, label: string): Promise<string> {
   }
 }
 
-async function establishedCall(
-  opts: Parameters<System['sim']['placeCall']>[0] = {},
-): Promise<SimCall> {
-  const call = await system.sim.placeCall({ kind: 'p2p', ...opts });
-  await call.waitFor('established', 8000);
-  await callReaches(system, call.id, 'established');
-  return call;
-}
+const establishedCall = (opts?: PlaceCallOptions) => placeEstablished(system, opts);
 
 describe('on a three-master Redis Cluster', () => {
   it('connects in cluster mode and reports ready (workers found across the nodes)', async () => {

@@ -5,23 +5,18 @@
  * with SIGKILL; the other process picks the job up once its lock lapses (GRAPH_LOCK_MS) and a
  * stall check (GRAPH_STALL_CHECK_MS) sees it, and the call is answered once, in time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/runner.js';
+import { startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
 let system: System;
 const workers: ChildProcess[] = [];
 
-function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    env: { ...process.env, ...system.env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  workers.push(child);
-  return child;
-}
+const startWorkerProcess = (): ChildProcess =>
+  startRoleProcess('workers/main.ts', system.env, workers).child;
 
 beforeAll(async () => {
   system = await startSystem({ name: 'worker-failover', withWorkers: false });

@@ -4,12 +4,13 @@
  * with `OTEL_EXPORTER_OTLP_ENDPOINT` set; one call's trace arrives from both services with one
  * trace id (the context crossed BullMQ), and the metrics arrive too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
 import type { Simulator } from '../../src/simulator/index.js';
+import { startRoleProcess } from '../helpers/role-process.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 import { eventually, testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 
@@ -37,7 +38,8 @@ const received = { spans: [] as ReceivedSpan[], metrics: new Set<string>(), requ
 let receiver: Server;
 let sim: Simulator;
 let launcher: ChildProcess;
-let output = '';
+let output = (): string => '';
+const children: ChildProcess[] = [];
 
 const attrOf = (attrs: OtlpAttribute[] | undefined, key: string) => {
   const v = attrs?.find((a) => a.key === key)?.value;
@@ -83,19 +85,15 @@ beforeAll(async () => {
   sim = await testSimulator(`http://127.0.0.1:${port}/api/calling`);
   const env = {
     ...testOrchestratorEnv(sim, prefix, port),
-    LOG_LEVEL: 'warn',
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     // nothing is exported on a schedule during the test: what arrives, the shutdown flushed
     OTEL_BSP_SCHEDULE_DELAY: '600000',
     OTEL_METRIC_EXPORT_INTERVAL: '600000',
   };
-  launcher = spawn(process.execPath, ['--import', 'tsx', 'src/launch.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  launcher.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  launcher.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const role = startRoleProcess('src/launch.ts', env, children, { capture: true });
+  launcher = role.child;
+  output = role.output;
   await eventually(
     async () => {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
@@ -104,7 +102,7 @@ beforeAll(async () => {
     20_000,
     'the orchestrator to become ready',
   ).catch((error: unknown) => {
-    throw new Error(`${(error as Error).message}\n${output}`);
+    throw new Error(`${(error as Error).message}\n${output()}`);
   });
 }, 30_000);
 

@@ -1,27 +1,48 @@
-/** The media role as a child process (`src/media/main.ts`), for tests that kill it. */
+/**
+ * Orchestrator roles as child processes (`src/main.ts`, `workers/main.ts`, `src/media/main.ts`,
+ * `src/launch.ts`), for tests that signal or kill them.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
 import { eventually } from './system.js';
 
-export interface MediaProcess {
+export interface RoleProcess {
   child: ChildProcess;
   /** The exit code (null when killed by a signal). */
   exit: Promise<number | null>;
+  /** What it printed, when started with `capture` (else empty). */
+  output: () => string;
 }
 
-/** Starts `src/media/main.ts` with `env` (logs at warn) and keeps it in `children`. */
-export function startMediaProcess(
+export interface RoleOptions {
+  /** Collect stdout and stderr instead of passing them through. @default false */
+  capture?: boolean;
+  /** Overrides any LOG_LEVEL in `env`. @default 'warn' */
+  logLevel?: string;
+}
+
+/** Starts `file` under tsx with `env` on top of this process's, and keeps it in `children`. */
+export function startRoleProcess(
+  file: string,
   env: Record<string, string>,
   children: ChildProcess[],
-): MediaProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/media/main.ts'], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  options: RoleOptions = {},
+): RoleProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    env: { ...process.env, ...env, LOG_LEVEL: options.logLevel ?? 'warn' },
+    stdio: options.capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
   });
   children.push(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exit };
+  return { child, exit, output: () => output };
 }
+
+/** The media role (`src/media/main.ts`) with `env`. */
+export const startMediaProcess = (env: Record<string, string>, children: ChildProcess[]) =>
+  startRoleProcess('src/media/main.ts', env, children);
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:`port`. */
 export async function listening(port: number): Promise<void> {
