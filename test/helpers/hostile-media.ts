@@ -146,7 +146,8 @@ export class Peer {
     });
   }
 
-  static async connect(port: number, alpn: string[] | undefined = [MEDIA_ALPN]): Promise<Peer> {
+  /** `alpn` null: offer no ALPN at all. */
+  static async connect(port: number, alpn: string[] | null = [MEDIA_ALPN]): Promise<Peer> {
     const socket = connect({
       host: '127.0.0.1',
       port,
