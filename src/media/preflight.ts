@@ -4,7 +4,7 @@
  * every write later: the certificate and key are readable and belong together, and
  * RECORDINGS_DIR is a directory this process can write into.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,13 +25,21 @@ export function checkMediaTls(certFile: string, keyFile: string): void {
   };
   const cert = read('MEDIA_TLS_CERT_FILE', certFile);
   const key = read('MEDIA_TLS_KEY_FILE', keyFile);
+  let matches: boolean;
   try {
     createSecureContext({ cert, key, minVersion: 'TLSv1.3' });
+    // OpenSSL drops a key that does not match the certificate without a word; ask explicitly
+    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
   } catch (error) {
-    // OpenSSL's reason ("key values mismatch", "bad end line"), never the key itself
-    const reason = (error as Error).message.split(':').at(-1)?.trim() ?? 'unusable';
+    // OpenSSL's reason ("bad end line", "unsupported"), never the key itself
+    const reason = (error as Error).message.split(':').at(-1)?.trim() || 'unusable';
     throw problem(
-      `MEDIA_TLS_KEY_FILE: the key ${keyFile} and the certificate ${certFile} (MEDIA_TLS_CERT_FILE) do not make a usable pair: ${reason}`,
+      `MEDIA_TLS_KEY_FILE: ${keyFile} with ${certFile} is not a usable pair: ${reason}`,
+    );
+  }
+  if (!matches) {
+    throw problem(
+      `MEDIA_TLS_KEY_FILE: ${keyFile} is not the key of the certificate ${certFile} (MEDIA_TLS_CERT_FILE)`,
     );
   }
 }

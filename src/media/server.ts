@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { guardConnections, type ConnectionLimits } from './connection-guard.js';
+import { checkMediaTls } from './preflight.js';
 import { MEDIA_ALPN } from './protocol/index.js';
 import { MediaSession, type SessionDeps } from './session.js';
 import { MediaTelemetry } from './telemetry.js';
@@ -68,6 +69,7 @@ export async function startMediaServer(o: MediaServerOptions): Promise<MediaServ
   // Certificates are rotated by replacing the files; poll them so a rename is seen too.
   const reload = () => {
     try {
+      checkMediaTls(o.certFile, o.keyFile); // a half-replaced pair would fail every handshake
       server.setSecureContext({ ...credentials(), minVersion: 'TLSv1.3' });
       o.logger.info({ certFile: o.certFile }, 'media TLS certificate reloaded');
     } catch (err) {
