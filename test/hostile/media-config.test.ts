@@ -9,6 +9,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { killAll, startRoleProcess } from '../helpers/role-process.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -46,6 +47,39 @@ async function startMedia(env: Record<string, string>) {
   );
   return { code: await role.exit, output: role.output() };
 }
+
+describe('the media limits', () => {
+  const required = { BOT_APP_ID: 'app', BOT_APP_SECRET: 'secret' };
+
+  it('have defaults', () => {
+    expect(loadConfig(required)).toMatchObject({
+      mediaTlsTimeoutMs: 1000,
+      mediaHandshakeTimeoutMs: 2000,
+      mediaMaxConnections: 500,
+      mediaMaxTimestampJumpMs: 60_000,
+      mediaMaxUnmixedSources: 4,
+      acceptedModalities: ['audio'],
+    });
+    expect(
+      loadConfig({ ...required, ACCEPTED_MODALITIES: 'audio,video' }).acceptedModalities,
+    ).toEqual(['audio', 'video']);
+  });
+
+  it('refuse values that would switch them off', () => {
+    expect(() => loadConfig({ ...required, MEDIA_MAX_CONNECTIONS: '0' })).toThrow(
+      /MEDIA_MAX_CONNECTIONS/,
+    );
+    expect(() => loadConfig({ ...required, MEDIA_MAX_TIMESTAMP_JUMP_MS: '99999999' })).toThrow(
+      /MEDIA_MAX_TIMESTAMP_JUMP_MS/,
+    );
+    expect(() => loadConfig({ ...required, MEDIA_MAX_UNMIXED_SOURCES: '1000' })).toThrow(
+      /MEDIA_MAX_UNMIXED_SOURCES/,
+    );
+    expect(() => loadConfig({ ...required, ACCEPTED_MODALITIES: 'video' })).toThrow(
+      /ACCEPTED_MODALITIES/,
+    );
+  });
+});
 
 describe('media start-up refuses a careless configuration', () => {
   it('a certificate and a key that do not belong together', async () => {
