@@ -75,6 +75,11 @@ const EnvSchema = z.object({
   MEDIA_HEARTBEAT_MS: int(50, 60_000).default(1000),
   MEDIA_RECONNECT_WINDOW_MS: int(100, 10 * 60_000).default(10_000),
   MEDIA_HANDSHAKE_TIMEOUT_MS: int(100, 60_000).default(2000),
+  MEDIA_TLS_TIMEOUT_MS: int(100, 60_000).default(1000),
+  MEDIA_MAX_CONNECTIONS: int(1, 100_000).default(500),
+  MEDIA_MAX_TIMESTAMP_JUMP_MS: int(1000, 3_600_000).default(60_000),
+  MEDIA_MAX_UNMIXED_SOURCES: int(1, 64).default(4),
+  ACCEPTED_MODALITIES: z.enum(['audio', 'audio,video']).default('audio'),
   RECORDINGS_DIR: nonEmpty.default('./recordings'),
   POLICY_FILE: z.string().optional(),
   ANSWER_DEADLINE_MS: int(500, 60_000).default(5000),
@@ -130,8 +135,24 @@ export interface Config {
   mediaHeartbeatMs: number;
   /** How long a lost media session may be resumed. @default 10000 */
   mediaReconnectWindowMs: number;
-  /** A peer must complete TLS and HELLO within this. @default 2000 */
+  /** After TLS, a peer must have its HELLO accepted within this. @default 2000 */
   mediaHandshakeTimeoutMs: number;
+  /**
+   * The ClientHello deadline: from TCP accept, the TLS handshake must be done within this, or
+   * the socket is destroyed (half-open and slowly sent ClientHellos). @default 1000
+   */
+  mediaTlsTimeoutMs: number;
+  /** Connections one media process holds at most (handshaking ones included). @default 500 */
+  mediaMaxConnections: number;
+  /**
+   * A frame whose timestamp jumps further than this (beyond the real time that passed) from
+   * the session's media clock, forward or back, is a protocol error. @default 60000
+   */
+  mediaMaxTimestampJumpMs: number;
+  /** Unmixed audio sources taken per 20 ms; Teams sends at most four. @default 4 */
+  mediaMaxUnmixedSources: number;
+  /** The answer's `acceptedModalities`; media of other modalities is dropped. @default ['audio'] */
+  acceptedModalities: readonly Modality[];
   recordingsDir: string;
   policyFile: string | undefined;
   /** Teams gives a policy recorder 5 s to answer. @default 5000 */
@@ -166,6 +187,8 @@ export interface Config {
    */
   faultCrashAfterCommit: string | undefined;
 }
+
+export type Modality = 'audio' | 'video';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -225,6 +248,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mediaHeartbeatMs: e.MEDIA_HEARTBEAT_MS,
     mediaReconnectWindowMs: e.MEDIA_RECONNECT_WINDOW_MS,
     mediaHandshakeTimeoutMs: e.MEDIA_HANDSHAKE_TIMEOUT_MS,
+    mediaTlsTimeoutMs: e.MEDIA_TLS_TIMEOUT_MS,
+    mediaMaxConnections: e.MEDIA_MAX_CONNECTIONS,
+    mediaMaxTimestampJumpMs: e.MEDIA_MAX_TIMESTAMP_JUMP_MS,
+    mediaMaxUnmixedSources: e.MEDIA_MAX_UNMIXED_SOURCES,
+    acceptedModalities: Object.freeze(e.ACCEPTED_MODALITIES.split(',') as Modality[]),
     recordingsDir: e.RECORDINGS_DIR,
     policyFile: e.POLICY_FILE,
     answerDeadlineMs: e.ANSWER_DEADLINE_MS,

@@ -32,6 +32,7 @@ export type WorkerSettings = Pick<
   | 'entraAuthorityHost'
   | 'rosterMode'
   | 'mediaCredentialSecret'
+  | 'acceptedModalities'
   | 'outboxSweepIntervalMs'
   | 'outboxGraceMs'
 >;
@@ -93,6 +94,7 @@ export function startWorkers(
               mediaPort: settings.mediaPort,
               participantCapacity: policy.participantCapacity,
               deltaRoster: settings.rosterMode === 'delta',
+              modalities: settings.acceptedModalities,
               credentials,
             },
             Date.now(),

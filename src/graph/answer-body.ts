@@ -2,6 +2,7 @@
  * The body of `POST …/answer` (teams-protocol §4.1). The app-hosted media blob names our media
  * endpoint and carries the call's single-use media credential (docs/media-protocol.md).
  */
+import type { Modality } from '../config.js';
 import type { MediaCredentials } from '../media/credentials.js';
 import type { AnswerBody } from './calls.js';
 
@@ -14,6 +15,8 @@ export interface AnswerBodyOptions {
   credentials: MediaCredentials;
   /** Ask for delta roster notifications instead of full rosters. */
   deltaRoster?: boolean;
+  /** `acceptedModalities`; the credential carries them, so the media process enforces them. @default ['audio'] */
+  modalities?: readonly Modality[];
 }
 
 export const MEDIA_BLOB_PROTOCOL = 'cr-media/1';
@@ -23,16 +26,17 @@ export function buildAnswerBody(
   options: AnswerBodyOptions,
   now: number,
 ): AnswerBody {
+  const modalities = options.modalities ?? ['audio'];
   const blob = JSON.stringify({
     protocol: MEDIA_BLOB_PROTOCOL,
     mpUri: `tls://${options.mediaHost}:${options.mediaPort}`,
     callId,
-    credential: options.credentials.mintCall(callId, now),
+    credential: options.credentials.mintCall(callId, now, undefined, modalities),
     supportedAudioFormat: 'Pcm16K',
   });
   return {
     callbackUri: options.callbackUri,
-    acceptedModalities: ['audio'],
+    acceptedModalities: [...modalities],
     mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig', blob },
     participantCapacity: options.participantCapacity,
     ...(options.deltaRoster ? { callOptions: { isDeltaRosterEnabled: true } } : {}),

@@ -5,6 +5,7 @@
  * a resume token lets the same session continue within its reconnect window, anywhere.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Modality } from '../config.js';
 
 export interface CallCredentialClaims {
   v: 1;
@@ -12,6 +13,8 @@ export interface CallCredentialClaims {
   callId: string;
   exp: number;
   nonce: string;
+  /** The answer's accepted modalities; absent (older credentials) means audio only. */
+  modalities?: Modality[];
 }
 export interface ResumeClaims {
   v: 1;
@@ -19,6 +22,7 @@ export interface ResumeClaims {
   callId: string;
   sessionId: string;
   exp: number;
+  modalities?: Modality[];
 }
 type Claims = CallCredentialClaims | ResumeClaims;
 
@@ -34,12 +38,30 @@ export class CredentialError extends Error {
 export class MediaCredentials {
   constructor(private readonly secret: string) {}
 
-  mintCall(callId: string, now: number, ttlMs = 120_000): string {
-    return this.sign({ v: 1, kind: 'call', callId, exp: now + ttlMs, nonce: randomUUID() });
+  mintCall(
+    callId: string,
+    now: number,
+    ttlMs = 120_000,
+    modalities: readonly Modality[] = ['audio'],
+  ): string {
+    const nonce = randomUUID();
+    return this.sign({
+      v: 1,
+      kind: 'call',
+      callId,
+      exp: now + ttlMs,
+      nonce,
+      modalities: [...modalities],
+    });
   }
 
-  mintResume(callId: string, sessionId: string, exp: number): string {
-    return this.sign({ v: 1, kind: 'resume', callId, sessionId, exp });
+  mintResume(
+    callId: string,
+    sessionId: string,
+    exp: number,
+    modalities: readonly Modality[] = ['audio'],
+  ): string {
+    return this.sign({ v: 1, kind: 'resume', callId, sessionId, exp, modalities: [...modalities] });
   }
 
   /** The claims of a valid token for `callId`; throws `CredentialError` otherwise. */
@@ -66,6 +88,13 @@ export class MediaCredentials {
     if (claims.v !== 1 || claims.kind !== kind) throw new CredentialError('malformed');
     if (claims.callId !== callId) throw new CredentialError('wrong-call');
     if (typeof claims.exp !== 'number' || claims.exp < now) throw new CredentialError('expired');
+    const { modalities } = claims;
+    if (
+      modalities !== undefined &&
+      (!Array.isArray(modalities) || !modalities.every((m) => m === 'audio' || m === 'video'))
+    ) {
+      throw new CredentialError('malformed');
+    }
     return claims as Extract<Claims, { kind: K }>;
   }
 

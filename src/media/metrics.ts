@@ -4,12 +4,16 @@ export interface MediaMetrics {
   resumes: number;
   framesWritten: number;
   framesDroppedBeforeConfirmation: number;
+  /** Frames not written, by reason (DropReason of ./telemetry.ts). */
+  framesDropped: Record<string, number>;
   protocolErrors: number;
   writeErrors: number;
   /** TLS-level failures: plaintext clients, slow or broken TLS handshakes. */
   tlsErrors: number;
   /** Refused handshakes by reason (docs/media-protocol.md). */
   refused: Record<string, number>;
+  /** Connections closed before a session existed, by reason (./connection-guard.ts). */
+  connectionsClosed: Record<string, number>;
 }
 
 export const newMediaMetrics = (): MediaMetrics => ({
@@ -17,8 +21,10 @@ export const newMediaMetrics = (): MediaMetrics => ({
   resumes: 0,
   framesWritten: 0,
   framesDroppedBeforeConfirmation: 0,
+  framesDropped: {},
   protocolErrors: 0,
   writeErrors: 0,
   tlsErrors: 0,
   refused: {},
+  connectionsClosed: {},
 });

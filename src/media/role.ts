@@ -15,6 +15,7 @@ import type { Core } from '../core.js';
 import { MediaCredentials } from './credentials.js';
 import { newMediaMetrics, type MediaMetrics } from './metrics.js';
 import { startOrphanSweeper, type OrphanSweeper } from './orphan-sweeper.js';
+import { checkMediaTls, checkRecordingsDir } from './preflight.js';
 import { openRecording } from './recording/index.js';
 import { startMediaServer, type MediaServer } from './server.js';
 import { createMediaSessionStore } from './session-store.js';
@@ -31,6 +32,10 @@ export type MediaConfig = Pick<
   | 'mediaHeartbeatMs'
   | 'mediaReconnectWindowMs'
   | 'mediaHandshakeTimeoutMs'
+  | 'mediaTlsTimeoutMs'
+  | 'mediaMaxConnections'
+  | 'mediaMaxTimestampJumpMs'
+  | 'mediaMaxUnmixedSources'
   | 'recordingsDir'
 >;
 
@@ -51,6 +56,8 @@ export async function startMediaRole(
   if (!config.mediaTlsCertFile || !config.mediaTlsKeyFile) {
     throw new Error('the media role needs MEDIA_TLS_CERT_FILE and MEDIA_TLS_KEY_FILE');
   }
+  checkMediaTls(config.mediaTlsCertFile, config.mediaTlsKeyFile);
+  await checkRecordingsDir(config.recordingsDir);
   const metrics = newMediaMetrics();
   // after the SDK started (src/media/main.ts), so the instruments bind to its meter
   const telemetry = new MediaTelemetry({
@@ -90,12 +97,18 @@ export async function startMediaRole(
     certFile: config.mediaTlsCertFile,
     keyFile: config.mediaTlsKeyFile,
     logger,
+    connections: {
+      maxConnections: config.mediaMaxConnections,
+      tlsTimeoutMs: config.mediaTlsTimeoutMs,
+    },
     session: {
       owner,
       settings: {
         heartbeatMs: config.mediaHeartbeatMs,
         reconnectWindowMs: config.mediaReconnectWindowMs,
         handshakeTimeoutMs: config.mediaHandshakeTimeoutMs,
+        maxTimestampJumpMs: config.mediaMaxTimestampJumpMs,
+        maxUnmixedSources: config.mediaMaxUnmixedSources,
       },
       store,
       credentials: new MediaCredentials(config.mediaCredentialSecret),

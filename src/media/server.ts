@@ -1,14 +1,18 @@
 /**
- * The media endpoint: TLS 1.3 only (ALPN cr-media/1), one `MediaSession` per connection, the
- * certificate reloaded without restart when its files change, and a drain that keeps sessions
- * resumable elsewhere (docs/media-protocol.md).
+ * The media endpoint: TLS 1.3 only (ALPN cr-media/1, a client offering anything else or nothing
+ * is refused), one `MediaSession` per connection, bounded connections and TLS time
+ * (./connection-guard.ts), the certificate reloaded without restart when its files change, and
+ * a drain that keeps sessions resumable elsewhere (docs/media-protocol.md).
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { guardConnections, type ConnectionLimits } from './connection-guard.js';
+import { checkMediaTls } from './preflight.js';
 import { MEDIA_ALPN } from './protocol/index.js';
 import { MediaSession, type SessionDeps } from './session.js';
+import { MediaTelemetry } from './telemetry.js';
 
 export interface MediaServerOptions {
   host: string;
@@ -16,6 +20,7 @@ export interface MediaServerOptions {
   certFile: string;
   keyFile: string;
   session: SessionDeps;
+  connections: ConnectionLimits;
   logger: Logger;
 }
 
@@ -28,27 +33,43 @@ export interface MediaServer {
 
 export async function startMediaServer(o: MediaServerOptions): Promise<MediaServer> {
   const sessions = new Set<MediaSession>();
+  const { metrics } = o.session;
+  const deps = { ...o.session, telemetry: o.session.telemetry ?? new MediaTelemetry({ metrics }) };
   const credentials = () => ({ cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) });
   const server: Server = createServer({
     ...credentials(),
     minVersion: 'TLSv1.3',
-    ALPNProtocols: [MEDIA_ALPN],
-    handshakeTimeout: o.session.settings.handshakeTimeoutMs,
+    // only cr-media/1: a client offering other protocols fails the handshake (no_application_protocol)
+    ALPNCallback: ({ protocols }) => (protocols.includes(MEDIA_ALPN) ? MEDIA_ALPN : undefined),
+    handshakeTimeout: o.connections.tlsTimeoutMs,
   });
+  const countClosed = (reason: string) => {
+    metrics.connectionsClosed[reason] = (metrics.connectionsClosed[reason] ?? 0) + 1;
+  };
+  const guard = guardConnections(server, o.connections, countClosed);
   server.on('secureConnection', (socket: TLSSocket) => {
-    const session = new MediaSession(socket, o.session);
+    guard.secured(socket);
+    // a client that offered no ALPN at all is not a cr-media/1 peer either
+    if (socket.alpnProtocol !== MEDIA_ALPN) {
+      countClosed('no-alpn');
+      return void socket.destroy();
+    }
+    const session = new MediaSession(socket, deps);
     sessions.add(session);
     socket.once('close', () => sessions.delete(session));
   });
-  server.on('tlsClientError', (err) => {
-    o.session.metrics.tlsErrors += 1;
+  server.on('tlsClientError', (err, socket) => {
+    metrics.tlsErrors += 1;
+    countClosed('tls-error');
     o.logger.debug({ err: err.message }, 'media TLS client error');
+    socket.destroy(); // Node leaves that to a 'tlsClientError' listener: without it, nothing closes
   });
   server.on('error', (err) => o.logger.error({ err }, 'media server error'));
 
   // Certificates are rotated by replacing the files; poll them so a rename is seen too.
   const reload = () => {
     try {
+      checkMediaTls(o.certFile, o.keyFile); // a half-replaced pair would fail every handshake
       server.setSecureContext({ ...credentials(), minVersion: 'TLSv1.3' });
       o.logger.info({ certFile: o.certFile }, 'media TLS certificate reloaded');
     } catch (err) {

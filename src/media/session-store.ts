@@ -13,6 +13,8 @@ import { callKeys, mediaOpenKey, mediaOwnerKey } from '../calls/keys.js';
 
 export type SessionState = 'streaming' | 'lost' | 'ended';
 
+export type ResumeResult = 'ok' | 'unknown-session' | 'ended' | 'expired' | 'live';
+
 /** The media hash of a call as read (`lostAt` only while lost). */
 export interface StoredSession {
   sessionId: string;
@@ -25,12 +27,18 @@ export interface MediaSessionStore {
   /** Claim a call credential's nonce; false when it was used before. */
   claimNonce(callId: string, nonce: string, ttlMs: number): Promise<boolean>;
   start(callId: string, sessionId: string, owner: string): Promise<void>;
-  /** Take over a session for a resume; refused when unknown or ended. */
+  /**
+   * Take over a lost session for a resume within `windowMs` of its loss; refused when unknown,
+   * ended, past its window (`expired`) or still streaming (`live`: a second connection must not
+   * take a session from a live one). A session still streaming for a process whose liveness key
+   * is gone is lost, and is taken over.
+   */
   resume(
     callId: string,
     sessionId: string,
     owner: string,
-  ): Promise<'ok' | 'unknown-session' | 'ended'>;
+    window: { now: number; windowMs: number },
+  ): Promise<ResumeResult>;
   markLost(callId: string, sessionId: string, at: number): Promise<void>;
   /** End the session if it is still lost since `lostAt` (nobody resumed it); true if ended now. */
   endIfStillLost(callId: string, sessionId: string, lostAt: number): Promise<boolean>;
@@ -76,10 +84,14 @@ return 0
 `;
 
 const RESUME = `
--- KEYS[1] media hash   ARGV[1] sessionId   ARGV[2] owner
+-- KEYS[1] media hash   ARGV[1] sessionId   ARGV[2] owner   ARGV[3] now   ARGV[4] windowMs
 local id = redis.call('HGET', KEYS[1], 'sessionId')
 if id ~= ARGV[1] then return 'unknown-session' end
-if redis.call('HGET', KEYS[1], 'state') == 'ended' then return 'ended' end
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'ended' then return 'ended' end
+if state ~= 'lost' then return 'live' end
+local lostAt = tonumber(redis.call('HGET', KEYS[1], 'lostAt'))
+if lostAt == nil or tonumber(ARGV[3]) - lostAt > tonumber(ARGV[4]) then return 'expired' end
 redis.call('HSET', KEYS[1], 'state', 'streaming', 'owner', ARGV[2])
 redis.call('HDEL', KEYS[1], 'lostAt')
 return 'ok'
@@ -94,7 +106,7 @@ export function createMediaSessionStore(
   const open = mediaOpenKey(prefix);
   const forget = forgetIfUnchanged(redis);
   const opened = (callId: string) => redis.zadd(open, Date.now(), callId);
-  return {
+  const store: MediaSessionStore = {
     async claimNonce(callId, nonce, nonceTtlMs) {
       return (
         (await redis.set(keys(callId).mediaNonce(nonce), '1', 'PX', nonceTtlMs, 'NX')) === 'OK'
@@ -110,10 +122,34 @@ export function createMediaSessionStore(
         .exec();
       await opened(callId);
     },
-    async resume(callId, sessionId, owner) {
-      const result = (await redis.eval(RESUME, 1, keys(callId).media, sessionId, owner)) as string;
+    async resume(callId, sessionId, owner, { now, windowMs }) {
+      const key = keys(callId).media;
+      const attempt = async () =>
+        (await redis.eval(
+          RESUME,
+          1,
+          key,
+          sessionId,
+          owner,
+          String(now),
+          String(windowMs),
+        )) as ResumeResult;
+      let result = await attempt();
+      if (result === 'live') {
+        // its process died and no sweep has seen it yet: lost now (compare-and-set, so a sweep
+        // or another resume racing this one wins or loses as a whole)
+        const held = await store.read(callId);
+        if (
+          held?.sessionId === sessionId &&
+          held.state === 'streaming' &&
+          !(await store.ownerAlive(held.owner)) &&
+          (await store.markLostIfOwned(callId, sessionId, held.owner, now))
+        ) {
+          result = await attempt();
+        }
+      }
       if (result === 'ok') await opened(callId); // the sweeper may have dropped it meanwhile
-      return result as 'ok' | 'unknown-session' | 'ended';
+      return result;
     },
     async markLost(callId, sessionId, at) {
       const key = keys(callId).media;
@@ -176,4 +212,5 @@ export function createMediaSessionStore(
       await redis.del(mediaOwnerKey(prefix, owner));
     },
   };
+  return store;
 }

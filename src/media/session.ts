@@ -16,8 +16,10 @@ import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
+import type { Modality } from '../config.js';
 import { CALL_ID_PATTERN } from '../calls/keys.js';
 import { CredentialError, type MediaCredentials } from './credentials.js';
+import { FrameGuard } from './frame-guard.js';
 import { FrameQueue } from './frame-queue.js';
 import type { MediaMetrics } from './metrics.js';
 import { encodeFrame, FrameDecoder, ProtocolError, type Frame } from './protocol/index.js';
@@ -29,6 +31,10 @@ export interface SessionSettings {
   heartbeatMs: number;
   reconnectWindowMs: number;
   handshakeTimeoutMs: number;
+  /** A timestamp jump beyond this is a protocol error (./frame-guard.ts). */
+  maxTimestampJumpMs: number;
+  /** Unmixed audio sources taken per 20 ms. */
+  maxUnmixedSources: number;
 }
 
 export interface SessionDeps {
@@ -59,6 +65,8 @@ export class MediaSession {
   private readonly decoder = new FrameDecoder();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly frames: FrameQueue;
+  /** Set at WELCOME, with the modalities the credential carries. */
+  private guard: FrameGuard | undefined;
   private persist = false;
   private flowingReported = false;
   private lastFrameAt = 0;
@@ -128,6 +136,7 @@ export class MediaSession {
     const { callId } = frame;
     this.tel.hello(callId);
     const now = this.now();
+    let modalities: Modality[] | undefined;
     try {
       if (frame.credential) {
         const claims = this.deps.credentials.check(frame.credential, 'call', callId, now);
@@ -135,12 +144,18 @@ export class MediaSession {
           return this.refuse('reused');
         }
         this.sessionId = randomUUID();
+        modalities = claims.modalities;
         await this.deps.store.start(callId, this.sessionId, this.deps.owner);
       } else if (frame.resume) {
         const claims = this.deps.credentials.check(frame.resume, 'resume', callId, now);
-        const resumed = await this.deps.store.resume(callId, claims.sessionId, this.deps.owner);
+        // only a lost session, and only within its window (not one still streaming elsewhere)
+        const resumed = await this.deps.store.resume(callId, claims.sessionId, this.deps.owner, {
+          now,
+          windowMs: this.deps.settings.reconnectWindowMs,
+        });
         if (resumed !== 'ok') return this.refuse(resumed);
         this.sessionId = claims.sessionId;
+        modalities = claims.modalities;
         this.deps.metrics.resumes += 1;
       } else {
         return this.refuse('malformed');
@@ -156,11 +171,20 @@ export class MediaSession {
     this.tel.accepted(callId, this.sessionId, resumed);
     this.deps.metrics.sessions += 1;
     this.lastFrameAt = this.now();
-    const { heartbeatMs, reconnectWindowMs } = this.deps.settings;
+    const { heartbeatMs, reconnectWindowMs, maxTimestampJumpMs, maxUnmixedSources } =
+      this.deps.settings;
+    const answered = modalities ?? ['audio'];
+    this.guard = new FrameGuard(
+      { maxJumpMs: maxTimestampJumpMs, maxUnmixedSources, modalities: answered },
+      this.now,
+    );
+    // the token outlives the session's streaming time; the store honours it only while the
+    // session is lost and within its reconnect window
     const resume = this.deps.credentials.mintResume(
       callId,
       this.sessionId,
       this.now() + 24 * 3600_000,
+      answered,
     );
     this.send({
       type: 'welcome',
@@ -185,9 +209,16 @@ export class MediaSession {
   }
 
   private onFrame(frame: Frame): void {
+    if (this.cause) return; // failing or draining: what follows in the same chunk is not taken
     this.lastFrameAt = this.now();
     if (frame.type === 'end') return void this.end(frame.reason);
     if (frame.type !== 'audio' && frame.type !== 'video') return; // heartbeat, dominant speaker
+    const admission = this.guard!.admit(frame);
+    if (admission.verdict === 'error') {
+      this.deps.metrics.protocolErrors += 1;
+      return this.fail(admission.message, true);
+    }
+    if (admission.verdict === 'drop') return this.tel.media.dropped(admission.reason);
     if (!this.flowingReported) {
       this.flowingReported = true;
       void this.report('flowing', { type: 'MEDIA.FLOWING', at: this.now() });

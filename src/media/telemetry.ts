@@ -34,10 +34,17 @@ export type MediaState = 'connected' | 'resumed' | 'flowing' | 'lost' | 'ended' 
 /**
  * Why received frames were not written: before Teams confirmed recording, after the recording
  * was stopped, older than what their track holds, lost with a failed write, or still queued
- * when the session stopped streaming.
+ * when the session stopped streaming; a modality the answer did not accept, or an unmixed
+ * source beyond the per-20 ms limit (./frame-guard.ts).
  */
 export type DropReason =
-  'before-confirmation' | 'recording-stopped' | 'late' | 'write-error' | 'stream-closed';
+  | 'before-confirmation'
+  | 'recording-stopped'
+  | 'late'
+  | 'write-error'
+  | 'stream-closed'
+  | 'modality-not-answered'
+  | 'source-limit';
 
 export interface MediaTelemetryOptions {
   /** The plain counters of the process; updated together with the instruments. */
@@ -76,6 +83,7 @@ export class MediaTelemetry {
   dropped(reason: DropReason, frames = 1): void {
     if (frames <= 0) return;
     if (reason === 'before-confirmation') this.metrics.framesDroppedBeforeConfirmation += frames;
+    this.metrics.framesDropped[reason] = (this.metrics.framesDropped[reason] ?? 0) + frames;
     this.instruments.framesDropped.add(frames, { [ATTR.dropReason]: reason });
   }
 

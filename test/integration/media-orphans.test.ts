@@ -199,6 +199,9 @@ describe('a media process dies and no peer comes back', () => {
   }, 60_000);
 });
 
+/** A resume at `now`, inside a reconnect window of 10 s. */
+const window = (now: number) => ({ now, windowMs: 10_000 });
+
 describe('the compare-and-set of the registry', () => {
   it('a resume makes the sweeper’s mark-lost and end fail', async () => {
     const redis = plainRedis();
@@ -208,12 +211,12 @@ describe('the compare-and-set of the registry', () => {
       await store.start('c1', 's1', 'dead');
       const seen = (await store.read('c1'))!;
       expect(await redis.zscore(mediaOpenKey(prefix), 'c1')).not.toBeNull();
-      expect(await store.resume('c1', 's1', 'alive')).toBe('ok');
+      expect(await store.resume('c1', 's1', 'alive', window(1000))).toBe('ok');
       expect(await store.markLostIfOwned('c1', seen.sessionId, seen.owner, 1000)).toBe(false);
       expect((await store.read('c1'))?.state).toBe('streaming');
 
       expect(await store.markLostIfOwned('c1', 's1', 'alive', 2000)).toBe(true);
-      expect(await store.resume('c1', 's1', 'other')).toBe('ok');
+      expect(await store.resume('c1', 's1', 'other', window(2000))).toBe('ok');
       expect(await store.endIfStillLost('c1', 's1', 2000)).toBe(false);
       expect(await store.read('c1')).toMatchObject({ state: 'streaming', owner: 'other' });
 

@@ -34,9 +34,16 @@ beforeAll(async () => {
     certFile: certFile(),
     keyFile: keyFile(),
     logger: pino({ level: 'silent' }),
+    connections: { maxConnections: 100, tlsTimeoutMs: 1000 },
     session: {
       owner: 'test',
-      settings: { heartbeatMs: 1000, reconnectWindowMs: 1000, handshakeTimeoutMs: 1000 },
+      settings: {
+        heartbeatMs: 1000,
+        reconnectWindowMs: 1000,
+        handshakeTimeoutMs: 1000,
+        maxTimestampJumpMs: 60_000,
+        maxUnmixedSources: 4,
+      },
       store: {} as MediaSessionStore,
       credentials: new MediaCredentials('x'.repeat(32)),
       openRecording: (callId) => openRecording({ rootDir: dir, callId }),

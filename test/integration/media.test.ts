@@ -19,6 +19,8 @@ beforeAll(async () => {
   system = await startSystem({
     name: 'media',
     media: { inProcess: true },
+    // the answer accepts video, so the media process records it
+    env: { ACCEPTED_MODALITIES: 'audio,video' },
     sim: { media: { enabled: true, paceMs: 10, video: true } },
   });
 });

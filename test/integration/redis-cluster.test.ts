@@ -164,10 +164,14 @@ describe('on a three-master Redis Cluster', () => {
     expect(await sessions.claimNonce(callId, 'n1', 10_000)).toBe(false);
     await sessions.start(callId, 's1', 'media-a');
     await sessions.markLost(callId, 's1', 1000);
-    expect(await sessions.resume(callId, 's1', 'media-b')).toBe('ok');
+    expect(await sessions.resume(callId, 's1', 'media-b', { now: 1000, windowMs: 1000 })).toBe(
+      'ok',
+    );
     await sessions.markLost(callId, 's1', 2000);
     expect(await sessions.endIfStillLost(callId, 's1', 2000)).toBe(true);
-    expect(await sessions.resume(callId, 's1', 'media-a')).toBe('ended');
+    expect(await sessions.resume(callId, 's1', 'media-a', { now: 2000, windowMs: 1000 })).toBe(
+      'ended',
+    );
     const keys = callKeys(system.prefix, callId);
     expect(await slotOf(keys.media)).toBe(await slotOf(keys.call));
     expect(await slotOf(keys.mediaNonce('n1'))).toBe(await slotOf(keys.call));
