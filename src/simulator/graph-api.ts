@@ -112,8 +112,8 @@ export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise
       if (!call.isLive()) return callNotFound(crid);
       if (!call.complianceRecording) {
         // The code and message are observed (microsoftgraph/microsoft-graph-comms-samples#444,
-        // #515); the HTTP status is not known (docs/teams-protocol.md#unknowns), 403 is our guess
-        // for "not allowed".
+        // microsoftgraph/microsoft-graph-comms-samples#515); the HTTP status is not known
+        // (docs/teams-protocol.md#unknowns), 403 is our guess for "not allowed".
         const message = 'API call not allowed for non-Compliance Recording call';
         return graphError(403, '8506', message, crid);
       }
