@@ -86,7 +86,7 @@ export default tseslint.config(
             '../../machines/*',
           ],
           message:
-            'the simulator is built from the protocol reference, not from our implementation.',
+            'the simulator is built from docs/teams-protocol.md, not from our implementation.',
         },
       ]),
     },

@@ -2,7 +2,8 @@
  * Public types of a call's lifecycle beyond its state: the roster (docs/teams-protocol.md#roster),
  * recording status bookkeeping (docs/teams-protocol.md#recording-status) and the user-side outcome
  * of the policy flags (docs/teams-protocol.md#policy-flags). Re-exported by `types.ts` and
- * `index.ts`; kept apart so neither file outgrows the house limit.
+ * `index.ts`; kept apart so neither file outgrows the ~300 lines CONTRIBUTING.md
+ * asks for.
  */
 
 /**

@@ -1,7 +1,7 @@
 /**
- * Error bodies: Graph's `{error:{code, message, innerError:{'request-id', date}}}` (reference
- * docs/teams-protocol.md#answer, #errors-and-retries) and Entra's OAuth error shape for the token
- * endpoint.
+ * Error bodies: Graph's `{error:{code, message, innerError:{'request-id', date}}}`
+ * (docs/teams-protocol.md#answer, #errors-and-retries) and Entra's OAuth error shape for the
+ * token endpoint.
  */
 import { randomUUID } from 'node:crypto';
 

@@ -73,8 +73,8 @@ export interface SimulatorOptions {
   /** Delay from the accepted answer to 'establishing', and again to 'established'. @default 30 */
   establishDelayMs?: number;
   /**
-   * A live call with no successful keepAlive (or answer) for this long ends 408/8537 (reference
-   * docs/teams-protocol.md#other-operations); compress it to test keep-alive starvation.
+   * A live call with no successful keepAlive (or answer) for this long ends 408/8537
+   * (docs/teams-protocol.md#other-operations); compress it to test keep-alive starvation.
    * @default 2700000 (45 min)
    */
   keepAliveTimeoutMs?: number;
@@ -253,8 +253,8 @@ export interface SimCall {
   setMuted(id: string, muted: boolean): Promise<void>;
   setInLobby(id: string, inLobby: boolean): Promise<void>;
   /**
-   * Drop the bot's media: the leg ends 410/301005 with 'terminating' then 'deleted' (reference
-   * docs/teams-protocol.md#call-states). Rejects when there is no live leg (before the answer,
+   * Drop the bot's media: the leg ends 410/301005 with 'terminating' then 'deleted'
+   * (docs/teams-protocol.md#call-states). Rejects when there is no live leg (before the answer,
    * after the end).
    */
   failMedia(): Promise<void>;
