@@ -1,5 +1,5 @@
-// Lint rules of HOUSE-STYLE.md: strict TS, no floating promises, no import cycles and the
-// import directions test → anything, workers → src+machines, src → machines, machines → xstate.
+// Lint rules of the style in CONTRIBUTING.md: strict TS, no floating promises, no import cycles and
+// the import directions test → anything, workers → src+machines, src → machines, machines → xstate.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
@@ -35,7 +35,7 @@ export default tseslint.config(
       'no-restricted-imports': restrict([
         {
           group: ['../src/*', '../workers/*', '../test/*', 'node:*'],
-          message: 'machines/ imports only xstate (HOUSE-STYLE: machines are pure).',
+          message: 'machines/ imports only xstate (machines are pure, see CONTRIBUTING.md).',
         },
       ]),
     },
@@ -86,7 +86,7 @@ export default tseslint.config(
             '../../machines/*',
           ],
           message:
-            'the simulator is built from the protocol reference, not from our implementation.',
+            'the simulator is built from docs/teams-protocol.md, not from our implementation.',
         },
       ]),
     },

@@ -10,12 +10,13 @@
  *
  * Effects are named actions with params (`graph.*`, `timer.start`, `timer.cancel`); the runtime
  * turns them into durable jobs after the commit, results come back as events. No `after` or
- * `invoke`: they would not survive a process boundary (library-notes §1.2). Timers carry a
+ * `invoke`: they would not survive a process boundary (delayed events are not persisted,
+ * statelyai/xstate#5331, and a restored promise actor runs again). Timers carry a
  * generation; a timer event of another generation than the armed one is stale and ignored.
  * Media may be persisted only while `context.recording.persist` is true: set when Graph
  * confirmed `recording`, cleared before `notRecording` is reported and on any media fault
- * (DESIGN §3.6). Unhandled events leave the snapshot untouched: late and duplicate
- * notifications are no-ops.
+ * (docs/architecture.md#media-only-after-teams-confirms). Unhandled events leave the snapshot
+ * untouched: late and duplicate notifications are no-ops.
  */
 import { and, assign, enqueueActions, or, setup, stateIn } from 'xstate';
 import type {
@@ -330,8 +331,9 @@ export const callMachine = setup({
         },
         'GRAPH.KEEPALIVE_FAILED': [
           {
-            // Graph answers 404 for a call that is gone (teams-protocol §7). Said a second time
-            // (no end notification came), or while the bot ends the call: it is over.
+            // Graph answers 404 for a call that is gone (docs/teams-protocol.md#other-operations).
+            // Said a second time (no end notification came), or while the bot ends the call: it is
+            // over.
             guard: and(['callGone', or(['goneBefore', stateIn('#call.live.ending')])]),
             target: 'terminated',
             actions: [assign({ endedBy: 'platform' as const }), 'recordEnd'],
@@ -421,7 +423,7 @@ export const callMachine = setup({
         terminating: { entry: enter('terminating') },
         ending: {
           // The bot ends the call: stop persisting first, report notRecording, then hang up
-          // (teams-protocol §6 and §11.9).
+          // (docs/teams-protocol.md#recording-status, #call-states).
           entry: [enter('ending'), assign({ endedBy: 'bot' as const })],
           initial: 'deciding',
           states: {

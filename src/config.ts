@@ -1,7 +1,7 @@
 /**
- * The only reader of `process.env`. Turns the variables of DESIGN §4 (plus a few operational
- * knobs) into one typed, defaulted, frozen object; durations become `…Ms` numbers here.
- * A bad value fails start-up with a message that names the variable.
+ * The only reader of `process.env`. Turns the variables of the README's configuration table
+ * (README.md#configuration) into one typed, defaulted, frozen object; durations become `…Ms`
+ * numbers here. A bad value fails start-up with a message that names the variable.
  */
 import { hkdfSync } from 'node:crypto';
 import { z } from 'zod';
@@ -194,7 +194,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parse and validate `env` (default `process.env`); throws `ConfigError` naming each bad variable. */
+/**
+ * Parse and validate `env` (default `process.env`); throws `ConfigError` naming each bad variable.
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(
     Object.keys(EnvSchema.shape).flatMap((k) =>
@@ -277,7 +279,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export interface TelemetrySettings {
   /** On when an OTLP endpoint or a traces exporter is configured and the SDK is not disabled. */
   enabled: boolean;
-  /** `OTEL_SERVICE_NAME`, when set, replaces `cr-orchestrator` as the base of each process's name (`<base>-ingress`, …). */
+  /**
+   * `OTEL_SERVICE_NAME`, when set, replaces `cr-orchestrator` as the base of each process's name
+   * (`<base>-ingress`, …).
+   */
   serviceName: string | undefined;
 }
 

@@ -4,8 +4,8 @@
  * after which it no longer matters (`deadlineAt`: the answer deadline, or the effect's budget):
  * the request is aborted then, a retry is scheduled only for transient failures (429/503/504,
  * 5xx, transport) and only if it — Retry-After included — still fits before that time, and
- * nothing is sent after it (DESIGN §3.5). Other 4xx answers (8522 call not found, 403, 8506)
- * are final and reported as such.
+ * nothing is sent after it (docs/architecture.md#the-answer-deadline-is-never-passed). Other 4xx
+ * answers (8522 call not found, 403, 8506) are final and reported as such.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { CallEvent } from '../machines/call.js';

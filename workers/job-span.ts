@@ -1,7 +1,8 @@
 /**
  * Wraps a BullMQ processor in the job's CONSUMER span and measures queue wait. A graph job
  * continues the trace that enqueued it (it runs within seconds); a timer fires minutes later,
- * so it starts a trace of its own that links to the one that armed it (library-notes §5.3).
+ * so it starts a trace of its own that links to the one that armed it (a call
+ * that lasts an hour should not be one giant trace).
  */
 import type { Job } from 'bullmq';
 import {

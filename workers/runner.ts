@@ -1,7 +1,8 @@
 /**
  * Starts the BullMQ workers of one process. The graph queue is deadline-bound: short locks and
  * stall checks so a job held by a dead worker is retried well inside the 5 s answer window
- * (library-notes §3.4; the defaults would take 30–60 s).
+ * (BullMQ's defaults would take 30–60 s: lock expiry plus a stalled-check tick,
+ * https://docs.bullmq.io/guide/workers/stalled-jobs).
  */
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';

@@ -2,7 +2,8 @@
  * The one atomic step of every transition: compare-and-set the call's snapshot on its version,
  * claim the notification's dedup marker, append the transition's effects to the call's outbox,
  * and for a finished call set the retention and write its compact record — all or nothing
- * (DESIGN §3 invariants 2–4).
+ * (docs/architecture.md#one-transition-at-a-time, #duplicates-are-harmless,
+ * #effects-follow-commits).
  */
 export const COMMIT_SCRIPT = `
 -- KEYS[1] call hash  KEYS[2] dedup marker  KEYS[3] outbox stream  KEYS[4] record (all {callId})

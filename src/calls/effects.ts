@@ -85,8 +85,8 @@ export function toEffectRecords(
         break;
       }
       default:
-        // xstate.raise without delay was already applied inside the macrostep (library-notes
-        // §1.2.6); the machine declares no other effect.
+        // xstate.raise without delay was already applied inside the macrostep, yet xstate still
+        // lists it among the actions; the machine declares no other effect.
         break;
     }
   }

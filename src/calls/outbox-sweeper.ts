@@ -1,6 +1,6 @@
 /**
- * The outbox sweeper (DESIGN §3 invariant 4, issue 6 item 1). `applyEvent` announces a call in
- * the outbox index before committing effects, commits them to the call's outbox atomically
+ * The outbox sweeper (docs/architecture.md#effects-follow-commits). `applyEvent` announces a call
+ * in the outbox index before committing effects, commits them to the call's outbox atomically
  * with the transition, enqueues them and acks them. A process that dies between the commit and
  * the enqueue leaves entries behind; every replica runs this loop, which re-drives entries
  * older than `graceMs` (deterministic job ids make a second enqueue a no-op) and then drops
@@ -29,7 +29,10 @@ export interface OutboxSweeperOptions {
   logger: Logger;
   /** @default 500 */
   intervalMs?: number;
-  /** Entries younger than this belong to a commit whose own enqueue may still be running. @default 1000 */
+  /**
+   * Entries younger than this belong to a commit whose own enqueue may still be running. @default
+   * 1000
+   */
   graceMs?: number;
   /** Calls looked at per pass. @default 200 */
   batch?: number;

@@ -1,9 +1,9 @@
 /**
- * `applyEvent(callId, event)`: the one path by which anything changes a call (HOUSE-STYLE 4).
- * load snapshot + version → xstate `transition()` (pure) → Lua compare-and-set commit that also
- * claims the dedup marker and writes the effects to the outbox → enqueue the effects to BullMQ
- * with deterministic ids → drop them from the outbox. A version conflict (another replica
- * committed first) reloads and retries.
+ * `applyEvent(callId, event)`: the one path by which anything changes a call
+ * (docs/architecture.md#one-path-for-every-event). load snapshot + version → xstate `transition()`
+ * (pure) → Lua compare-and-set commit that also claims the dedup marker and writes the effects to
+ * the outbox → enqueue the effects to BullMQ with deterministic ids → drop them from the outbox. A
+ * version conflict (another replica committed first) reloads and retries.
  */
 import type { RedisClient } from '../redis/client.js';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
@@ -91,7 +91,7 @@ export function stateName(snapshot: Pick<CallSnapshot, 'value'>): string {
 
 export function restoreSnapshot(json: unknown): CallSnapshot {
   // createActor(...).getSnapshot() revives children and history without starting anything
-  // (library-notes §1.2.3); resolveState would drop them.
+  // (the restoreSnapshot path); resolveState would drop them.
   return createActor(callMachine, { snapshot: json as CallSnapshot }).getSnapshot();
 }
 
@@ -131,7 +131,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const done = next.status === 'done';
     const record = done ? callRecord(next.context, stateName(next), version) : undefined;
     // Announce the effects before committing them: if this process dies between the commit and
-    // the enqueue, any replica's sweeper finds the call here (DESIGN §3 invariant 4).
+    // the enqueue, any replica's sweeper finds the call here
+    // (docs/architecture.md#effects-follow-commits).
     if (effects.length > 0) await deps.redis.zadd(outboxIndexKey(deps.prefix), Date.now(), callId);
     const result = await deps.store.commit({
       callId,
@@ -152,7 +153,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       for (const effect of effects) await deps.queues.enqueue(effect);
       await deps.store.ackOutbox(callId, result.outboxIds);
     } catch (error) {
-      // The effects stay in the outbox; the commit stands (DESIGN §3.4).
+      // The effects stay in the outbox; the commit stands and the sweeper re-drives them.
       deps.onEnqueueError?.(error, callId);
     }
     return seen({

@@ -1,7 +1,7 @@
 /**
  * The environment of an orchestrator that talks to a local simulator instead of Teams: the
- * variables of DESIGN §4 pointing at the simulator's OpenID configuration, Entra and Graph, and
- * the ingress on a loopback port. Used by the demo and the tests.
+ * variables of README.md#configuration pointing at the simulator's OpenID configuration, Entra and
+ * Graph, and the ingress on a loopback port. Used by the demo and the tests.
  */
 export interface LocalEnvOptions {
   sim: { openIdConfigUrl: string; graphBaseUrl: string; authorityHost: string };

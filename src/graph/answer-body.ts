@@ -1,6 +1,6 @@
 /**
- * The body of `POST …/answer` (teams-protocol §4.1). The app-hosted media blob names our media
- * endpoint and carries the call's single-use media credential (docs/media-protocol.md).
+ * The body of `POST …/answer` (docs/teams-protocol.md#answer). The app-hosted media blob names our
+ * media endpoint and carries the call's single-use media credential (docs/media-protocol.md).
  */
 import type { Modality } from '../config.js';
 import type { MediaCredentials } from '../media/credentials.js';

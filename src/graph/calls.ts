@@ -1,8 +1,8 @@
 /**
  * `GraphCalls`: the port through which workers act on Teams calls. Backed by
  * @microsoft/microsoft-graph-client 3.0.7 with its own retries switched off — deadline-bound
- * retries belong to the worker, which knows the deadline (library-notes §8.1: the client's
- * retry sleep ignores AbortSignal).
+ * retries belong to the worker, which knows the deadline (the client's RetryHandler sleeps with a
+ * plain timer that ignores the AbortSignal).
  */
 import {
   Client,

@@ -1,8 +1,8 @@
 /**
  * Graph failures reduced to the one decision a worker needs: may this be retried, and when.
  * 429/503/504 (and transport failures) are transient and may carry `Retry-After`, in seconds
- * that can be fractional (`2.128`) or as an HTTP date (teams-protocol §9); every other answer
- * is final.
+ * that can be fractional (`2.128`) or as an HTTP date (docs/teams-protocol.md#errors-and-retries);
+ * every other answer is final.
  */
 
 export class GraphCallError extends Error {

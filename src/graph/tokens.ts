@@ -1,7 +1,7 @@
 /**
  * Client-credential tokens for Graph, one MSAL confidential client per tenant (the token must
- * be for the tenant that owns the call; teams-protocol §3.2). MSAL caches tokens in memory and
- * refreshes them before expiry.
+ * be for the tenant that owns the call; docs/teams-protocol.md#graph-token). MSAL caches tokens in
+ * memory and refreshes them before expiry.
  */
 import { ConfidentialClientApplication } from '@azure/msal-node';
 

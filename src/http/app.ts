@@ -1,8 +1,9 @@
 /**
  * The ingress as a plain value: `createApp(deps)` builds the Hono app; tests call
  * `app.request()`, `src/main.ts` serves it. `POST /api/calling` answers 202 only after every
- * notification's effect on its call is committed to Redis (library-notes §4.2: never "respond
- * then process"); a failure to commit answers 503 so Teams may deliver again.
+ * notification's effect on its call is committed to Redis (never "respond then
+ * process": a crash would lose a notification Teams was told succeeded); a failure to commit
+ * answers 503 so Teams may deliver again.
  */
 import { httpInstrumentationMiddleware } from '@hono/otel';
 import { trace } from '@opentelemetry/api';
@@ -51,8 +52,9 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404));
 
-  // One SERVER span per webhook or admin request, named by route (library-notes §4.5: no
-  // instrumentation-http beside it). No header is captured: `authorization` carries a token.
+  // One SERVER span per webhook or admin request, named by route (with instrumentation-http
+  // beside @hono/otel every request would get two SERVER spans). No header is captured:
+  // `authorization` carries a token.
   const traced = httpInstrumentationMiddleware({
     captureRequestHeaders: [],
     captureResponseHeaders: [],

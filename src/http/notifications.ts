@@ -1,7 +1,7 @@
 /**
- * Parsing of `commsNotifications` as real payloads look (teams-protocol §2.2, §5): enum strings
- * in any casing, `resourceData` an object or an array, unknown fields passed through, numbers
- * that may come as strings.
+ * Parsing of `commsNotifications` as real payloads look (docs/teams-protocol.md#payloads): enum
+ * strings in any casing, `resourceData` an object or an array, unknown fields passed through,
+ * numbers that may come as strings.
  */
 import { z } from 'zod';
 import { CALL_ID_PATTERN } from '../calls/keys.js';
@@ -80,7 +80,10 @@ export const CommsNotifications = z
   .object({ value: z.array(Notification).min(1).max(100) })
   .loose();
 
-/** The pre-Graph (Skype) shape that Teams may send first; answered 204 (teams-protocol §2.7). */
+/**
+ * The pre-Graph (Skype) shape that Teams may send first; answered 204
+ * (docs/teams-protocol.md#delivery).
+ */
 export function isLegacyNotification(body: unknown): boolean {
   return (
     typeof body === 'object' &&

@@ -1,6 +1,6 @@
 /**
- * Roster notifications (teams-protocol §5.2) → the compact participants the call machine keeps.
- * Identity shapes vary (user, guest, phone, application, applicationInstance, or something
+ * Roster notifications (docs/teams-protocol.md#roster) → the compact participants the call machine
+ * keeps. Identity shapes vary (user, guest, phone, application, applicationInstance, or something
  * else for guests of other tenants); names are dropped on purpose.
  */
 import { z } from 'zod';

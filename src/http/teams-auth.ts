@@ -1,9 +1,10 @@
 /**
- * Verifies the bearer token Teams puts on every notification (teams-protocol §3.1): RS256
- * only, keys from the `jwks_uri` of the OpenID configuration (cached; an unknown `kid`
- * triggers a refetch, rate-limited by jose's cooldown), issuer in the configured list (with or
- * without a trailing slash), audience = the bot's app id, 5 minutes of clock skew, `tid`
- * required. The OpenID document itself is re-read every 2 hours, like Microsoft's sample.
+ * Verifies the bearer token Teams puts on every notification
+ * (docs/teams-protocol.md#inbound-token): RS256 only, keys from the `jwks_uri` of the OpenID
+ * configuration (cached; an unknown `kid` triggers a refetch, rate-limited by jose's cooldown),
+ * issuer in the configured list (with or without a trailing slash), audience = the bot's app id, 5
+ * minutes of clock skew, `tid` required. The OpenID document itself is re-read every 2 hours, like
+ * Microsoft's sample.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { ATTR, withSpan } from '../telemetry/index.js';

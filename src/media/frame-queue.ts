@@ -1,7 +1,7 @@
 /**
  * The bounded queue between one media socket and the call's recording: one drain loop writes
  * the frames in order; a full queue pauses the socket, a short one resumes it. Every frame
- * taken is either counted as written or dropped with its reason (issue 5).
+ * taken is either counted as written or dropped with its reason.
  */
 import type { TLSSocket } from 'node:tls';
 import type { Frame } from './protocol/index.js';

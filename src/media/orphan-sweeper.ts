@@ -1,5 +1,5 @@
 /**
- * The orphan sweeper (issue 4 follow-up): a media session whose process died (SIGKILL, a lost
+ * The orphan sweeper: a media session whose process died (SIGKILL, a lost
  * node) stays `streaming` in Redis, and if its peer never resumes, nothing else would tell the
  * call or finalize the recording. Every media process runs this loop:
  *

@@ -1,8 +1,8 @@
 /**
  * The media role, composed: the TLS endpoint, the session registry, the orphan sweeper (which
  * ends the sessions of dead media processes), the recording store under RECORDINGS_DIR, and the
- * wiring of media events into the calls' `applyEvent` (only a composition root does that;
- * HOUSE-STYLE "Import directions").
+ * wiring of media events into the calls' `applyEvent` (only a composition root does that, so
+ * the ingress and the media process never import each other; CONTRIBUTING.md#import-directions).
  */
 import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';

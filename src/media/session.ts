@@ -1,5 +1,6 @@
 /**
- * One media connection of one call, as an explicit state machine (HOUSE-STYLE 10):
+ * One media connection of one call, as an explicit state machine
+ * (CONTRIBUTING.md#the-style-we-keep):
  *
  *   handshake ─HELLO ok→ streaming ─END→ ended
  *       │                   ├─socket lost / garbage / silent peer→ lost (window open; the peer may

@@ -1,5 +1,5 @@
 /**
- * The media process's spans and metrics (issue 5), kept apart from the session's state machine.
+ * The media process's spans and metrics, kept apart from the session's state machine.
  *
  * - `media.handshake` (SERVER): from the first byte of a connection to the WELCOME or REFUSE,
  *   with the call id the HELLO claims, the outcome and the refusal reason. Never the credential
@@ -7,7 +7,8 @@
  * - `media.state <state>`: one short span per state change of a session (connected, resumed,
  *   flowing, lost, ended, fault), wrapping the report to the call, so the call's `applyEvent`
  *   is its child. Each starts its own trace and links to the call's first trace when the call
- *   stored one (`StoredCall.trace`), like every later event of a call (DESIGN, issue 5).
+ *   stored one (`StoredCall.trace`), like every later event of a call
+ * (docs/architecture.md#every-hop-is-traced).
  * - The instruments of `mediaInstruments()`, kept in step with the plain `MediaMetrics`
  *   counters the tests and logs read.
  *

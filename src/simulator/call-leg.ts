@@ -1,9 +1,11 @@
 /**
  * The lifecycle of one simulated call leg of the bot, from the platform's side: the answer
- * deadline (reference §4.3, §12.6), establishing/established after an accepted answer (§5.1,
- * optionally swapped), keep-alive starvation (§7, §12.8) and every way the leg ends (§5.1 end
- * codes). `SimCallImpl` (call-state.ts) adds what rides on the leg: roster, recording status and
- * the user-side outcome, through the `decided` / `joined` / `ended` hooks.
+ * deadline (docs/teams-protocol.md#answer-deadline), establishing/established after an accepted
+ * answer (docs/teams-protocol.md#call-states, optionally swapped), keep-alive starvation
+ * (docs/teams-protocol.md#other-operations, #call-states) and every way the leg ends
+ * (docs/teams-protocol.md#call-states end codes). `SimCallImpl` (call-state.ts) adds what rides on
+ * the leg: roster, recording status and the user-side outcome, through the `decided` / `joined` /
+ * `ended` hooks.
  *
  * `state` is the platform's truth and changes the moment the platform decides (so a keepAlive
  * right after a DELETE already sees 'terminating'); `waitFor` resolves only once the notification
@@ -102,7 +104,7 @@ export abstract class CallLeg {
     });
   }
 
-  /** The leg went a way the policy flags have a say about (§4.5). */
+  /** The leg went a way the policy flags have a say about (docs/teams-protocol.md#policy-flags). */
   protected abstract decided(reason: SimUserOutcomeReason): void;
   /** The leg was just established. */
   protected abstract joined(): void;
@@ -170,11 +172,14 @@ export abstract class CallLeg {
     this.callbackUri = callbackUri;
     this.decided('rejected');
     this.waiters.mark('rejected');
-    // A rejected call produces only the `deleted` notification (§5.1, D-reject).
+    // A rejected call produces only the `deleted` notification (docs/teams-protocol.md#reject).
     void this.end(RESULTS.rejected, false);
   }
 
-  /** A successful keepAlive: logged, and the starvation clock restarts (§7). */
+  /**
+   * A successful keepAlive: logged, and the starvation clock restarts
+   * (docs/teams-protocol.md#other-operations).
+   */
   acceptKeepAlive(): void {
     this.keepAlives.push(Date.now());
     this.armKeepAlive();
@@ -204,7 +209,7 @@ export abstract class CallLeg {
 
   /**
    * The platform could not connect to the bot's media endpoint: 'terminating', then 500/1005
-   * (reference §5.1, §12.8, §12.11). Ignored once the leg is no longer live.
+   * (docs/teams-protocol.md#call-states, #media). Ignored once the leg is no longer live.
    */
   protected failMediaConnect(): void {
     if (!this.isLive()) return;
@@ -222,7 +227,10 @@ export abstract class CallLeg {
     return this.waiters.wait(state, timeoutMs, () => this.describe());
   }
 
-  /** The call resource as `GET /communications/calls/{id}` returns it (§7). */
+  /**
+   * The call resource as `GET /communications/calls/{id}` returns it
+   * (docs/teams-protocol.md#other-operations).
+   */
   graphView(): Record<string, unknown> {
     return callView(this.invite.resource, this.state, this.target(), this.result);
   }
@@ -241,7 +249,10 @@ export abstract class CallLeg {
     this.aliveTimer = this.timers.after(this.deps.keepAliveTimeoutMs, () => this.expireKeepAlive());
   }
 
-  /** No keepAlive for too long: the platform cleans the call up with only a `deleted` (§7). */
+  /**
+   * No keepAlive for too long: the platform cleans the call up with only a `deleted`
+   * (docs/teams-protocol.md#other-operations).
+   */
   private expireKeepAlive(): void {
     if (!LIVE.has(this.state) || this.ending) return;
     this.state = 'terminated';
@@ -279,7 +290,10 @@ export abstract class CallLeg {
     return this.ending;
   }
 
-  /** After an answer or reject, its callbackUri pins the call; else the global webhook (§5.5). */
+  /**
+   * After an answer or reject, its callbackUri pins the call; else the global webhook
+   * (docs/teams-protocol.md#callback-routing).
+   */
   private target(): string {
     return this.callbackUri ?? this.deps.webhookUrl();
   }

@@ -1,7 +1,8 @@
 /**
- * The notifications of one call, built as reference §5.1 (state) and §5.2 (roster) show them and
- * sent through the call's ordered queue. Etags count in delivery order because a state body is
- * built when its turn comes; a roster body is built at once, so it shows the roster of its change.
+ * The notifications of one call, built as docs/teams-protocol.md#call-states and
+ * docs/teams-protocol.md#roster show them and sent through the call's ordered queue. Etags
+ * count in delivery order because a state body is built when its turn comes; a roster body is built
+ * at once, so it shows the roster of its change.
  */
 import type { Deliverer } from './deliveries.js';
 import { NotificationQueue } from './notify-queue.js';

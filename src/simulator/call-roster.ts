@@ -1,5 +1,5 @@
 /**
- * The roster side of a call (reference §5.2, §12.7): the `SimCall` roster methods and the
+ * The roster side of a call (docs/teams-protocol.md#roster): the `SimCall` roster methods and the
  * initial roster sent once the bot's leg is established. Changes are refused unless the bot is
  * in the call, since only then does the platform send it rosters.
  */

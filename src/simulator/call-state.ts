@@ -1,7 +1,8 @@
 /**
  * A simulated call as tests see it (`SimCall`): the leg's lifecycle (`call-leg.ts`) plus what
- * rides on it — the roster once established (reference §5.2), the updateRecordingStatus ledger
- * (§6, §12.14) and the recorded user's outcome under the policy flags (§4.5, §12.9).
+ * rides on it — the roster once established (docs/teams-protocol.md#roster), the
+ * updateRecordingStatus ledger (docs/teams-protocol.md#recording-status) and the recorded user's
+ * outcome under the policy flags (docs/teams-protocol.md#policy-flags).
  *
  * `userOutcome`, like `state`, changes the moment the platform decides; `waitForOutcome` needs
  * no notification, because the user-side outcome is not something the bot is told.
@@ -27,7 +28,9 @@ export class SimCallImpl extends CallLeg implements SimCall {
   private readonly outcomes: UserOutcomes;
   private readonly recording = new RecordingLedger();
   private readonly roster: CallRoster;
-  /** The platform's media leg, when media is enabled for the call (reference §12.11). */
+  /**
+   * The platform's media leg, when media is enabled for the call (docs/teams-protocol.md#media).
+   */
   readonly media?: MediaPeer;
 
   constructor(init: CallInit, deps: CallDeps) {
@@ -69,7 +72,10 @@ export class SimCallImpl extends CallLeg implements SimCall {
   get participants(): SimParticipant[] {
     return this.roster.list();
   }
-  /** False when the call was placed as a non-compliance-recording call (8506, §6). */
+  /**
+   * False when the call was placed as a non-compliance-recording call (8506,
+   * docs/teams-protocol.md#recording-status).
+   */
   get complianceRecording(): boolean {
     return this.options.complianceRecording !== false;
   }
@@ -142,7 +148,8 @@ export class SimCallImpl extends CallLeg implements SimCall {
   }
 
   protected leaving(result: ResultInfo): void {
-    // A media failure is the connection dying, not an orderly END (reference §12.12).
+    // A media failure is the connection dying, not an orderly END
+    // (docs/teams-protocol.md#call-states).
     this.media?.stop(result === RESULTS.mediaFailed ? 'drop' : 'end');
   }
 

@@ -1,10 +1,15 @@
 /**
- * Public types of a call's lifecycle beyond its state: the roster (reference §5.2), recording
- * status bookkeeping (§6, §12.14) and the user-side outcome of the policy flags (§4.5, §12.9).
- * Re-exported by `types.ts` and `index.ts`; kept apart so neither file outgrows the house limit.
+ * Public types of a call's lifecycle beyond its state: the roster (docs/teams-protocol.md#roster),
+ * recording status bookkeeping (docs/teams-protocol.md#recording-status) and the user-side outcome
+ * of the policy flags (docs/teams-protocol.md#policy-flags). Re-exported by `types.ts` and
+ * `index.ts`; kept apart so neither file outgrows the ~300 lines CONTRIBUTING.md
+ * asks for.
  */
 
-/** Recording application flags of the tenant's policy (reference §4.5); all default to true. */
+/**
+ * Recording application flags of the tenant's policy (docs/teams-protocol.md#policy-flags); all
+ * default to true.
+ */
 export interface SimPolicy {
   /** P2P: the call is cancelled if the recorder fails to join. @default true */
   requiredBeforeCallEstablishment?: boolean;
@@ -36,7 +41,7 @@ export interface SimUserEvent {
   reason: SimUserOutcomeReason;
 }
 
-/** `participant.recordingInfo.recordingStatus` (reference §5.2, R-rec). */
+/** `participant.recordingInfo.recordingStatus` (docs/teams-protocol.md#roster). */
 export type SimRecordingStatus = 'unknown' | 'notRecording' | 'recording' | 'failed';
 
 /** One `updateRecordingStatus` request that named a known call, whatever its answer. */
@@ -49,7 +54,10 @@ export interface RecordingStatusUpdate {
    */
   status: string;
   clientContext?: string;
-  /** True when answered 200: only then may the bot persist media (reference §6). */
+  /**
+   * True when answered 200: only then may the bot persist media
+   * (docs/teams-protocol.md#recording-status).
+   */
   accepted: boolean;
   /** The HTTP status answered (400 invalid body, 401, 403 8506, 404 8522, injected faults…). */
   httpStatus: number;
@@ -101,7 +109,7 @@ export interface SimIdentitySet {
   applicationInstance?: SimIdentity;
 }
 
-/** A `participant` exactly as roster notifications carry it (reference §5.2). */
+/** A `participant` exactly as roster notifications carry it (docs/teams-protocol.md#roster). */
 export interface SimParticipant {
   '@odata.type': '#microsoft.graph.participant';
   id: string;

@@ -1,20 +1,22 @@
 /**
  * Webhook deliveries: POST a commsNotifications body with the headers real deliveries carry
- * (reference §2.1), a bearer token from the token service, and a response timeout (§2.3: an
- * acknowledgement slower than 5 s counts as none). Every POST is logged with status and latency.
+ * (docs/teams-protocol.md#delivery), a bearer token from the token service, and a response timeout
+ * (an acknowledgement slower than 5 s counts as none). Every POST is logged with status and
+ * latency.
  *
  * By default a notification gets exactly one attempt: whether Teams retries a failed POST is
- * undocumented (§5.4, §13). `deliveryRetry` opts into a retry policy (§12.2 "configurable: give
- * up vs. retry"): a 5xx, a 429 or a transport failure (refused, reset, timeout) is tried again
- * after the backoff, to the next replica when there are several; any other status is final.
- * Retries happen inside `send`, so a call's queue (notify-queue.ts) holds its later
- * notifications back until the earlier one is done, retries included.
+ * undocumented (docs/teams-protocol.md#delivery, #unknowns). `deliveryRetry` opts into a retry
+ * policy (a simulator should let a test choose between giving up and retrying): a 5xx, a 429 or a
+ * transport failure (refused, reset, timeout) is tried again after the backoff, to the next replica
+ * when there are several; any other status is final. Retries happen inside `send`, so a call's
+ * queue (notify-queue.ts) holds its later notifications back until the earlier one is done, retries
+ * included.
  *
  * `webhookUrls` puts the simulator in the place of a load balancer: a delivery addressed to the
  * global webhook (or to one of the replicas) goes to the replicas round-robin. Any other URL (a
  * call pinned to a callbackUri elsewhere, a redirect's Location) is used as given. Redirects
- * (302/307 + Location) are followed for incoming-call notifications only, as §2.3 documents;
- * the hops of one attempt share its attempt number.
+ * (302/307 + Location) are followed for incoming-call notifications only, as
+ * docs/teams-protocol.md#delivery documents; the hops of one attempt share its attempt number.
  */
 import { ATTR, ROOT_CONTEXT, withRequestAttributes } from '../telemetry/index.js';
 import { randomUUID } from 'node:crypto';

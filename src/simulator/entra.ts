@@ -1,5 +1,6 @@
 /**
- * A fake Entra authority (reference §3.2) and the calling platform's OpenID metadata (§3.1).
+ * A fake Entra authority (docs/teams-protocol.md#graph-token) and the calling platform's OpenID
+ * metadata (docs/teams-protocol.md#inbound-token).
  *
  * Entra: the tenant's OpenID configuration (with the fields msal-node checks before it trusts an
  * authority: authorization_endpoint, token_endpoint, issuer, jwks_uri) and the v2.0 token
@@ -17,7 +18,8 @@ export interface EntraDeps {
   tokens: TokenService;
 }
 
-// The sample's string formatting yields a double slash and evidently works (§3.2).
+// The sample's string formatting yields a double slash and evidently works
+// (docs/teams-protocol.md#graph-token).
 const GRAPH_DEFAULT_SCOPES = new Set([
   'https://graph.microsoft.com/.default',
   'https://graph.microsoft.com//.default',
@@ -32,7 +34,8 @@ export function botFrameworkOpenIdConfig(baseUrl: string): Reply {
       issuer: BOT_FRAMEWORK_ISSUER,
       authorization_endpoint: `${baseUrl}/v1/authorize`,
       jwks_uri: `${baseUrl}/v1/keys`,
-      // An old Bot Framework document says "RSA256" (sic); tokens are RS256 (§3.1).
+      // An old Bot Framework document says "RSA256" (sic); tokens are RS256
+      // (docs/teams-protocol.md#inbound-token).
       id_token_signing_alg_values_supported: ['RS256'],
       token_endpoint_auth_methods_supported: ['private_key_jwt'],
     },

@@ -1,7 +1,8 @@
 /**
- * Fault injection for the fake Graph and Entra (reference §12.13): the next `times` requests
- * matching a route (and optionally a call) fail with a status, a `Retry-After` and a
- * Graph-shaped error body, optionally after a delay. Faults are consumed in the order added.
+ * Fault injection for the fake Graph and Entra (docs/teams-protocol.md#errors-and-retries): the
+ * next `times` requests matching a route (and optionally a call) fail with a status, a
+ * `Retry-After` and a Graph-shaped error body, optionally after a delay. Faults are consumed in the
+ * order added.
  */
 import type { GraphFault, GraphRoute } from './types.js';
 

@@ -1,8 +1,9 @@
 /**
- * The fake Graph calls API (reference §4, §6, §7, §12.5): answer / reject / DELETE / keepAlive /
- * updateRecordingStatus / GET under `/v1.0/communications/calls/{id}`. Each request needs a
- * Graph token from the fake Entra for the call's tenant. Checks run in the order a real service
- * plausibly applies them: token → call exists → tenant → body → call still in the right state.
+ * The fake Graph calls API (docs/teams-protocol.md#answer, #recording-status, #other-operations):
+ * answer / reject / DELETE / keepAlive / updateRecordingStatus / GET under
+ * `/v1.0/communications/calls/{id}`. Each request needs a Graph token from the fake Entra for the
+ * call's tenant. Checks run in the order a real service plausibly applies them: token → call exists
+ * → tenant → body → call still in the right state.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -82,7 +83,8 @@ export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise
       const parsed = parse(AnswerBody, ctx.text, crid);
       if (!parsed.ok) return parsed.reply;
       const body = parsed.data;
-      // Already answered, rejected, ended or past the deadline: the invite is gone (comms#191).
+      // Already answered, rejected, ended or past the deadline: the invite is gone
+      // (microsoftgraph/microsoft-graph-comms-samples#191).
       if (!call.isPending()) return callNotFound(crid);
       call.acceptAnswer(body, ctx.path);
       return { status: 202 };
@@ -109,8 +111,9 @@ export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise
       const body = parsed.data;
       if (!call.isLive()) return callNotFound(crid);
       if (!call.complianceRecording) {
-        // The code and message are observed (comms#444, #515); the HTTP status is not known
-        // (reference §13), 403 is our guess for "not allowed".
+        // The code and message are observed (microsoftgraph/microsoft-graph-comms-samples#444,
+        // microsoftgraph/microsoft-graph-comms-samples#515); the HTTP status is not known
+        // (docs/teams-protocol.md#unknowns), 403 is our guess for "not allowed".
         const message = 'API call not allowed for non-Compliance Recording call';
         return graphError(403, '8506', message, crid);
       }

@@ -1,6 +1,7 @@
 /**
- * Error bodies: Graph's `{error:{code, message, innerError:{'request-id', date}}}` (reference
- * §4.1, §9) and Entra's OAuth error shape for the token endpoint.
+ * Error bodies: Graph's `{error:{code, message, innerError:{'request-id', date}}}`
+ * (docs/teams-protocol.md#answer, #errors-and-retries) and Entra's OAuth error shape for the
+ * token endpoint.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -38,7 +39,7 @@ export function graphError(
 }
 
 // HTTP status for comms code 8522 is not documented; keepAlive's docs use 404 for an ended
-// call, so 404 is the best guess (reference §4.1, §13).
+// call, so 404 is the best guess (docs/teams-protocol.md#answer, #unknowns).
 export const callNotFound = (clientRequestId?: string): ErrorReply =>
   graphError(404, '8522', 'Call not found.', clientRequestId);
 

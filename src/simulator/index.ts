@@ -1,8 +1,8 @@
 /**
- * The Teams platform stand-in (DESIGN §6): OpenID metadata and JWKS, a fake Entra token
- * endpoint, a fake Graph calls API over HTTPS, signed webhook deliveries with the real headers
- * and payload shapes, the answer deadline, and fault injection. Built from
- * `reference/teams-protocol.md`, never from the orchestrator's code.
+ * The Teams platform stand-in (docs/architecture.md#the-simulator): OpenID metadata and JWKS, a
+ * fake Entra token endpoint, a fake Graph calls API over HTTPS, signed webhook deliveries with the
+ * real headers and payload shapes, the answer deadline, and fault injection. Built from the
+ * platform's documented behaviour (docs/teams-protocol.md), never from the orchestrator's code.
  */
 export { startSimulator } from './simulator.js';
 export type {

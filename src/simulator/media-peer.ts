@@ -1,5 +1,5 @@
 /**
- * The platform's media leg of one call (reference §8.3, §12.11–12), speaking cr-media/1
+ * The platform's media leg of one call (docs/teams-protocol.md#media), speaking cr-media/1
  * (docs/media-protocol.md) to the endpoint of the answer's blob. An explicit state machine:
  *
  *   idle ─blob→ connecting ─WELCOME→ streaming ─socket lost→ reconnecting ─WELCOME→ streaming
@@ -36,12 +36,17 @@ export interface MediaPeerDeps extends MediaPeerSettings {
   /** The simulator's call id, for logs. */
   callId: string;
   participants(): SimParticipant[];
-  /** The first connection failed: the leg must end 500/1005 (reference §5.1). */
+  /**
+   * The first connection failed: the leg must end 500/1005 (docs/teams-protocol.md#call-states).
+   */
   connectFailed(why: string): void;
   logger?: SimulatorLogger;
 }
 
-/** Reconnect backoff: 100 ms doubling, capped at 1 s (HOUSE-STYLE 10: a capped table). */
+/**
+ * Reconnect backoff: 100 ms doubling, capped at 1 s (a capped table, like every reconnect loop
+ * here).
+ */
 const BACKOFF_MS = [100, 200, 400, 800, 1000];
 /** Beyond this much unflushed output a tick is skipped: real-time media is not queued. */
 const MAX_PENDING_WRITE_BYTES = 256 * 1024;

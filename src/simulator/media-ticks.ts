@@ -1,7 +1,7 @@
 /**
  * What the media peer sends in one 20 ms tick, decided from the roster at that tick
- * (reference §8.4–8.6): one mixed frame and up to four unmixed frames — the participants other
- * than the bot, not in the lobby, with an audio MSI, in roster order — silence frames for the
+ * (docs/teams-protocol.md#media): one mixed frame and up to four unmixed frames — the participants
+ * other than the bot, not in the lobby, with an audio MSI, in roster order — silence frames for the
  * muted and for pauses; with video, an access unit every 5th tick per video MSI, a keyframe
  * every 50th. Pure apart from the dominant-speaker tracker's memory.
  */

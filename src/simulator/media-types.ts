@@ -1,5 +1,5 @@
 /**
- * Public types of the simulator's media peer (reference §8.3, §12.11–12): the side of Teams that
+ * Public types of the simulator's media peer (docs/teams-protocol.md#media): the side of Teams that
  * connects to the bot's media endpoint named in the answer's blob and streams a call's media
  * over cr-media/1 (docs/media-protocol.md). Re-exported by `types.ts` and `index.ts`.
  */
@@ -17,7 +17,7 @@ export interface SimMediaOptions {
   video?: boolean;
   /**
    * TCP + TLS + HELLO→WELCOME of the first connection must succeed within this, or the bot's
-   * leg ends 500/1005 (reference §5.1). @default 5000
+   * leg ends 500/1005 (docs/teams-protocol.md#call-states). @default 5000
    */
   connectTimeoutMs?: number;
 }

@@ -1,7 +1,7 @@
 /**
  * A call's notifications, delivered one at a time in order, as the platform serialises per
- * resource (reference §5.4), and twice with `duplicateNotifications`. Bodies are thunks so a
- * caller can build one when its turn comes.
+ * resource (docs/teams-protocol.md#delivery), and twice with `duplicateNotifications`. Bodies are
+ * thunks so a caller can build one when its turn comes.
  */
 import type { Deliverer } from './deliveries.js';
 import type { DeliveryKind, SimulatorLogger, TokenMode } from './types.js';

@@ -1,7 +1,8 @@
 /**
- * Notification bodies shaped like reference §2.5 (P2P invite), §2.6 (meeting invite) and §5.1
- * (state updates, termination). Ids are fresh GUIDs per call. The 'real' casing reproduces the
- * capitalised enum strings of captured payloads ("Updated", "Terminated", "Default", §2.2).
+ * Notification bodies shaped like the P2P and meeting invites of docs/teams-protocol.md#payloads
+ * and the state updates and terminations of docs/teams-protocol.md#call-states. Ids are fresh GUIDs
+ * per call. The 'real' casing reproduces the capitalised enum strings of captured payloads
+ * ("Updated", "Terminated", "Default", docs/teams-protocol.md#payloads).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ResultInfo, SimCallState } from './types.js';
@@ -15,7 +16,10 @@ export interface InviteInput {
   kind: 'p2p' | 'meeting';
   tenantId: string;
   userId: string;
-  /** The bot's global webhook, echoed as the call's `callbackUri` (comms#414). */
+  /**
+   * The bot's global webhook, echoed as the call's `callbackUri`
+   * (microsoftgraph/microsoft-graph-comms-samples#414).
+   */
   webhookUrl: string;
   /** Object id of the recording application instance (the invite's target). */
   appInstanceId: string;
@@ -46,7 +50,8 @@ export function cased(value: string, casing: Casing): string {
   return casing === 'real' ? value.charAt(0).toUpperCase() + value.slice(1) : value;
 }
 
-// The meeting token is opaque to bots (§2.5 notes); random bytes keep anyone from parsing it.
+// The meeting token is opaque to bots (docs/teams-protocol.md#payloads); random bytes keep
+// anyone from parsing it.
 const opaqueToken = (): string => `eyJ${randomBytes(96).toString('base64url')}`;
 
 export function buildInvite(input: InviteInput): Invite {
@@ -114,7 +119,8 @@ export function buildInvite(input: InviteInput): Invite {
     ],
     requestedModalities: ['audio', 'video', 'videoBasedScreenSharing'],
     ...(!p2p && {
-      // Documented for group-call invites; never seen in a captured CR meeting invite (§2.6).
+      // Documented for group-call invites; never seen in a captured CR meeting invite
+      // (docs/teams-protocol.md#payloads).
       chatInfo: {
         '@odata.type': '#microsoft.graph.chatInfo',
         threadId: `19:meeting_${randomBytes(24).toString('base64url')}@thread.v2`,
@@ -127,7 +133,8 @@ export function buildInvite(input: InviteInput): Invite {
     callChainId,
     incomingContext: {
       '@odata.type': '#microsoft.graph.incomingContext',
-      // For compliance recording the source is the observed (policy) user (§2.4).
+      // For compliance recording the source is the observed (policy) user
+      // (docs/teams-protocol.md#payloads).
       sourceParticipantId,
       observedParticipantId: sourceParticipantId,
     },
@@ -149,7 +156,10 @@ export interface StateUpdate {
   result?: ResultInfo;
 }
 
-/** A call-state notification carrying the full call object, as real payloads do (§5.1). */
+/**
+ * A call-state notification carrying the full call object, as real payloads do
+ * (docs/teams-protocol.md#call-states).
+ */
 export function stateNotification(
   resource: Json,
   change: ChangeType,
@@ -181,7 +191,9 @@ const GRAPH_STATE: Record<SimCallState, string> = {
   terminated: 'terminated',
 };
 
-/** The call as `GET /communications/calls/{id}` shows it (§7). */
+/**
+ * The call as `GET /communications/calls/{id}` shows it (docs/teams-protocol.md#other-operations).
+ */
 export function callView(
   resource: Json,
   state: SimCallState,
@@ -211,7 +223,10 @@ function envelope(callId: string, change: ChangeType, casing: Casing, resourceDa
   };
 }
 
-/** End results (reference §5.1 table; the messages are illustrative except 8544's). */
+/**
+ * End results (docs/teams-protocol.md#call-states table; the messages are illustrative except
+ * 8544's).
+ */
 export const RESULTS = {
   deadlineMissed: { code: 408, subcode: 8544, message: 'Callee could not be reached.' },
   endedByBot: { code: 200, subcode: 7000, message: 'The call was ended by the application.' },

@@ -1,7 +1,9 @@
 /**
- * `updateRecordingStatus` (reference §6, §12.14): the body schema the fake Graph validates, and
- * a per-call ledger of every request so tests can assert "nothing was persisted before a 200 for
- * `recording`". The ledger also feeds `participant.recordingInfo.recordingStatus` (§5.2).
+ * `updateRecordingStatus` (docs/teams-protocol.md#recording-status): the body schema the fake Graph
+ * validates, and a per-call ledger of every request so tests can assert "nothing was persisted
+ * before a 200 for
+ * `recording`". The ledger also feeds `participant.recordingInfo.recordingStatus`
+ * (docs/teams-protocol.md#roster).
  */
 import { z } from 'zod';
 import type { RecordingStatusUpdate, SimRecordingStatus } from './types.js';

@@ -1,7 +1,8 @@
 /**
- * Participant objects and roster notifications shaped like reference §5.2: identities by kind
- * (Teams users under `user` with a tenant, guests under `guest` without one, PSTN under `phone`,
- * bots under `application`, the recorder under `applicationInstance`), media streams with MSIs.
+ * Participant objects and roster notifications shaped like docs/teams-protocol.md#roster:
+ * identities by kind (Teams users under `user` with a tenant, guests under `guest` without one,
+ * PSTN under `phone`, bots under `application`, the recorder under `applicationInstance`), media
+ * streams with MSIs.
  */
 import { randomUUID } from 'node:crypto';
 import { cased, type Casing } from './payloads.js';
@@ -125,7 +126,10 @@ export interface RosterNotice {
   participants: SimParticipant[];
 }
 
-/** The documented roster envelope (reference §5.2): the participants collection, an array. */
+/**
+ * The documented roster envelope (docs/teams-protocol.md#roster): the participants collection, an
+ * array.
+ */
 export function rosterNotification(n: RosterNotice): Record<string, unknown> {
   return {
     '@odata.type': '#microsoft.graph.commsNotifications',

@@ -1,11 +1,12 @@
 /**
- * The platform's roster of one call (reference §5.2, §12.7). Every change gets the next roster
- * sequence number, stamped on the participants it touched (`rosterSequenceNumber` is "the roster
- * sequence number the participant was last updated in"), and yields what to notify:
+ * The platform's roster of one call (docs/teams-protocol.md#roster). Every change gets the next
+ * roster sequence number, stamped on the participants it touched (`rosterSequenceNumber` is "the
+ * roster sequence number the participant was last updated in"), and yields what to notify:
  *
  * - 'full' (documented): changeType 'updated' with every current participant;
  * - 'delta': only the touched participants, removals as changeType 'deleted'. The real wire shape
- *   of delta rosters and of removals is undocumented (§5.2, §13); this is our guess at it.
+ *   of delta rosters and of removals is undocumented (docs/teams-protocol.md#roster, #unknowns);
+ * this is our guess at it.
  *
  * `recordingInfo` is not stored: it is stamped from the call's recording ledger whenever the
  * roster is shown, so it always reflects the bot's last accepted `updateRecordingStatus`.

@@ -1,6 +1,8 @@
 /**
- * The one place that maps a request to a named route of the fake surface (reference §3, §4, §6,
- * §7): the request log, fault injection and dispatch all use it, so they cannot disagree.
+ * The one place that maps a request to a named route of the fake surface
+ * (docs/teams-protocol.md#inbound-token, #answer, #recording-status,
+ * #other-operations): the request log, fault injection and dispatch all use
+ * it, so they cannot disagree.
  */
 import type { RequestRoute } from './types.js';
 
@@ -29,8 +31,9 @@ const CALL_PATH = /^\/v1\.0\/communications\/calls\/([^/]+)(?:\/([^/]+))?\/?$/;
 const ENTRA_PATH =
   /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/;
 
-// The SDK posts namespaced action names (`microsoft.graph.answer`, comms#414); Graph matches
-// action names case-insensitively, so keys are lower case.
+// The SDK posts namespaced action names (`microsoft.graph.answer`,
+// microsoftgraph/microsoft-graph-comms-samples#414); Graph matches action names case-insensitively,
+// so keys are lower case.
 const ACTIONS: Record<string, RequestRoute> = {
   answer: 'answer',
   reject: 'reject',
@@ -40,7 +43,8 @@ const ACTIONS: Record<string, RequestRoute> = {
 
 export function classify(method: string, path: string): Classified {
   const lower = path.toLowerCase();
-  // The documented URL says OpenIdConfiguration, a third-party note spells it lower case (§3.1).
+  // The documented URL says OpenIdConfiguration, a third-party note spells it lower case
+  // (docs/teams-protocol.md#inbound-token).
   if (method === 'GET' && lower === '/v1/.well-known/openidconfiguration') {
     return { route: 'openIdConfig' };
   }

@@ -87,7 +87,8 @@ function handler(
       reply = graphError(500, 'InternalServerError', `Simulator error: ${(err as Error).message}`);
     }
     // Here rather than in the Graph handler, so the call's ledger also sees requests that an
-    // injected fault, a bad token or an invalid body turned away (reference §12.14).
+    // injected fault, a bad token or an invalid body turned away
+    // (docs/teams-protocol.md#recording-status).
     if (classified.route === 'updateRecordingStatus' && classified.callId !== undefined) {
       deps.calls.get(classified.callId)?.noteRecordingStatus(text, reply.status);
     }
@@ -156,7 +157,8 @@ async function faultReply(
 
 function toResponse(req: Request, reply: Reply): Response {
   const headers = new Headers(reply.headers);
-  // Graph echoes the caller's correlation headers (comms#157).
+  // Graph echoes the caller's correlation headers
+  // (microsoftgraph/microsoft-graph-comms-samples#157).
   for (const name of ['client-request-id', 'scenario-id']) {
     const value = req.headers.get(name);
     if (value && !headers.has(name)) headers.set(name, value);

@@ -1,8 +1,9 @@
 /**
  * The simulator's token service: the Teams calling platform's signing keys (published as a
- * JWKS behind an OpenID configuration, reference §3.1) with every negative token mode of §12.1,
- * and a separate Entra key for the Graph access tokens of the fake token endpoint (§3.2). The
- * two are separate so that rotating the webhook key never invalidates a bot's cached Graph token.
+ * JWKS behind an OpenID configuration, docs/teams-protocol.md#inbound-token) with every negative
+ * token mode a verifier must refuse, and a separate Entra key for the Graph access
+ * tokens of the fake token endpoint (docs/teams-protocol.md#graph-token). The two are separate so
+ * that rotating the webhook key never invalidates a bot's cached Graph token.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -22,10 +23,12 @@ export const BOT_FRAMEWORK_ISSUER = 'https://api.botframework.com';
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
 /** Graph access tokens live as long as Entra's usual app tokens. */
 export const GRAPH_TOKEN_LIFETIME_SEC = 3599;
-// The real `appid` of the calling service's tokens is not documented (reference §3.1 shows
-// only that the claim exists); an obviously fake id keeps anyone from relying on a value.
+// The real `appid` of the calling service's tokens is not documented
+// (docs/teams-protocol.md#inbound-token shows only that the claim exists); an obviously fake id
+// keeps anyone from relying on a value.
 const CALLING_SERVICE_APP_ID = '00000000-0000-0000-0000-00000000ca11';
-// 10 minutes in the past: beyond the 5-minute skew every verifier is told to allow (§3.1).
+// 10 minutes in the past: beyond the 5-minute skew every verifier is told to allow
+// (docs/teams-protocol.md#inbound-token).
 const EXPIRED_BY_SEC = 600;
 
 interface SigningKey {

@@ -1,7 +1,6 @@
 /**
  * The simulator's public contract (re-exported by `index.ts`). Everything here is built from
- * `reference/teams-protocol.md` (§12 "what a faithful simulator must do"), not from the
- * orchestrator's code.
+ * the platform's documented behaviour (docs/teams-protocol.md), not from the orchestrator's code.
  */
 import type { SimMediaOptions, SimMediaPeer } from './media-types.js';
 import type {
@@ -59,31 +58,43 @@ export interface SimulatorOptions {
   webhookUrls?: string[];
   /**
    * Retry failed webhook deliveries (a 5xx, a 429, a refused/reset connection or a timeout) —
-   * whether Teams does is undocumented (reference §5.4). @default no retries (one attempt)
+   * whether Teams does is undocumented (docs/teams-protocol.md#delivery).
+   * @default no retries (one attempt)
    */
   deliveryRetry?: DeliveryRetry;
   /** PEM for the HTTPS server; must be valid for `localhost`. */
   tls: { cert: string; key: string };
   /** Listening port on 127.0.0.1. @default 0 (a free port) */
   port?: number;
-  /** Policy-based recording answer deadline (reference §4.3). @default 5000 */
+  /**
+   * Policy-based recording answer deadline (docs/teams-protocol.md#answer-deadline). @default 5000
+   */
   answerDeadlineMs?: number;
   /** Delay from the accepted answer to 'establishing', and again to 'established'. @default 30 */
   establishDelayMs?: number;
   /**
-   * A live call with no successful keepAlive (or answer) for this long ends 408/8537 (reference
-   * §7); compress it to test keep-alive starvation. @default 2700000 (45 min)
+   * A live call with no successful keepAlive (or answer) for this long ends 408/8537
+   * (docs/teams-protocol.md#other-operations); compress it to test keep-alive starvation.
+   * @default 2700000 (45 min)
    */
   keepAliveTimeoutMs?: number;
-  /** Lifetime of webhook tokens (reference §12.1: 300–3,900 s). @default 3900 */
+  /**
+   * Lifetime of webhook tokens (docs/teams-protocol.md#inbound-token: 300–3,900 s). @default 3900
+   */
   tokenLifetimeSec?: number;
-  /** A webhook POST not answered within this counts as failed (reference §2.3). @default 5000 */
+  /**
+   * A webhook POST not answered within this counts as failed (docs/teams-protocol.md#delivery).
+   * @default 5000
+   */
   deliveryTimeoutMs?: number;
   /** Tenant used by `placeCall` when none is given. @default a random GUID per simulator */
   defaultTenantId?: string;
   /** Serve the `/_sim/*` control API on the same server (used by `main.ts`). @default false */
   controlApi?: boolean;
-  /** The platform's media leg to the bot's media endpoint (reference §12.11). @default off */
+  /**
+   * The platform's media leg to the bot's media endpoint (docs/teams-protocol.md#media).
+   * @default off
+   */
   media?: SimMediaOptions;
   logger?: SimulatorLogger;
 }
@@ -131,13 +142,19 @@ export interface DeliveryLogEntry {
 }
 
 export interface PlaceCallOptions {
-  /** Invite shape: reference §2.5 (p2p) or §2.6 (meeting). @default 'p2p' */
+  /**
+   * Invite shape: a P2P call or a meeting (docs/teams-protocol.md#payloads).
+   * @default 'p2p'
+   */
   kind?: 'p2p' | 'meeting';
   tenantId?: string;
   /** The recorded (policy) user's object id. @default a random GUID */
   userId?: string;
   callId?: string;
-  /** Send 'established' before 'establishing' (reference §5.1: they may arrive out of order). */
+  /**
+   * Send 'established' before 'establishing' (docs/teams-protocol.md#call-states: they may arrive
+   * out of order).
+   */
   swapEstablishOrder?: boolean;
   /** Deliver every notification of the call twice. */
   duplicateNotifications?: boolean;
@@ -154,13 +171,20 @@ export interface PlaceCallOptions {
    */
   initialRoster?: boolean;
   /**
-   * 'full': every roster notification lists all participants (the documented form, §5.2).
+   * 'full': every roster notification lists all participants (the documented form,
+   * docs/teams-protocol.md#roster).
    * 'delta': only the changed participants; removals as changeType 'deleted'. @default 'full'
    */
   rosterMode?: 'full' | 'delta';
-  /** False makes `updateRecordingStatus` answer 403 8506 (not a CR call, §6). @default true */
+  /**
+   * False makes `updateRecordingStatus` answer 403 8506 (not a CR call,
+   * docs/teams-protocol.md#recording-status). @default true
+   */
   complianceRecording?: boolean;
-  /** The recording application's flags, deciding `SimCall.userOutcome` (§4.5). */
+  /**
+   * The recording application's flags, deciding `SimCall.userOutcome`
+   * (docs/teams-protocol.md#policy-flags).
+   */
   policy?: SimPolicy;
   /**
    * Connect to the answer's cr-media/1 endpoint and stream media.
@@ -202,9 +226,9 @@ export interface SimCall {
   /** How the bot's leg ended. */
   result?: ResultInfo;
   /**
-   * The recorded user's fate under `PlaceCallOptions.policy` (reference §4.5): 'recorded' once
-   * established; when the bot never joined or its leg ended while the user's call went on,
-   * what the flags decide. A remote hang-up changes nothing.
+   * The recorded user's fate under `PlaceCallOptions.policy` (docs/teams-protocol.md#policy-flags):
+   * 'recorded' once established; when the bot never joined or its leg ended while the user's call
+   * went on, what the flags decide. A remote hang-up changes nothing.
    */
   readonly userOutcome: SimUserOutcome;
   /** Every change of `userOutcome`, in order. */
@@ -229,8 +253,9 @@ export interface SimCall {
   setMuted(id: string, muted: boolean): Promise<void>;
   setInLobby(id: string, inLobby: boolean): Promise<void>;
   /**
-   * Drop the bot's media: the leg ends 410/301005 with 'terminating' then 'deleted' (reference
-   * §12.8, §12.12). Rejects when there is no live leg (before the answer, after the end).
+   * Drop the bot's media: the leg ends 410/301005 with 'terminating' then 'deleted'
+   * (docs/teams-protocol.md#call-states). Rejects when there is no live leg (before the answer,
+   * after the end).
    */
   failMedia(): Promise<void>;
   /**
@@ -262,7 +287,10 @@ export interface GraphFault {
   route: GraphRoute;
   /** @default 503 */
   status?: number;
-  /** Sent verbatim as `Retry-After` (fractional seconds allowed, reference §9). */
+  /**
+   * Sent verbatim as `Retry-After` (fractional seconds allowed,
+   * docs/teams-protocol.md#errors-and-retries).
+   */
   retryAfter?: string;
   /** How many matching requests fail. @default 1; Infinity = stays down */
   times?: number;

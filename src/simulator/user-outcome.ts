@@ -1,7 +1,7 @@
 /**
- * The policy engine of reference §4.5 / §12.9: what the recording application's flags mean for
- * the recorded user when the bot joins, never joins, or drops out. Pure decision plus a small
- * tracker with waiters, so tests can await "the user was ejected" like a call state.
+ * The policy engine of docs/teams-protocol.md#policy-flags: what the recording application's flags
+ * mean for the recorded user when the bot joins, never joins, or drops out. Pure decision plus a
+ * small tracker with waiters, so tests can await "the user was ejected" like a call state.
  */
 import { StateWaiters } from './state-waiters.js';
 import type { SimPolicy, SimUserEvent, SimUserOutcome, SimUserOutcomeReason } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * Attribute and metric names, in one place (HOUSE-STYLE 11). Call and tenant ids are
+ * Attribute and metric names, in one place. Call and tenant ids are
  * attributes; participant identities, tokens and credentials never are.
  */
 export const ATTR = {

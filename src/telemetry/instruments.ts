@@ -1,5 +1,5 @@
 /**
- * The orchestrator's metrics (issue 5), created from the global meter when a component is
+ * The orchestrator's metrics, created from the global meter when a component is
  * built — after the SDK started — so they bind to the real provider (the metrics API has no
  * late-binding proxy). Without an SDK they are no-ops.
  */

@@ -1,6 +1,7 @@
 /**
- * The one span helper (HOUSE-STYLE 11) and the trace carrier that crosses hops that are not
- * HTTP: BullMQ job data, the call's stored root trace. Business code uses only these and
+ * The one span helper (telemetry never throws into the app) and the trace carrier that crosses hops
+ * that are not HTTP: BullMQ job data, the call's stored root trace. Business code uses only these
+ * and
  * `@opentelemetry/api`; with no SDK registered every call here is a cheap no-op.
  */
 import {

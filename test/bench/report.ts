@@ -264,7 +264,7 @@ export function renderMarkdown(report: BenchReport): string {
   return [
     `# Bench results (${report.mode})`,
     '',
-    `${report.generatedAt}, ${report.durationS} s. Method: ../shared/BENCHMARKS.md; raw numbers and every repeat in latest.json.`,
+    `${report.generatedAt}, ${report.durationS} s. Method: docs/benchmarks.md; raw numbers and every repeat in latest.json.`,
     '',
     machine(report.machine, report.loadAvg1mAtEnd),
     '',

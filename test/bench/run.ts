@@ -1,5 +1,5 @@
 /**
- * `npm run bench` / `npm run bench:quick`: the benchmarks of ../shared/BENCHMARKS.md that exist
+ * `npm run bench` / `npm run bench:quick`: the benchmarks of docs/benchmarks.md that exist
  * so far (B1, B3, B7), each side by side with its floor or peer in the same run. Writes
  * test/bench/results/latest.json and latest.md (with the machine's facts).
  *

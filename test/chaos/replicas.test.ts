@@ -1,5 +1,5 @@
 /**
- * Issue 6, item 6: three ingress replicas and two worker processes share one Redis; the
+ * Three ingress replicas and two worker processes share one Redis; the
  * simulator spreads notifications round-robin over the replicas (as a load balancer would)
  * and retries failed deliveries (as Teams may). A burst of calls with roster updates, on a
  * compressed keep-alive clock; mid-burst one replica and one worker are `kill -9`ed and

@@ -1,5 +1,5 @@
 /**
- * Issue 2, end to end through the simulator: Teams-signed invites → ingress → Redis commit →
+ * The answer path end to end through the simulator: Teams-signed invites → ingress → Redis commit →
  * BullMQ → Graph answer (HTTPS, msal token from the fake Entra) → establishing/established.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
- * DESIGN §3.8: unauthenticated, malformed or oversized requests get a clear 4xx, never reach a
- * call's state and never enqueue work.
+ * Bad input (docs/architecture.md#bad-input-changes-nothing): unauthenticated, malformed or
+ * oversized requests get a clear 4xx, never reach a call's state and never enqueue work.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenMode } from '../../src/simulator/index.js';

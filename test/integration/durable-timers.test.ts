@@ -1,5 +1,5 @@
 /**
- * Timers survive the death of every process (issue 3, item 2): the keep-alive is a BullMQ
+ * Timers survive the death of every process: the keep-alive is a BullMQ
  * delayed job in Redis, so killing the only worker process with SIGKILL while it is pending
  * loses nothing — the next worker process to start fires it.
  */

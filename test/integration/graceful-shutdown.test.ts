@@ -1,5 +1,5 @@
 /**
- * Issue 6, item 3: SIGTERM → readiness 503 → stop intake → drain in-flight work within a bound
+ * Graceful shutdown: SIGTERM → readiness 503 → stop intake → drain in-flight work within a bound
  * → close → exit 0; a second signal forces exit. Real processes, real signals.
  */
 import type { ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Issue 3 end to end through the simulator on a compressed clock: recording status as
+ * The call lifecycle end to end through the simulator on a compressed clock: recording status as
  * compliance requires it, keep-alive, media-arrival timeout, roster, every end path with its
  * result code, bot hang-up, and compact records after the call expired.
  */
@@ -52,7 +52,7 @@ const admin = (path: string, method = 'GET') =>
 
 const establishedCall = (opts?: PlaceCallOptions) => placeEstablished(system, opts);
 
-describe('recording status (teams-protocol §6)', () => {
+describe('recording status (docs/teams-protocol.md#recording-status)', () => {
   it('reports recording once media flows, and allows persisting only after Graph confirmed it', async () => {
     const call = await establishedCall();
     expect(await persistFlag(call.id)).toBe('0');
@@ -157,7 +157,7 @@ describe('keep-alive (durable timers on a compressed clock)', () => {
   });
 });
 
-describe('roster (teams-protocol §5.2)', () => {
+describe('roster (docs/teams-protocol.md#roster)', () => {
   it('keeps participants, identities, mute/lobby and the source → participant map', async () => {
     const call = await establishedCall({ kind: 'meeting' });
     await eventually(async () => {
@@ -268,7 +268,7 @@ describe('terminations keep their result code', () => {
   });
 });
 
-describe('Graph 4xx answers are final (teams-protocol §9)', () => {
+describe('Graph 4xx answers are final (docs/teams-protocol.md#errors-and-retries)', () => {
   it('an answer refused with 8522 fails the call at once, without retries', async () => {
     const callId = `gone-${Date.now()}`;
     system.sim.addFault({ route: 'answer', status: 404, code: '8522', callId, times: 1 });

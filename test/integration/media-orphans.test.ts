@@ -1,6 +1,6 @@
 /**
- * Issue 4 follow-up: the media process of a recorded call is killed (SIGKILL) and no peer ever
- * resumes its session. A surviving media process (here: the media role in the test process)
+ * Orphaned media sessions: the media process of a recorded call is killed (SIGKILL) and no peer
+ * ever resumes its session. A surviving media process (here: the media role in the test process)
  * notices the dead owner, tells the call MEDIA.LOST, and after the reconnect window MEDIA.FAULT,
  * and finalizes the recording from disk. A peer that resumes inside the window wins instead.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 4 end to end over real TLS sockets and real files: the simulator's media peer streams
+ * Media end to end over real TLS sockets and real files: the simulator's media peer streams
  * a call to the media process, which records it only after Teams confirmed `recording`.
  */
 import { existsSync } from 'node:fs';

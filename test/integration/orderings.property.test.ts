@@ -1,5 +1,5 @@
 /**
- * Hostile orderings (issue 3, item 5): random interleavings, duplicates and late arrivals of one
+ * Hostile orderings: random interleavings, duplicates and late arrivals of one
  * call's notifications, thrown at `applyEvent` from three runtimes (three "replicas", each with
  * its own mutex) at once, against a real Redis. The final state must be the one the ordered
  * sequence gives, the version must count exactly the accepted events, and each Graph effect

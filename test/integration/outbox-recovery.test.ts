@@ -1,5 +1,5 @@
 /**
- * Issue 6, item 1: an effect committed but not yet enqueued — the process died between the
+ * Outbox recovery: an effect committed but not yet enqueued — the process died between the
  * two — is found and enqueued by a surviving replica within a second or two. First the
  * sweeper's rules against real Redis and BullMQ, then the real crash: an ingress process
  * started with FAULT_CRASH_AFTER_COMMIT kills itself right after committing an invite, and the

@@ -1,5 +1,5 @@
 /**
- * Issue 6 item 5: the end-to-end flow on a three-master Redis Cluster on loopback
+ * The end-to-end flow on a three-master Redis Cluster on loopback
  * (`REDIS_CLUSTER=true`, REDIS_URL = the seed nodes). The commit script, the media registry's
  * MULTI/EVAL and BullMQ's scripts only run there because every key of a call carries the
  * `{callId}` tag and every queue key the `{prefix-q}` tag; this test checks where the keys

@@ -1,5 +1,5 @@
 /**
- * Issue 6 item 4: Redis going away under a running system. While Redis is unreachable the
+ * Redis going away under a running system. While Redis is unreachable the
  * ingress answers 503 quickly (Teams may retry; the simulator is told to), commits nothing
  * half-way, and recovers by itself when Redis returns. The test owns a private redis-server
  * (append-only file, same port across restarts) and stops, restarts and freezes it mid-run.
@@ -11,7 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
-/** "Quickly": far below the 5 s after which Teams counts a delivery as unanswered (§2.3). */
+/**
+ * "Quickly": far below the 5 s after which Teams counts a delivery as unanswered
+ * (docs/teams-protocol.md#delivery).
+ */
 const FAST_MS = 2000;
 /** The simulator's answer deadline (its default) and the ingress's (ANSWER_DEADLINE_MS). */
 const DEADLINE_MS = 5000;

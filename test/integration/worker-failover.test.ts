@@ -1,5 +1,5 @@
 /**
- * Issue 6, item 2: a Graph job held by a worker that is killed is retried by another worker
+ * Worker failover: a Graph job held by a worker that is killed is retried by another worker
  * well inside the 5 s answer deadline — measured here, not assumed. Two worker processes; the
  * first answer attempt of a call hangs at the fake Graph; the process holding it is killed
  * with SIGKILL; the other process picks the job up once its lock lapses (GRAPH_LOCK_MS) and a

@@ -1,5 +1,5 @@
 /**
- * Issue 5, the media process's telemetry: a real call streamed over real TLS by the
+ * The media process's telemetry: a real call streamed over real TLS by the
  * simulator's media peer, with an in-memory OpenTelemetry SDK registered in this process (each
  * test file runs in its own fork, so the globals are ours).
  */

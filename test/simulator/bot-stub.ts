@@ -1,8 +1,9 @@
 /**
  * A stand-in for the recording bot, for the simulator's own tests: a plain node:http webhook
  * receiver that verifies every bearer token with jose against the simulator's OpenID
- * configuration (as reference §3.1 prescribes), records what arrived, and a Graph helper that
- * gets tokens from the fake Entra with msal-node and calls the fake Graph with fetch.
+ * configuration (as docs/teams-protocol.md#inbound-token prescribes), records what arrived, and a
+ * Graph helper that gets tokens from the fake Entra with msal-node and calls the fake Graph with
+ * fetch.
  */
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
@@ -36,7 +37,7 @@ interface Identity {
   id?: string;
   tenantId?: string;
 }
-/** The parts of a Graph `participant` the tests read (reference §5.2). */
+/** The parts of a Graph `participant` the tests read (docs/teams-protocol.md#roster). */
 export interface ParticipantData {
   '@odata.type'?: string;
   id: string;

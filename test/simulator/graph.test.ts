@@ -223,7 +223,7 @@ describe('fault injection', () => {
     const res = await h.graph.request('GET', callsPath(call.id), TENANT);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: call.id, state: 'established', callbackUri: cb });
-    // The initial roster follows the callbackUri too (reference §5.5).
+    // The initial roster follows the callbackUri too (docs/teams-protocol.md#callback-routing).
     await h.bot.next((r) => r.path === `/cb/${call.id}` && isRosterOf(call.id)(r));
     const atCallback = h.bot.received.filter((r) => r.path === `/cb/${call.id}`);
     expect(atCallback.filter((r) => !isRosterOf(call.id)(r)).map(stateOf)).toEqual([

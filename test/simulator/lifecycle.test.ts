@@ -1,6 +1,6 @@
 /**
- * How a live leg ends without anyone hanging up (reference §7, §12.8, §12.12): keep-alive
- * starvation on a compressed clock (45 min → 600 ms) and media failure.
+ * How a live leg ends without anyone hanging up (docs/teams-protocol.md#other-operations,
+ * #call-states): keep-alive starvation on a compressed clock (45 min → 600 ms) and media failure.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

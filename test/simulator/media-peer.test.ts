@@ -1,5 +1,5 @@
 /**
- * The simulator's media leg (reference §8, §12.11–12; docs/media-protocol.md): after an
+ * The simulator's media leg (docs/teams-protocol.md#media; docs/media-protocol.md): after an
  * accepted answer with a cr-media/1 blob it connects over TLS 1.3, says HELLO with the blob's
  * credential and streams mixed + unmixed audio (and video) that follows the roster; it resumes
  * after a lost connection, fails the leg 500/1005 when it cannot connect, and offers faults.

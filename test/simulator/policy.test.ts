@@ -1,7 +1,7 @@
 /**
- * The user-side outcome of the recording application's flags (reference §4.5, §12.9): for each
- * way the bot's leg can go — never joined, joined, dropped while the user's call went on, or the
- * user's call itself ended — P2P and meeting, flags on (the defaults) and off.
+ * The user-side outcome of the recording application's flags (docs/teams-protocol.md#policy-flags):
+ * for each way the bot's leg can go — never joined, joined, dropped while the user's call went on,
+ * or the user's call itself ended — P2P and meeting, flags on (the defaults) and off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {

@@ -1,7 +1,7 @@
 /**
- * updateRecordingStatus (reference §6, §12.14): body validation, 8522 when the call is not live,
- * 8506 for a call that is not a compliance-recording call, and a ledger of every request so a
- * test can tell when the bot was first allowed to persist media.
+ * updateRecordingStatus (docs/teams-protocol.md#recording-status): body validation, 8522 when the
+ * call is not live, 8506 for a call that is not a compliance-recording call, and a ledger of every
+ * request so a test can tell when the bot was first allowed to persist media.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimCall } from '../../src/simulator/index.js';

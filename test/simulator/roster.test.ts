@@ -1,7 +1,8 @@
 /**
- * Roster notifications (reference §5.2, §12.7): the initial roster after establishment, full and
- * delta shapes, identities by participant kind, MSIs, mute/lobby/removal, and recordingInfo
- * following the bot's accepted updateRecordingStatus (§12.14).
+ * Roster notifications (docs/teams-protocol.md#roster): the initial roster after establishment,
+ * full and delta shapes, identities by participant kind, MSIs, mute/lobby/removal, and
+ * recordingInfo following the bot's accepted updateRecordingStatus
+ * (docs/teams-protocol.md#recording-status).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PlaceCallOptions, SimCall } from '../../src/simulator/index.js';

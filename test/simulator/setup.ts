@@ -54,7 +54,9 @@ export async function startHarness(opts: Partial<SimulatorOptions> = {}): Promis
   };
 }
 
-/** The per-call callback URL a bot would pin a call to (reference §5.5). */
+/**
+ * The per-call callback URL a bot would pin a call to (docs/teams-protocol.md#callback-routing).
+ */
 export const callbackFor = (h: Harness, callId: string): string =>
   `${h.bot.url}/api/calling/notification/${callId}`;
 

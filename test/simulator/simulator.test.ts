@@ -36,7 +36,7 @@ const seen = (call: SimCall, path?: string) =>
   h.bot.received.filter((r) => of(call)(r) && (path === undefined || r.path === path));
 
 describe('invites', () => {
-  it('delivers a P2P invite shaped like reference §2.5 with the real headers and a valid token', async () => {
+  it('delivers a P2P invite shaped like docs/teams-protocol.md#payloads with the real headers and a valid token', async () => {
     const userId = '8a34a46b-3d17-4adc-8dce-dc4e7d572698';
     const call = await h.sim.placeCall({ tenantId: TENANT, userId });
     const r = await invite(call);
@@ -94,7 +94,7 @@ describe('invites', () => {
     expect(delivery!.latencyMs).toBeGreaterThan(0);
   });
 
-  it('delivers a meeting invite shaped like reference §2.6', async () => {
+  it('delivers a meeting invite shaped like docs/teams-protocol.md#payloads', async () => {
     const call = await h.sim.placeCall({ tenantId: TENANT, kind: 'meeting' });
     const c = notificationOf(await invite(call))!.resourceData;
     expect(c.chatInfo?.threadId).toMatch(/^19:meeting_.+@thread\.v2$/);

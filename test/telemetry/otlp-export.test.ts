@@ -1,5 +1,5 @@
 /**
- * Issue 5, item 6 (second half): the real OTLP/HTTP exporter of real processes delivers to a
+ * The real OTLP/HTTP exporter of real processes delivers to a
  * receiver on loopback. `npm start`'s launcher runs ingress and workers as separate processes
  * with `OTEL_EXPORTER_OTLP_ENDPOINT` set; one call's trace arrives from both services with one
  * trace id (the context crossed BullMQ), and the metrics arrive too.

@@ -1,5 +1,5 @@
 /**
- * Issue 5, item 6 (first half): with an in-memory exporter, one incoming call produces one
+ * With an in-memory exporter, one incoming call produces one
  * connected trace from the webhook through the queue to the Graph answer, with the attributes
  * the issue names; later events link to the call's first trace instead of joining it; the
  * metrics count what happened; no span carries a token or an authorization header.

@@ -1,5 +1,5 @@
 /**
- * Model-based coverage (issue 3, item 6): xstate/graph walks the call machine with every kind
+ * Model-based coverage: xstate/graph walks the call machine with every kind
  * of event, finds a shortest path to each reachable state, and each path is replayed here. The
  * test fails if a state node is unreachable (dead design) or a path stops reaching its state.
  */

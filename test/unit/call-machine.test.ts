@@ -196,7 +196,7 @@ describe('call machine: answering', () => {
   });
 });
 
-describe('call machine: recording status (teams-protocol §6)', () => {
+describe('call machine: recording status (docs/teams-protocol.md#recording-status)', () => {
   it('reports recording once media flows, and persists only after Graph confirmed it', () => {
     const s0 = established();
     const { snapshot: starting, actions } = run([{ type: 'MEDIA.FLOWING', at: T0 + 100 }], s0);

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, telemetrySettings } from '../../src/config.js'
 const required = { BOT_APP_ID: 'app', BOT_APP_SECRET: 'secret' };
 
 describe('config', () => {
-  it('applies the DESIGN §4 defaults', () => {
+  it('applies the documented defaults', () => {
     const c = loadConfig(required);
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.port).toBe(3978);

@@ -1,5 +1,6 @@
 /**
- * The Graph worker's retry decisions (teams-protocol §9, issue 3 item 7), in memory: a fake
+ * The Graph worker's retry decisions (docs/teams-protocol.md#errors-and-retries),
+ * in memory: a fake
  * `GraphCalls` and a fake job, the real processor and backoff strategy.
  */
 import { UnrecoverableError, type Job } from 'bullmq';

@@ -1,4 +1,4 @@
-/** Issue 5, item 4: JSON log lines carry the active span's ids, and secrets never reach them. */
+/** JSON log lines carry the active span's ids, and secrets never reach them. */
 import { Writable } from 'node:stream';
 import { tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -6,7 +6,7 @@ import {
   resourceOf,
 } from '../../src/http/notifications.js';
 
-describe('commsNotifications parsing (teams-protocol §2.2, §5)', () => {
+describe('commsNotifications parsing (docs/teams-protocol.md#payloads)', () => {
   it('accepts real-world casing, string result codes and unknown fields', () => {
     const parsed = CommsNotifications.parse({
       '@odata.type': '#microsoft.graph.commsNotifications',

@@ -1,7 +1,7 @@
 /**
- * Crashes and continuations (DESIGN invariant 7): a process that dies loses at most the
- * segments it had not sealed, the next process continues the same directory, the hole is
- * listed as a gap, and verify passes throughout.
+ * Crashes and continuations (docs/architecture.md#recordings-survive-crashes): a process that dies
+ * loses at most the segments it had not sealed, the next process continues the same directory, the
+ * hole is listed as a gap, and verify passes throughout.
  */
 import { spawn } from 'node:child_process';
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
