@@ -83,6 +83,11 @@ export interface SimulatorOptions {
   defaultTenantId?: string;
   /** Serve the `/_sim/*` control API on the same server (used by `main.ts`). @default false */
   controlApi?: boolean;
+  /**
+   * Seed of the success shapes of Graph actions (202 empty, 202 empty JSON, 200 `{}`, 200
+   * operation, 204; see graph-replies.ts). @default random, readable as `graphReplySeed`
+   */
+  graphReplySeed?: number;
   /** The platform's media leg to the bot's media endpoint (reference §12.11). @default off */
   media?: SimMediaOptions;
   logger?: SimulatorLogger;
@@ -297,6 +302,8 @@ export interface Simulator {
   /** 'https://api.botframework.com' */
   readonly issuer: string;
   readonly defaultTenantId: string;
+  /** Seed of the Graph success shapes (`SimulatorOptions.graphReplySeed`), to reproduce a run. */
+  readonly graphReplySeed: number;
   webhookUrl: string;
   /** The replicas behind `webhookUrl` (see `SimulatorOptions.webhookUrls`); [] = none. */
   webhookUrls: string[];
