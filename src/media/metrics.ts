@@ -4,6 +4,8 @@ export interface MediaMetrics {
   resumes: number;
   framesWritten: number;
   framesDroppedBeforeConfirmation: number;
+  /** Unmixed audio of a source id the call's roster never announced: dropped. */
+  framesDroppedUnannounced: number;
   protocolErrors: number;
   writeErrors: number;
   /** TLS-level failures: plaintext clients, slow or broken TLS handshakes. */
@@ -17,6 +19,7 @@ export const newMediaMetrics = (): MediaMetrics => ({
   resumes: 0,
   framesWritten: 0,
   framesDroppedBeforeConfirmation: 0,
+  framesDroppedUnannounced: 0,
   protocolErrors: 0,
   writeErrors: 0,
   tlsErrors: 0,

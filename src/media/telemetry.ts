@@ -37,7 +37,12 @@ export type MediaState = 'connected' | 'resumed' | 'flowing' | 'lost' | 'ended' 
  * when the session stopped streaming.
  */
 export type DropReason =
-  'before-confirmation' | 'recording-stopped' | 'late' | 'write-error' | 'stream-closed';
+  | 'before-confirmation'
+  | 'recording-stopped'
+  | 'late'
+  | 'write-error'
+  | 'stream-closed'
+  | 'unannounced-source';
 
 export interface MediaTelemetryOptions {
   /** The plain counters of the process; updated together with the instruments. */
@@ -76,6 +81,7 @@ export class MediaTelemetry {
   dropped(reason: DropReason, frames = 1): void {
     if (frames <= 0) return;
     if (reason === 'before-confirmation') this.metrics.framesDroppedBeforeConfirmation += frames;
+    if (reason === 'unannounced-source') this.metrics.framesDroppedUnannounced += frames;
     this.instruments.framesDropped.add(frames, { [ATTR.dropReason]: reason });
   }
 

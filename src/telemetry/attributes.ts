@@ -55,7 +55,6 @@ export const METRIC = {
   recordingGaps: 'cr.recording.gaps',
   mediaRefused: 'cr.media.handshakes.refused',
   rosterCut: 'cr.roster.cut',
-  sourcesRefused: 'cr.media.sources.refused',
 } as const;
 
 /** Instrumentation scope of every tracer and meter of the orchestrator. */
