@@ -163,6 +163,11 @@ export interface PlaceCallOptions {
    * 'delta': only the changed participants; removals as changeType 'deleted'. @default 'full'
    */
   rosterMode?: 'full' | 'delta';
+  /**
+   * Stamp `rosterSequenceNumber` on participants. Real participant payloads mostly carry none;
+   * false sends them without. @default true
+   */
+  rosterSequenceNumbers?: boolean;
   /** False makes `updateRecordingStatus` answer 403 8506 (not a CR call, §6). @default true */
   complianceRecording?: boolean;
   /** The recording application's flags, deciding `SimCall.userOutcome` (§4.5). */
