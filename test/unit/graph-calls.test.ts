@@ -4,6 +4,7 @@
  * `application/json` of microsoftgraph/msgraph-sdk-javascript#156 included), and an error keeps
  * its status and a readable message whatever its body is.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,14 @@ interface Shape {
   body?: string;
   headers?: Record<string, string>;
 }
+
+/** Written from Microsoft's docs: see test/fixtures/teams/README.md. */
+const corpus = JSON.parse(
+  readFileSync(new URL('../fixtures/teams/graph-responses.json', import.meta.url), 'utf8'),
+) as {
+  successes: Array<Shape & { name: string }>;
+  errors: Array<Shape & { name: string; code?: string; retryable: boolean; retryAfterMs?: number }>;
+};
 
 let next: Shape = { status: 202 };
 let server: Server;
@@ -56,18 +65,7 @@ const answer = () =>
 
 describe('Graph successes', () => {
   const shapes: Array<[string, Shape]> = [
-    ['202, application/json, empty body', { status: 202, headers: json, body: '' }],
-    ['202, no content type, no body', { status: 202 }],
-    ['200 {}', { status: 200, headers: json, body: '{}' }],
-    [
-      '200 with an operation object',
-      {
-        status: 200,
-        headers: json,
-        body: JSON.stringify({ '@odata.type': '#microsoft.graph.commsOperation', id: 'op-1' }),
-      },
-    ],
-    ['204', { status: 204 }],
+    ...corpus.successes.map((s): [string, Shape] => [s.name, s]),
     ['200 text/plain', { status: 200, headers: { 'content-type': 'text/plain' }, body: 'OK' }],
     ['201, application/json, not JSON', { status: 201, headers: json, body: '<html>' }],
   ];
@@ -118,6 +116,16 @@ describe('Graph errors', () => {
     expect([e.status, e.retryable, e.retryAfterMs]).toEqual([503, true, 1500]);
     expect(e.message).toBe('Graph answered 503: <html><body>Service Unavailable</body></html>');
   });
+
+  it.each(corpus.errors.map((e): [string, (typeof corpus.errors)[number]] => [e.name, e]))(
+    '%s keeps its status and says why',
+    async (_name, shape) => {
+      const e = await failure(shape);
+      expect([e.status, e.code, e.retryable]).toEqual([shape.status, shape.code, shape.retryable]);
+      if (shape.retryAfterMs !== undefined) expect(e.retryAfterMs).toBe(shape.retryAfterMs);
+      expect(e.message).toMatch(new RegExp(`^Graph answered ${shape.status}\\b`));
+    },
+  );
 
   it('a transport failure is retryable with status -1', async () => {
     const dead = createGraphCalls({
