@@ -10,9 +10,10 @@
  * PERSIST_POLL_MS); earlier frames are dropped and counted (docs/media-protocol.md, "The
  * recording rule"). Unmixed audio is written only for source ids the call's roster announced
  * (read from the call's committed state at the same cadence; ./source-gate.ts holds a source
- * not announced yet for a moment, then drops and counts its audio). Every map of who owns which source goes into the recording's manifest
- * (speaker attribution) when the recording opens and whenever it changes. Writes go through a bounded queue (./frame-queue.ts). Every state change
- * goes through `setState`, which keeps the streams gauge exact; spans and metrics are in
+ * not announced yet for a moment, then drops and counts its audio). Every map of who owns
+ * which source goes into the recording's manifest (speaker attribution) when the recording
+ * opens and whenever it changes. Writes go through a bounded queue (./frame-queue.ts). Every
+ * state change goes through `setState`, which keeps the streams gauge exact; spans and metrics are in
  * ./telemetry.ts.
  */
 import { randomUUID } from 'node:crypto';
