@@ -13,8 +13,8 @@
  * not announced yet for a moment, then drops and counts its audio). Every map of who owns
  * which source goes into the recording's manifest (speaker attribution) when the recording
  * opens and whenever it changes. Writes go through a bounded queue (./frame-queue.ts). Every
- * state change goes through `setState`, which keeps the streams gauge exact; spans and metrics are in
- * ./telemetry.ts.
+ * state change goes through `setState`, which keeps the streams gauge exact; spans and metrics
+ * are in ./telemetry.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';

@@ -74,11 +74,12 @@ export function speakerIntervals(
     .map(([sourceId, list]) => ({ sourceId, track: `src-${sourceId}`, owners: list }));
 }
 
-/** One line per owner of a source: `src-7: guest 5e1d… (application a1b2…, guest 5e1d…) from → to`. */
+/** One line per owner of a source: `src-7: application <participant> from → to`. */
 export function describeSpeakers(source: SourceSpeakers): string[] {
   const time = (ms: number) => new Date(ms).toISOString().slice(11, 23);
   return source.owners.map((o) => {
     const ids = o.identities.map((i) => `${i.kind} ${i.id ?? '?'}`).join(', ');
-    return `${source.track}: ${o.kind} ${o.participantId} (${ids || 'no identity'}) ${time(o.from)} → ${time(o.to)}`;
+    const when = `${time(o.from)} → ${time(o.to)}`;
+    return `${source.track}: ${o.kind} ${o.participantId} (${ids || 'no identity'}) ${when}`;
   });
 }

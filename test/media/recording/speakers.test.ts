@@ -95,9 +95,9 @@ describe('speaker attribution', () => {
 
   it('refuses a map that is not a speaker map', async () => {
     const rec = await openRecording({ rootDir: tmp.root, callId: 'bad-map', segmentMs: 100 });
-    await expect(
-      rec.noteSpeakers(1, { 'not-a-number': alice } as unknown as Record<string, typeof alice>),
-    ).rejects.toThrow(/invalid speaker map/);
+    await expect(rec.noteSpeakers(1, { 'not-a-number': alice })).rejects.toThrow(
+      /invalid speaker map/,
+    );
     await rec.close();
   });
 });
