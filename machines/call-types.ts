@@ -34,6 +34,8 @@ export interface CallSettings {
   mediaArrivalTimeoutMs: number;
   /** How long a Graph effect other than answer/reject may keep being retried. */
   effectBudgetMs: number;
+  /** Participants kept per call; more are dropped and counted. @default 1000 */
+  rosterMaxParticipants?: number;
 }
 
 export type TimerId = 'answerDeadline' | 'keepAlive' | 'mediaArrival';
@@ -41,19 +43,43 @@ export type TimerEventType =
   'TIMER.ANSWER_DEADLINE' | 'TIMER.KEEPALIVE_DUE' | 'TIMER.MEDIA_ARRIVAL';
 export type RecordingStatus = 'recording' | 'notRecording' | 'failed';
 
+/** The identity kinds of a Graph `identitySet` this recorder names; anything else is `other`. */
+export type IdentityKind =
+  'user' | 'guest' | 'phone' | 'application' | 'applicationInstance' | 'other';
+
+/** One identity of a participant's identity set (a bot has `application` and `guest`). */
+export interface Identity {
+  kind: IdentityKind;
+  id?: string;
+  tenantId?: string;
+}
+
 /** A participant as the media process and reports need it: ids and flags, no names. */
 export interface Participant {
   id: string;
-  kind: 'user' | 'guest' | 'phone' | 'application' | 'applicationInstance' | 'unknown';
-  /** The identity's id (AAD object id, phone number, app id) when the roster carries one. */
-  identityId?: string;
-  tenantId?: string;
+  /** The kind to display: the most telling identity of the set. */
+  kind: IdentityKind | 'unknown';
+  /** Every identity of the set, each with its own id: none is dropped for another. */
+  identities: Identity[];
   muted: boolean;
+  /** Muted by the server (a stream's `serverMuted`), which the participant cannot undo. */
+  serverMuted: boolean;
   inLobby: boolean;
-  /** Media source ids (MSIs) by media type, for attributing unmixed audio and video. */
+  /** Source ids (MSIs) the participant sends, by media type; receive-only streams are not here. */
   sources: { audio?: string; video?: string; screen?: string };
   /** `rosterSequenceNumber`, when Teams sends one. */
   seq?: number;
+}
+
+/** One presence of a participant in the call: kept after it left, for reports and records. */
+export interface ParticipantStint {
+  id: string;
+  kind: Participant['kind'];
+  identities: Identity[];
+  /** Every source id the participant sent while present. */
+  sources: string[];
+  joinedAt: number;
+  leftAt?: number;
 }
 
 export interface RosterUpdate {
@@ -159,6 +185,10 @@ export interface CallContext {
     seq: number;
     /** Participants who left → the sequence number of their removal (bounded). */
     left: Record<string, number>;
+    /** Every presence, present and past, oldest first (bounded: oldest closed ones go first). */
+    history: ParticipantStint[];
+    /** Participants not kept because the per-call cap was reached, and history entries shed. */
+    dropped: number;
   };
   /** States entered, with the event time: the call's visible history (bounded). */
   trail: Array<[string, number]>;

@@ -38,7 +38,7 @@ import { applyRoster, EMPTY_ROSTER } from './roster.js';
 export type * from './call-types.js';
 
 /** Bump when a change makes stored snapshots unreadable; the store refuses other versions. */
-export const CALL_MACHINE_VERSION = 3;
+export const CALL_MACHINE_VERSION = 4;
 
 const TRAIL_MAX = 40;
 const REPORTS_MAX = 20;
@@ -61,6 +61,8 @@ const graph = (request: GraphRequest) => ({ type: 'graph' as const, params: requ
 const report = (status: RecordingStatus) => graph({ op: 'updateRecordingStatus', status });
 const arm = (timer: TimerId) => ({ type: 'armTimer' as const, params: { timer } });
 const disarm = (timer: TimerId) => ({ type: 'disarmTimer' as const, params: { timer } });
+const nextRoster = (context: CallContext, event: Extract<CallEvent, { type: 'CALL.ROSTER' }>) =>
+  applyRoster(context.roster, event.update, event.at, context.settings?.rosterMaxParticipants);
 
 type EffectParams = {
   'graph.answer': AnswerEffect;
@@ -209,7 +211,7 @@ export const callMachine = setup({
     mediaConnected: assign(({ context }) => ({ media: { ...context.media, connected: true } })),
     recordEstablished: assign(({ event }) => ({ establishedAt: event.at })),
     applyRoster: assign(({ context, event }) =>
-      event.type === 'CALL.ROSTER' ? { roster: applyRoster(context.roster, event.update) } : {},
+      event.type === 'CALL.ROSTER' ? { roster: nextRoster(context, event) } : {},
     ),
     noteReport: assign(({ context, event }) => {
       if (
@@ -256,7 +258,7 @@ export const callMachine = setup({
     goneBefore: ({ context }) => context.keepAlive.goneAt !== undefined,
     wasRecording: ({ context }) => context.recording.persist,
     rosterChanges: ({ context, event }) =>
-      event.type === 'CALL.ROSTER' && applyRoster(context.roster, event.update) !== context.roster,
+      event.type === 'CALL.ROSTER' && nextRoster(context, event) !== context.roster,
     mediaFlowing: ({ context }) => context.media.flowing,
     mediaNotFlowing: ({ context }) => !context.media.flowing,
     mediaNotConnected: ({ context }) => !context.media.connected,

@@ -10,19 +10,38 @@
  *   roster is at least as new as that participant's last change; when the participant changed
  *   after the newest change the roster shows, the two cannot be told apart from a late, stale
  *   roster (Teams sends no roster version), so the participant is kept until a newer roster.
+ * - Real traffic mostly carries no `rosterSequenceNumber`: such updates apply in commit order,
+ *   the last one committed wins.
+ * - Every presence is kept in `history` with its join and leave times (the event's time), so a
+ *   participant who left still says who owned a source id and when.
+ * - At most `maxParticipants` are present; newcomers beyond it are dropped and counted.
  */
-import type { CallContext, Participant, RosterUpdate } from './call-types.js';
+import type { CallContext, Participant, ParticipantStint, RosterUpdate } from './call-types.js';
 
 type Roster = CallContext['roster'];
 
-export const EMPTY_ROSTER: Roster = { participants: {}, sources: {}, seq: 0, left: {} };
+export const EMPTY_ROSTER: Roster = {
+  participants: {},
+  sources: {},
+  seq: 0,
+  left: {},
+  history: [],
+  dropped: 0,
+};
 const TOMBSTONES_MAX = 64;
+export const ROSTER_MAX_PARTICIPANTS = 1000;
 
 /** The next roster, or the same object when the update changes nothing. */
-export function applyRoster(roster: Roster, update: RosterUpdate): Roster {
+export function applyRoster(
+  roster: Roster,
+  update: RosterUpdate,
+  at = 0,
+  maxParticipants = ROSTER_MAX_PARTICIPANTS,
+): Roster {
   const updateSeq = Math.max(0, ...update.participants.map((p) => p.seq ?? 0));
   const participants = { ...roster.participants };
   const left = { ...roster.left };
+  let dropped = roster.dropped;
   for (const p of update.participants) {
     // the newest thing known about this participant: present (its seq) or gone (tombstone)
     const newest = participants[p.id]?.seq ?? left[p.id];
@@ -30,6 +49,11 @@ export function applyRoster(roster: Roster, update: RosterUpdate): Roster {
     if (update.mode === 'removed') {
       delete participants[p.id];
       if (p.seq !== undefined) left[p.id] = p.seq;
+    } else if (
+      participants[p.id] === undefined &&
+      Object.keys(participants).length >= maxParticipants
+    ) {
+      dropped += 1;
     } else {
       participants[p.id] = p;
       delete left[p.id];
@@ -43,14 +67,64 @@ export function applyRoster(roster: Roster, update: RosterUpdate): Roster {
       if (known.seq !== undefined) left[id] = Math.max(known.seq, updateSeq);
     }
   }
+  const history = historyOf(roster.history, participants, at, maxParticipants * 2);
   const next: Roster = {
     participants,
     sources: sourcesOf(participants),
     seq: Math.max(roster.seq, updateSeq),
     left: trimTombstones(left),
+    history: history.stints,
+    dropped: dropped + history.shed,
   };
   return sameRoster(roster, next) ? roster : next;
 }
+
+/**
+ * The history after the roster became `present`: a stint opens for each newcomer, closes for
+ * each participant gone, and gathers the source ids its participant sent. Beyond `max` stints
+ * the oldest closed ones are shed (counted).
+ */
+function historyOf(
+  previous: ParticipantStint[],
+  present: Record<string, Participant>,
+  at: number,
+  max: number,
+): { stints: ParticipantStint[]; shed: number } {
+  const open = new Set<string>();
+  const stints = previous.map((stint) => {
+    if (stint.leftAt !== undefined) return stint;
+    const p = present[stint.id];
+    if (!p) return { ...stint, leftAt: at };
+    open.add(stint.id);
+    const sources = [...new Set([...stint.sources, ...sourceIds(p)])];
+    const same =
+      sources.length === stint.sources.length &&
+      p.kind === stint.kind &&
+      JSON.stringify(p.identities) === JSON.stringify(stint.identities);
+    return same ? stint : { ...stint, kind: p.kind, identities: p.identities, sources };
+  });
+  for (const p of Object.values(present)) {
+    if (open.has(p.id)) continue;
+    stints.push({
+      id: p.id,
+      kind: p.kind,
+      identities: p.identities,
+      sources: sourceIds(p),
+      joinedAt: at,
+    });
+  }
+  let shed = 0;
+  while (stints.length > max) {
+    const oldestClosed = stints.findIndex((s) => s.leftAt !== undefined);
+    if (oldestClosed < 0) break;
+    stints.splice(oldestClosed, 1);
+    shed += 1;
+  }
+  return { stints, shed };
+}
+
+const sourceIds = (p: Participant): string[] =>
+  Object.values(p.sources).filter((id): id is string => id !== undefined);
 
 function sourcesOf(participants: Record<string, Participant>): Record<string, string> {
   const sources: Record<string, string> = {};
@@ -63,6 +137,8 @@ function sourcesOf(participants: Record<string, Participant>): Record<string, st
 function sameRoster(a: Roster, b: Roster): boolean {
   return (
     a.seq === b.seq &&
+    a.dropped === b.dropped &&
+    JSON.stringify(a.history) === JSON.stringify(b.history) &&
     JSON.stringify(a.participants) === JSON.stringify(b.participants) &&
     JSON.stringify(a.left) === JSON.stringify(b.left)
   );

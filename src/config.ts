@@ -91,6 +91,9 @@ const EnvSchema = z.object({
   CALL_RETENTION_MS: int(1000, 30 * 86_400_000).default(3_600_000),
   RECORD_RETENTION_MS: int(1000, 3650 * 86_400_000).default(30 * 86_400_000),
   ROSTER_MODE: z.enum(['full', 'delta']).default('full'),
+  ROSTER_MAX_PARTICIPANTS: int(2, 100_000).default(1000),
+  ROSTER_MAX_PER_NOTIFICATION: int(1, 100_000).default(1000),
+  ROSTER_MAX_ID_LENGTH: int(16, 4096).default(256),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBOX_SWEEP_INTERVAL_MS: int(50, 60_000).default(500),
@@ -172,6 +175,12 @@ export interface Config {
   recordRetentionMs: number;
   /** Ask Teams for delta rosters (`isDeltaRosterEnabled`) or take full ones. @default 'full' */
   rosterMode: 'full' | 'delta';
+  /** Participants kept per call; newcomers beyond are dropped and counted. @default 1000 */
+  rosterMaxParticipants: number;
+  /** Participants read from one roster notification. @default 1000 */
+  rosterMaxPerNotification: number;
+  /** Longest participant, identity, tenant or source id kept. @default 256 */
+  rosterMaxIdLength: number;
   /** Bearer token of the `/admin` routes; they are off when unset. */
   adminToken: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -266,6 +275,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     callRetentionMs: e.CALL_RETENTION_MS,
     recordRetentionMs: e.RECORD_RETENTION_MS,
     rosterMode: e.ROSTER_MODE,
+    rosterMaxParticipants: e.ROSTER_MAX_PARTICIPANTS,
+    rosterMaxPerNotification: e.ROSTER_MAX_PER_NOTIFICATION,
+    rosterMaxIdLength: e.ROSTER_MAX_ID_LENGTH,
     adminToken: e.ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,
     outboxSweepIntervalMs: e.OUTBOX_SWEEP_INTERVAL_MS,

@@ -11,7 +11,7 @@ import type { Core } from './core.js';
 import { createApp, type Readiness } from './http/app.js';
 import { createTeamsTokenVerifier } from './http/teams-auth.js';
 import type { AnswerPolicy } from './policy/policy.js';
-import { observeActiveCalls } from './telemetry/index.js';
+import { observeActiveCalls, rosterCutCounter } from './telemetry/index.js';
 
 export interface Ingress {
   readonly url: string;
@@ -53,8 +53,14 @@ export async function startIngress(
       keepAliveIntervalMs: config.keepAliveIntervalMs,
       mediaArrivalTimeoutMs: config.mediaArrivalTimeoutMs,
       effectBudgetMs: config.effectBudgetMs,
+      rosterMaxParticipants: config.rosterMaxParticipants,
     },
     rosterMode: config.rosterMode,
+    rosterLimits: {
+      maxPerNotification: config.rosterMaxPerNotification,
+      maxIdLength: config.rosterMaxIdLength,
+    },
+    rosterCut: rosterCutCounter(),
     verifier: createTeamsTokenVerifier({
       openIdConfigUrl: config.teamsOpenIdConfigUrl,
       issuers: config.teamsTokenIssuers,

@@ -1,9 +1,10 @@
 /**
  * The compact record of a finished call: what an auditor asks about a call after its full state
- * expired — who, when, how it ended, whether and when recording was confirmed. No roster names,
- * no tokens.
+ * expired — who, when, how it ended, whether and when recording was confirmed, and every
+ * participant with its identities, source ids and join and leave times (so a recording's tracks
+ * can still be attributed). No roster names, no tokens.
  */
-import type { CallContext } from '../../machines/call.js';
+import type { CallContext, ParticipantStint } from '../../machines/call.js';
 
 export interface CallRecord {
   callId: string;
@@ -24,7 +25,10 @@ export interface CallRecord {
   recordingConfirmedAt?: number;
   recordingReports: CallContext['recording']['reports'];
   keepAlivesSent: number;
-  participants: number;
+  /** Every presence in the call; one still open at the end left when the call ended. */
+  participants: ParticipantStint[];
+  /** Participants or history entries not kept because of the per-call roster cap. */
+  participantsDropped: number;
   trail: CallContext['trail'];
 }
 
@@ -58,7 +62,12 @@ export function callRecord(
       : {}),
     recordingReports: context.recording.reports,
     keepAlivesSent: context.keepAlive.sent,
-    participants: Object.keys(context.roster.participants).length,
+    participants: context.roster.history.map((stint) =>
+      stint.leftAt === undefined && context.endedAt !== undefined
+        ? { ...stint, leftAt: context.endedAt }
+        : stint,
+    ),
+    participantsDropped: context.roster.dropped,
     trail: context.trail,
   };
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
-import { verifyRecording } from '../media/recording/index.js';
+import { describeSpeakers, verifyRecording } from '../media/recording/index.js';
 import type { SimCall } from '../simulator/index.js';
 
 export interface CallRecord {
@@ -24,7 +24,10 @@ export interface DemoRow {
   recording: string | undefined;
 }
 
-/** One line about a call's recording: its verified tracks, or that there is none. */
+/**
+ * About a call's recording: its verified tracks, then who is on each unmixed track and when
+ * (from the manifest's speaker attribution); undefined when there is none.
+ */
 export async function describeRecording(dir: string): Promise<string | undefined> {
   if (!existsSync(dir)) return undefined;
   const result = await verifyRecording(dir).catch(() => undefined);
@@ -32,7 +35,8 @@ export async function describeRecording(dir: string): Promise<string | undefined
   const tracks = await readdir(join(dir, 'final')).catch(() => [] as string[]);
   const wavs = tracks.filter((f) => f.endsWith('.wav'));
   const state = result.ok ? 'verified' : `NOT verified: ${result.problems.join('; ')}`;
-  return `${result.segments} segments ${state}; ${wavs.length} WAV tracks in ${relative(process.cwd(), dir)}/final (${wavs.join(', ')})`;
+  const speakers = result.speakers.flatMap(describeSpeakers).map((line) => `\n      ${line}`);
+  return `${result.segments} segments ${state}; ${wavs.length} WAV tracks in ${relative(process.cwd(), dir)}/final (${wavs.join(', ')})${speakers.join('')}`;
 }
 
 export async function readCallRecord(

@@ -1,16 +1,22 @@
 /**
  * `GraphCalls`: the port through which workers act on Teams calls. Backed by
  * @microsoft/microsoft-graph-client 3.0.7 with its own retries switched off — deadline-bound
- * retries belong to the worker, which knows the deadline (the client's RetryHandler sleeps with a
- * plain timer that ignores the AbortSignal).
+ * retries belong to the worker, which knows the deadline (the client's retry sleep ignores
+ * AbortSignal).
+ *
+ * Responses are read raw: every 2xx is success whatever its body or content type. Graph answers
+ * these actions with 200, 202 or 204, with no body, `{}`, an operation object, or an empty body
+ * labelled `application/json` (microsoftgraph/msgraph-sdk-javascript#156), and the client's own
+ * JSON parsing would turn the last one into a failure.
  */
 import {
   Client,
+  ResponseType,
   RetryHandlerOptions,
   type AuthenticationProvider,
 } from '@microsoft/microsoft-graph-client';
 import type { RecordingStatus, RejectReason } from '../../machines/call.js';
-import { toGraphCallError } from './errors.js';
+import { graphErrorFromResponse, toGraphCallError } from './errors.js';
 import type { TokenSource } from './tokens.js';
 
 export interface AnswerBody {
@@ -74,15 +80,20 @@ export function createGraphCalls(options: GraphCallsOptions): GraphCalls {
     signal: AbortSignal,
     body?: unknown,
   ): Promise<void> => {
+    let response: Response;
     try {
       const request = clientFor(tenantId)
         .api(path)
         .middlewareOptions([new RetryHandlerOptions(0, 0)])
+        .responseType(ResponseType.RAW)
         .option('signal', signal);
-      await (body === undefined ? request.delete() : request.post(body));
+      response = (await (body === undefined ? request.delete() : request.post(body))) as Response;
     } catch (error) {
       throw toGraphCallError(error);
     }
+    if (!response.ok) throw await graphErrorFromResponse(response);
+    // the body of a success says nothing the worker needs; read it so the socket is reusable
+    await response.arrayBuffer().catch(() => undefined);
   };
   const callPath = (callId: string) => `/communications/calls/${encodeURIComponent(callId)}`;
   return {

@@ -56,3 +56,35 @@ export function toGraphCallError(error: unknown): GraphCallError {
   }: ${e.message ?? String(error)}`;
   return new GraphCallError(message, status, code, retryable, retryAfterMs);
 }
+
+const ERROR_BODY_LIMIT = 4096;
+
+/**
+ * A non-2xx response as a `GraphCallError`: the status always, the Graph error's code and
+ * message when the body is Graph's `{error:{code,message}}`, else the start of whatever the body
+ * was (an HTML page from a proxy, nothing at all).
+ */
+export async function graphErrorFromResponse(response: Response): Promise<GraphCallError> {
+  const text = await response.text().catch(() => '');
+  let code: string | undefined;
+  let detail = text.trim() === '' ? 'empty body' : text.slice(0, 200).replace(/\s+/g, ' ');
+  try {
+    const parsed = JSON.parse(text.slice(0, ERROR_BODY_LIMIT)) as {
+      error?: { code?: unknown; message?: unknown };
+    };
+    if (typeof parsed.error?.code === 'string') code = parsed.error.code;
+    if (typeof parsed.error?.message === 'string') detail = parsed.error.message;
+  } catch {
+    // not JSON (or too long to be an error object): the status and the body's start say it
+  }
+  const status = response.status;
+  const retryable = TRANSIENT.has(status) || status >= 500;
+  const message = `Graph answered ${status}${code ? ` (${code})` : ''}: ${detail}`;
+  return new GraphCallError(
+    message,
+    status,
+    code,
+    retryable,
+    parseRetryAfter(response.headers.get('retry-after')),
+  );
+}

@@ -107,6 +107,8 @@ export function createApp(deps: AppDeps): Hono {
         caller.tenantId,
         parsed.data.value,
         receivedAt,
+        deliveryIdOf(c.req.header('x-microsoft-skype-original-message-id')) ??
+          deliveryIdOf(c.req.header('x-microsoft-skype-message-id')),
       );
       deps.logger.debug({ tenantId: caller.tenantId, outcomes }, 'notifications applied');
       return c.body(null, 202);
@@ -114,4 +116,14 @@ export function createApp(deps: AppDeps): Hono {
   );
 
   return app;
+}
+
+/**
+ * A delivery's identity: a redelivery keeps `X-Microsoft-Skype-Original-Message-ID` and gets a
+ * fresh `X-Microsoft-Skype-Message-ID`, so the original id wins. Blank means none; the value is
+ * hashed before it nears Redis, so only its length needs a bound here.
+ */
+function deliveryIdOf(header: string | undefined): string | undefined {
+  const value = header?.trim();
+  return value && value.length <= 256 ? value : undefined;
 }

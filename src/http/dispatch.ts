@@ -1,8 +1,12 @@
 /**
  * Turns parsed notifications into call events and applies them. Notifications of one call are
- * applied in the order they came in the batch; different calls proceed in parallel. Each
- * notification's dedup id is a hash of its content, so a redelivered copy is a no-op even when
- * Teams gives it a fresh message id.
+ * applied in the order they came in the batch; different calls proceed in parallel.
+ *
+ * Deliveries are deduplicated, not content: a notification's dedup id is its delivery's identity
+ * (the original message id a redelivery keeps, else the message id) and its place in the batch.
+ * The same content under a new id is a new delivery and is applied: a roster that returns to an
+ * earlier state, or a participant muted again, is a real change. A delivery without either id
+ * is applied (state notifications are idempotent in the machine; rosters apply in commit order).
  */
 import { createHash } from 'node:crypto';
 import type { CallEvent, CallSettings, Invite } from '../../machines/call.js';
@@ -14,7 +18,9 @@ import {
   type CallResourceData,
   type ParsedNotification,
 } from './notifications.js';
-import { toParticipants } from './roster.js';
+import { DEFAULT_ROSTER_LIMITS, toParticipants, type RosterLimits } from './roster.js';
+import { ATTR } from '../telemetry/index.js';
+import type { Counter } from '@opentelemetry/api';
 
 export interface DispatchDeps {
   runtime: CallRuntime;
@@ -27,6 +33,10 @@ export interface DispatchDeps {
    * roster) or `delta` (only changed participants; the answer then asks for delta rosters).
    */
   rosterMode: 'full' | 'delta';
+  /** @default DEFAULT_ROSTER_LIMITS */
+  rosterLimits?: RosterLimits;
+  /** Counts what the roster limits cut (telemetry `rosterCutCounter()`). */
+  rosterCut?: Counter;
 }
 
 export interface DispatchOutcome {
@@ -40,21 +50,25 @@ export async function dispatchNotifications(
   tenantId: string,
   notifications: ParsedNotification[],
   receivedAt: number,
+  deliveryId?: string,
 ): Promise<DispatchOutcome[]> {
-  const byCall = new Map<string, ParsedNotification[]>();
+  const byCall = new Map<string, Array<{ n: ParsedNotification; dedupId?: string }>>();
   const outcomes: DispatchOutcome[] = [];
-  for (const n of notifications) {
+  notifications.forEach((n, index) => {
     const ref = resourceOf(n);
     if (!ref) {
       outcomes.push({ result: { outcome: 'unsupported' } });
-      continue;
+      return;
     }
-    byCall.set(ref.callId, [...(byCall.get(ref.callId) ?? []), n]);
-  }
+    const dedupId = deliveryId === undefined ? undefined : deliveryDedupId(deliveryId, index);
+    byCall.set(ref.callId, [...(byCall.get(ref.callId) ?? []), { n, dedupId }]);
+  });
   const perCall = await Promise.all(
     [...byCall].map(async ([callId, list]) => {
       const results: DispatchOutcome[] = [];
-      for (const n of list) results.push(await dispatchOne(deps, tenantId, callId, n, receivedAt));
+      for (const { n, dedupId } of list) {
+        results.push(await dispatchOne(deps, tenantId, callId, n, receivedAt, dedupId));
+      }
       return results;
     }),
   );
@@ -67,7 +81,9 @@ async function dispatchOne(
   callId: string,
   n: ParsedNotification,
   receivedAt: number,
+  dedupId: string | undefined,
 ): Promise<DispatchOutcome> {
+  const options = dedupId === undefined ? {} : { dedupId };
   const ref = resourceOf(n);
   if (ref?.kind === 'participants' && n.resourceData !== undefined) {
     const list = Array.isArray(n.resourceData) ? n.resourceData : [n.resourceData];
@@ -77,12 +93,16 @@ async function dispatchOne(
         : n.changeType === 'created'
           ? 'delta'
           : deps.rosterMode;
+    const { participants, cuts } = toParticipants(list, deps.rosterLimits ?? DEFAULT_ROSTER_LIMITS);
+    if (cuts.participants > 0)
+      deps.rosterCut?.add(cuts.participants, { [ATTR.rosterCut]: 'participants' });
+    if (cuts.ids > 0) deps.rosterCut?.add(cuts.ids, { [ATTR.rosterCut]: 'ids' });
     const event: CallEvent = {
       type: 'CALL.ROSTER',
       at: receivedAt,
-      update: { mode, participants: toParticipants(list) },
+      update: { mode, participants },
     };
-    const result = await deps.runtime.applyEvent(callId, event, { dedupId: contentHash(n) });
+    const result = await deps.runtime.applyEvent(callId, event, options);
     return { callId, event: event.type, result };
   }
   if (ref?.kind !== 'call' || n.resourceData === undefined || Array.isArray(n.resourceData)) {
@@ -93,7 +113,7 @@ async function dispatchOne(
   if (!data.success) return { callId, result: { outcome: 'unsupported' } };
   const event = await toEvent(deps, tenantId, callId, n.changeType, data.data, receivedAt);
   if (!event) return { callId, result: { outcome: 'unsupported' } };
-  const result = await deps.runtime.applyEvent(callId, event, { dedupId: contentHash(n) });
+  const result = await deps.runtime.applyEvent(callId, event, options);
   return { callId, event: event.type, result };
 }
 
@@ -156,9 +176,7 @@ function inviteOf(callId: string, tenantId: string, data: CallResourceData): Inv
   };
 }
 
-function contentHash(n: ParsedNotification): string {
-  return createHash('sha256')
-    .update(JSON.stringify([n.changeType, n.resourceUrl ?? n.resource, n.resourceData]))
-    .digest('base64url')
-    .slice(0, 32);
+/** Bounded and key-safe whatever the header held: a hash of the id and the batch position. */
+function deliveryDedupId(deliveryId: string, index: number): string {
+  return createHash('sha256').update(`${deliveryId}\n${index}`).digest('base64url').slice(0, 32);
 }

@@ -10,6 +10,8 @@
 import type { RedisClient } from '../redis/client.js';
 import { forgetIfUnchanged } from '../redis/sorted-set.js';
 import { callKeys, mediaOpenKey, mediaOwnerKey } from '../calls/keys.js';
+import type { SpeakerMap } from './recording/index.js';
+import { speakersOfSnapshot } from './roster-sources.js';
 
 export type SessionState = 'streaming' | 'lost' | 'ended';
 
@@ -45,6 +47,14 @@ export interface MediaSessionStore {
   markEnded(callId: string, sessionId: string): Promise<void>;
   /** The call's `persist` flag: media may be written only while it is '1'. */
   persistAllowed(callId: string): Promise<boolean>;
+  /**
+   * The call's source → owner map from its committed roster, or 'unchanged' when the call's
+   * version is still `sinceVersion`; undefined when the call is unknown (expired).
+   */
+  speakers(
+    callId: string,
+    sinceVersion: number,
+  ): Promise<{ version: number; sources: SpeakerMap } | 'unchanged' | undefined>;
   /** The call's media hash; undefined when there is none (expired, or never started). */
   read(callId: string): Promise<StoredSession | undefined>;
   /**
@@ -171,6 +181,16 @@ export function createMediaSessionStore(
     },
     async persistAllowed(callId) {
       return (await redis.hget(keys(callId).call, 'persist')) === '1';
+    },
+    async speakers(callId, sinceVersion) {
+      const key = keys(callId).call;
+      const version = Number((await redis.hget(key, 'v')) ?? 0);
+      if (version === 0) return undefined;
+      if (version === sinceVersion) return 'unchanged';
+      // read together: a commit between two reads must not pair a version with another snapshot
+      const [v, snap] = await redis.hmget(key, 'v', 'snap');
+      if (!v || !snap) return undefined;
+      return { version: Number(v), sources: speakersOfSnapshot(snap) };
     },
     async read(callId) {
       const [sessionId, state, owner, lostAt] = await redis.hmget(

@@ -9,9 +9,13 @@
  *
  * Frames are written only while the call's `persist` flag is set (checked every
  * PERSIST_POLL_MS); earlier frames are dropped and counted (docs/media-protocol.md, "The
- * recording rule"). Writes go through a bounded queue (./frame-queue.ts). Every state change
- * goes through `setState`, which keeps the streams gauge exact; spans and metrics are in
- * ./telemetry.ts.
+ * recording rule"). Unmixed audio is written only for source ids the call's roster announced
+ * (read from the call's committed state at the same cadence; ./source-gate.ts holds a source
+ * not announced yet for a moment, then drops and counts its audio). Every map of who owns
+ * which source goes into the recording's manifest (speaker attribution) when the recording
+ * opens and whenever it changes. Writes go through a bounded queue (./frame-queue.ts). Every
+ * state change goes through `setState`, which keeps the streams gauge exact; spans and metrics
+ * are in ./telemetry.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
@@ -22,9 +26,10 @@ import { CALL_ID_PATTERN } from '../calls/keys.js';
 import { CredentialError, type MediaCredentials } from './credentials.js';
 import { FrameGuard } from './frame-guard.js';
 import { FrameQueue } from './frame-queue.js';
+import { SourceGate } from './source-gate.js';
 import type { MediaMetrics } from './metrics.js';
 import { encodeFrame, FrameDecoder, ProtocolError, type Frame } from './protocol/index.js';
-import type { Recording } from './recording/index.js';
+import type { Recording, SpeakerMap } from './recording/index.js';
 import type { MediaSessionStore } from './session-store.js';
 import { MediaTelemetry, type MediaState, type SessionTelemetry } from './telemetry.js';
 
@@ -71,6 +76,10 @@ export class MediaSession {
   private persist = false;
   private flowingReported = false;
   private lastFrameAt = 0;
+  private readonly gate: SourceGate;
+  private speakersVersion = 0;
+  /** The map last written to the open recording's manifest. */
+  private speakersNoted: SpeakerMap | undefined;
   /** Why a resumable fault closes the socket (the `lost` span's reason). */
   private cause: string | undefined;
   private readonly now: () => number;
@@ -83,9 +92,19 @@ export class MediaSession {
     this.now = deps.now ?? Date.now;
     const telemetry = deps.telemetry ?? new MediaTelemetry({ metrics: deps.metrics });
     this.tel = telemetry.session();
+    this.gate = new SourceGate({
+      dropped: (frames) => this.tel.media.dropped('unannounced-source', frames),
+    });
     this.frames = new FrameQueue({
       socket,
-      openRecording: () => deps.openRecording(this.callId!),
+      openRecording: async () => {
+        const recording = await deps.openRecording(this.callId!);
+        // every opening (first, or a continuation on another process) starts with who is who
+        const sources = this.gate.speakers ?? {};
+        await recording.noteSpeakers(this.now(), sources);
+        this.speakersNoted = sources;
+        return recording;
+      },
       writing: () => this.state === 'streaming',
       onWriteError: (error) => {
         deps.metrics.writeErrors += 1;
@@ -199,7 +218,9 @@ export class MediaSession {
       this.send({ type: 'heartbeat', timestamp: this.now() });
     });
     this.every(PERSIST_POLL_MS, () => void this.refreshPersist());
+    this.every(PERSIST_POLL_MS, () => void this.refreshSpeakers());
     await this.refreshPersist();
+    await this.refreshSpeakers();
     await this.report(resumed ? 'resumed' : 'connected', {
       type: 'MEDIA.CONNECTED',
       at: this.now(),
@@ -225,7 +246,35 @@ export class MediaSession {
       void this.report('flowing', { type: 'MEDIA.FLOWING', at: this.now() });
     }
     if (!this.persist) return this.tel.media.dropped('before-confirmation');
+    if (
+      frame.type === 'audio' &&
+      frame.kind === 'unmixed' &&
+      !this.gate.announced(frame.sourceId)
+    ) {
+      return this.gate.hold(frame, this.now());
+    }
     this.frames.push(frame);
+  }
+
+  /** Re-reads the roster's sources when the call changed; notes and applies a new map. */
+  private async refreshSpeakers(): Promise<void> {
+    if (!this.callId) return;
+    try {
+      const read = await this.deps.store.speakers(this.callId, this.speakersVersion);
+      if (read !== 'unchanged' && read !== undefined) {
+        this.speakersVersion = read.version;
+        this.gate.speakers = read.sources;
+        const recording = this.frames.recording;
+        if (recording && JSON.stringify(read.sources) !== JSON.stringify(this.speakersNoted)) {
+          this.speakersNoted = read.sources;
+          await recording.noteSpeakers(this.now(), read.sources);
+        }
+      }
+    } catch {
+      // Redis or the recording failed: the next poll tries again; writes report their own faults
+    }
+    const open = this.state === 'streaming' && this.persist;
+    this.gate.release(this.now(), open, (frame) => this.frames.push(frame));
   }
 
   private async refreshPersist(): Promise<void> {
@@ -246,6 +295,7 @@ export class MediaSession {
   /** END from the peer: finalise the recording. */
   private async end(reason: string): Promise<void> {
     if (this.state !== 'streaming') return;
+    await this.refreshSpeakers(); // audio held for a roster change that just landed
     await this.frames.flush();
     this.setState('ended');
     this.stopTimers();

@@ -45,7 +45,8 @@ export type DropReason =
   | 'write-error'
   | 'stream-closed'
   | 'modality-not-answered'
-  | 'source-limit';
+  | 'source-limit'
+  | 'unannounced-source';
 
 export interface MediaTelemetryOptions {
   /** The plain counters of the process; updated together with the instruments. */

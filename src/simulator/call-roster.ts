@@ -11,6 +11,8 @@ import type { SimParticipant, SimParticipantInput, SimRecordingStatus } from './
 export interface CallRosterDeps {
   tenantId: string;
   mode: 'full' | 'delta';
+  /** Stamp `rosterSequenceNumber` (real traffic mostly has none). */
+  sequenceNumbers: boolean;
   notices: CallNotices;
   recordingStatus(): SimRecordingStatus;
   /** Why the roster cannot change now, or undefined when it can. */

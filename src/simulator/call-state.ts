@@ -48,6 +48,7 @@ export class SimCallImpl extends CallLeg implements SimCall {
     this.roster = new CallRoster({
       tenantId: init.tenantId,
       mode: init.options.rosterMode ?? 'full',
+      sequenceNumbers: init.options.rosterSequenceNumbers ?? true,
       notices: this.notices,
       recordingStatus: () => this.recording.current,
       refusal: () =>

@@ -81,6 +81,13 @@ export interface SimParticipantInput {
   video?: boolean;
   /** Adds a `videoBasedScreenSharing` stream (sendOnly). @default false */
   screenShare?: boolean;
+  /**
+   * Adds a `video` stream the participant only receives (`receiveOnly`): its source id is not
+   * the participant's media. @default false
+   */
+  receiveVideo?: boolean;
+  /** The audio stream is `serverMuted`. @default false */
+  serverMuted?: boolean;
 }
 
 export interface SimMediaStream {
@@ -88,7 +95,7 @@ export interface SimMediaStream {
   mediaType: 'audio' | 'video' | 'videoBasedScreenSharing';
   /** The MSI, a decimal number as a string, unique within the call. */
   sourceId: string;
-  direction: 'sendReceive' | 'sendOnly';
+  direction: 'sendReceive' | 'sendOnly' | 'receiveOnly';
   serverMuted: boolean;
 }
 
@@ -121,8 +128,11 @@ export interface SimParticipant {
   mediaStreams: SimMediaStream[];
   isMuted: boolean;
   isInLobby: boolean;
-  /** The roster sequence number of the notification that last changed this participant. */
-  rosterSequenceNumber: number;
+  /**
+   * The roster sequence number of the notification that last changed this participant; absent
+   * with `PlaceCallOptions.rosterSequenceNumbers: false`, as in most real traffic.
+   */
+  rosterSequenceNumber?: number;
   /** The bot's last accepted `updateRecordingStatus` for the call; 'unknown' before any. */
   recordingInfo: { recordingStatus: SimRecordingStatus };
 }

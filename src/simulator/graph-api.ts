@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { SimCallImpl } from './call-state.js';
 import { callNotFound, graphError, type ErrorReply } from './graph-errors.js';
+import { successReply, type SuccessShape } from './graph-replies.js';
 import { RecordingStatusBody } from './recording-status.js';
 import type { Reply, RequestContext } from './routes.js';
 import type { TokenService } from './tokens.js';
@@ -17,6 +18,8 @@ export interface GraphDeps {
   calls: ReadonlyMap<string, SimCallImpl>;
   tokens: TokenService;
   graphBaseUrl: string;
+  /** The shape of this request's success reply (graph-replies.ts). */
+  successShape(): SuccessShape;
 }
 
 const isHttpUrl = (v: string): boolean => {
@@ -78,6 +81,8 @@ export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise
       crid,
     );
   }
+  const ok = (operation: string): Reply =>
+    successReply(deps.successShape(), deps.graphBaseUrl, call.id, operation);
   switch (classified.route) {
     case 'answer': {
       const parsed = parse(AnswerBody, ctx.text, crid);
@@ -87,7 +92,7 @@ export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise
       // (microsoftgraph/microsoft-graph-comms-samples#191).
       if (!call.isPending()) return callNotFound(crid);
       call.acceptAnswer(body, ctx.path);
-      return { status: 202 };
+      return ok('answerOperation');
     }
     case 'reject': {
       const parsed = parse(RejectBody, ctx.text, crid);
@@ -95,16 +100,16 @@ export async function handleGraph(ctx: RequestContext, deps: GraphDeps): Promise
       const body = parsed.data;
       if (!call.isPending()) return callNotFound(crid);
       call.acceptReject(body.reason?.toLowerCase() ?? 'none', body.callbackUri);
-      return { status: 202 };
+      return ok('rejectOperation');
     }
     case 'delete':
       if (call.isEnded()) return callNotFound(crid);
       call.endByBot();
-      return { status: 204 };
+      return ok('commsOperation');
     case 'keepAlive':
       if (!call.isLive()) return callNotFound(crid);
       call.acceptKeepAlive();
-      return { status: 200 };
+      return ok('commsOperation');
     case 'updateRecordingStatus': {
       const parsed = parse(RecordingStatusBody, ctx.text, crid);
       if (!parsed.ok) return parsed.reply;

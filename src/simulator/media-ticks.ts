@@ -29,9 +29,10 @@ export interface TickFrames {
 
 const heard = (p: SimParticipant): boolean => !p.info.identity.applicationInstance && !p.isInLobby;
 
+/** The participant's own sources: streams it sends, not those it only receives. */
 const msi = (p: SimParticipant, types: string[]): number[] =>
   p.mediaStreams
-    .filter((s) => types.includes(s.mediaType))
+    .filter((s) => types.includes(s.mediaType) && s.direction !== 'receiveOnly')
     .map((s) => Number.parseInt(s.sourceId, 10))
     .filter((id) => Number.isInteger(id) && id >= 0);
 

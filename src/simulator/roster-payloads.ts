@@ -1,8 +1,8 @@
 /**
- * Participant objects and roster notifications shaped like docs/teams-protocol.md#roster:
- * identities by kind (Teams users under `user` with a tenant, guests under `guest` without one,
- * PSTN under `phone`, bots under `application`, the recorder under `applicationInstance`), media
- * streams with MSIs.
+ * Participant objects and roster notifications shaped like docs/teams-protocol.md#roster: identities by kind
+ * (Teams users under `user` with a tenant, guests under `guest` without one, PSTN under `phone`,
+ * bots under `application` plus a `guest` of their own, as bots in meetings appear, the
+ * recorder under `applicationInstance`), media streams with MSIs and directions.
  */
 import { randomUUID } from 'node:crypto';
 import { cased, type Casing } from './payloads.js';
@@ -57,7 +57,9 @@ function identitySetFor(input: SimParticipantInput, ids: MemberIds): SimIdentity
       set.phone = identity(input.phoneNumber ?? fictionalPhone(ids.serial));
       break;
     case 'application':
+      // the app id is the same for every instance of a bot; the guest id tells them apart
       set.application = identity(id, input.displayName ?? `Simulated App ${ids.serial}`);
+      set.guest = identity(randomUUID(), input.displayName ?? `Simulated App ${ids.serial}`);
       break;
   }
   return set;
@@ -67,20 +69,22 @@ const stream = (
   mediaType: SimMediaStream['mediaType'],
   direction: SimMediaStream['direction'],
   sourceId: string,
+  serverMuted = false,
 ): SimMediaStream => ({
   '@odata.type': '#microsoft.graph.mediaStream',
   mediaType,
   sourceId,
   direction,
-  serverMuted: false,
+  serverMuted,
 });
 
 export function newMember(input: SimParticipantInput, ids: MemberIds): Member {
-  const streams = [stream('audio', 'sendReceive', ids.nextSourceId())];
+  const streams = [stream('audio', 'sendReceive', ids.nextSourceId(), input.serverMuted)];
   if (input.video) streams.push(stream('video', 'sendReceive', ids.nextSourceId()));
   if (input.screenShare) {
     streams.push(stream('videoBasedScreenSharing', 'sendOnly', ids.nextSourceId()));
   }
+  if (input.receiveVideo) streams.push(stream('video', 'receiveOnly', ids.nextSourceId()));
   return {
     '@odata.type': '#microsoft.graph.participant',
     id: ids.participantId,

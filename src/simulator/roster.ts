@@ -24,6 +24,8 @@ export interface RosterChange {
 export interface RosterDeps {
   tenantId: string;
   mode: 'full' | 'delta';
+  /** @default true */
+  sequenceNumbers?: boolean;
   recordingStatus(): SimRecordingStatus;
 }
 
@@ -101,7 +103,7 @@ export class Roster {
     const { member, seq } = this.entry(participantId);
     return {
       ...structuredClone(member),
-      rosterSequenceNumber: seq,
+      ...(this.deps.sequenceNumbers === false ? {} : { rosterSequenceNumber: seq }),
       recordingInfo: { recordingStatus: this.deps.recordingStatus() },
     };
   }

@@ -10,6 +10,10 @@ export interface Reply {
   status: number;
   /** Sent as JSON; omit for an empty body. */
   body?: unknown;
+  /** Sent as is instead of `body` (an empty body with a JSON content type, say). */
+  rawBody?: string;
+  /** Content type of `rawBody`. */
+  contentType?: string;
   headers?: Record<string, string>;
 }
 

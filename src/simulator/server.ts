@@ -10,6 +10,7 @@ import type { SimCallImpl } from './call-state.js';
 import { botFrameworkOpenIdConfig, entraMetadata, tokenEndpoint, type EntraDeps } from './entra.js';
 import type { FaultTable, ActiveFault } from './faults.js';
 import { handleGraph, type GraphDeps } from './graph-api.js';
+import type { SuccessShape } from './graph-replies.js';
 import { entraError, graphError } from './graph-errors.js';
 import { logEntry } from './request-log.js';
 import { ATTR, contextFrom, SpanKind, withSpan } from '../telemetry/index.js';
@@ -27,6 +28,8 @@ export interface HandlerDeps {
   calls: ReadonlyMap<string, SimCallImpl>;
   requests: RequestLogEntry[];
   closing: AbortSignal;
+  /** The shape of the next successful Graph action's reply (seeded). */
+  successShape(): SuccessShape;
   /** Extra routes under `/_sim/` (the control API); not logged in `requests`. */
   control?: (req: Request, path: string) => Promise<Reply>;
   logger?: SimulatorLogger;
@@ -162,6 +165,12 @@ function toResponse(req: Request, reply: Reply): Response {
   for (const name of ['client-request-id', 'scenario-id']) {
     const value = req.headers.get(name);
     if (value && !headers.has(name)) headers.set(name, value);
+  }
+  if (reply.rawBody !== undefined) {
+    if (reply.contentType) headers.set('content-type', reply.contentType);
+    // a 204 may carry no body at all (the Response constructor refuses one)
+    const raw = reply.status === 204 ? null : reply.rawBody;
+    return new Response(raw, { status: reply.status, headers });
   }
   if (reply.body === undefined) return new Response(null, { status: reply.status, headers });
   headers.set('content-type', 'application/json; charset=utf-8');

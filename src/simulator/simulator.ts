@@ -3,8 +3,9 @@
  * Options are compiled once into `…Ms` numbers; `close()` is memoized and ordered: stop intake,
  * abort in-flight deliveries and delays, stop every call's timers.
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { SimCallImpl } from './call-state.js';
+import { seededShapes } from './graph-replies.js';
 import { handleControl } from './control-api.js';
 import { Deliverer } from './deliveries.js';
 import { FaultTable } from './faults.js';
@@ -96,6 +97,7 @@ function idsOf(body: unknown): { callId?: string; callChainId?: string } {
 class SimulatorImpl implements Simulator {
   readonly issuer = BOT_FRAMEWORK_ISSUER;
   readonly defaultTenantId: string;
+  readonly graphReplySeed: number;
   webhookUrl: string;
   webhookUrls: string[];
   readonly calls = new Map<string, SimCallImpl>();
@@ -116,6 +118,7 @@ class SimulatorImpl implements Simulator {
     private readonly tokens: TokenService,
   ) {
     this.defaultTenantId = opts.defaultTenantId ?? randomUUID();
+    this.graphReplySeed = opts.graphReplySeed ?? randomInt(2 ** 31);
     this.webhookUrl = opts.webhookUrl;
     this.webhookUrls = [...(opts.webhookUrls ?? [])];
     this.deliverer = new Deliverer({
@@ -152,6 +155,7 @@ class SimulatorImpl implements Simulator {
       calls: this.calls,
       requests: this.requests,
       closing: this.closing.signal,
+      successShape: seededShapes(this.graphReplySeed),
       control: this.opts.controlApi ? (req, path) => handleControl(req, path, this) : undefined,
       logger: this.opts.logger,
     });

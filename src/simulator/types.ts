@@ -92,9 +92,11 @@ export interface SimulatorOptions {
   /** Serve the `/_sim/*` control API on the same server (used by `main.ts`). @default false */
   controlApi?: boolean;
   /**
-   * The platform's media leg to the bot's media endpoint (docs/teams-protocol.md#media).
-   * @default off
+   * Seed of the success shapes of Graph actions (202 empty, 202 empty JSON, 200 `{}`, 200
+   * operation, 204; see graph-replies.ts). @default random, readable as `graphReplySeed`
    */
+  graphReplySeed?: number;
+  /** The platform's media leg to the bot's media endpoint (docs/teams-protocol.md#media). @default off */
   media?: SimMediaOptions;
   logger?: SimulatorLogger;
 }
@@ -177,9 +179,12 @@ export interface PlaceCallOptions {
    */
   rosterMode?: 'full' | 'delta';
   /**
-   * False makes `updateRecordingStatus` answer 403 8506 (not a CR call,
-   * docs/teams-protocol.md#recording-status). @default true
+   * Stamp `rosterSequenceNumber` on participants. Real participant payloads mostly carry none;
+   * false sends them without. @default true
    */
+  rosterSequenceNumbers?: boolean;
+  /** False makes `updateRecordingStatus` answer 403 8506 (not a CR call,
+   * docs/teams-protocol.md#recording-status). @default true */
   complianceRecording?: boolean;
   /**
    * The recording application's flags, deciding `SimCall.userOutcome`
@@ -325,6 +330,8 @@ export interface Simulator {
   /** 'https://api.botframework.com' */
   readonly issuer: string;
   readonly defaultTenantId: string;
+  /** Seed of the Graph success shapes (`SimulatorOptions.graphReplySeed`), to reproduce a run. */
+  readonly graphReplySeed: number;
   webhookUrl: string;
   /** The replicas behind `webhookUrl` (see `SimulatorOptions.webhookUrls`); [] = none. */
   webhookUrls: string[];

@@ -32,6 +32,8 @@ export const ATTR = {
   /** discontinuity (a process died), silence-fill, or what `noteGap` was told. */
   gapReason: 'cr.recording.gap_reason',
   jwtOutcome: 'cr.auth.outcome',
+  /** What a roster limit cut: `participants` or `ids`. */
+  rosterCut: 'cr.roster.cut_kind',
   /** The simulator's notification kind (and state) of a webhook delivery. */
   simNotification: 'cr.sim.notification',
   httpMethod: 'http.request.method',
@@ -52,6 +54,7 @@ export const METRIC = {
   framesDropped: 'cr.media.frames.dropped',
   recordingGaps: 'cr.recording.gaps',
   mediaRefused: 'cr.media.handshakes.refused',
+  rosterCut: 'cr.roster.cut',
 } as const;
 
 /** Instrumentation scope of every tracer and meter of the orchestrator. */

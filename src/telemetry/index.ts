@@ -8,6 +8,7 @@ export {
   jobInstruments,
   mediaInstruments,
   observeActiveCalls,
+  rosterCutCounter,
   type CallInstruments,
   type JobInstruments,
   type MediaInstruments,

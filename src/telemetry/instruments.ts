@@ -43,6 +43,13 @@ export function callInstruments(): CallInstruments {
   };
 }
 
+/** Roster entries the ingress's limits cut, by ATTR.rosterCut (`participants` or `ids`). */
+export function rosterCutCounter(): Counter {
+  return meter().createCounter(METRIC.rosterCut, {
+    description: 'Participants and ids dropped from roster notifications by the roster limits',
+  });
+}
+
 export interface JobInstruments {
   /** Graph effects given up because their deadline passed, by operation. */
   effectsExpired: Counter;

@@ -31,8 +31,9 @@ export function participant(
   return {
     id,
     kind: 'user',
-    identityId: `user-${id}`,
+    identities: [{ kind: 'user', id: `user-${id}` }],
     muted: false,
+    serverMuted: false,
     inLobby: false,
     sources: { audio: `${seq}${id.length}` },
     seq,

@@ -47,7 +47,8 @@ describe('answering policy invites', () => {
     expect(path.at(-1)).toBe('established');
     // what Teams saw: one answer, with a bearer token the fake Entra issued for the call's tenant
     expect(answerRequests(call.id)).toHaveLength(1);
-    expect(answerRequests(call.id)[0]?.status).toBe(202);
+    // Graph's success shape varies per request (200, 202 or 204): any is an answer
+    expect(answerRequests(call.id)[0]?.status).toBeOneOf([200, 202, 204]);
     expect(system.sim.requests.some((r) => r.route === 'token' && r.status === 200)).toBe(true);
   });
 
@@ -117,7 +118,9 @@ describe('answering policy invites', () => {
     const call = await system.sim.placeCall({ kind: 'p2p', callId });
     await call.waitFor('established', 8000);
     const attempts = answerRequests(callId);
-    expect(attempts.map((r) => r.status)).toEqual([429, 202]);
+    expect(attempts[0]?.status).toBe(429);
+    expect(attempts[1]?.status).toBeOneOf([200, 202, 204]);
+    expect(attempts).toHaveLength(2);
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(600);
     expect(call.answer!.at - call.invitedAt).toBeLessThan(5000);
     const state = await callReaches(system, callId, 'established');

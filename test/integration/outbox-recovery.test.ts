@@ -205,7 +205,7 @@ describe('a process killed between commit and enqueue', () => {
         (r) => r.route === 'answer' && r.callId === call.id,
       );
       expect(answers).toHaveLength(1);
-      expect(answers[0]?.status).toBe(202);
+      expect(answers[0]?.status).toBeOneOf([200, 202, 204]);
       const recovery = call.answer!.at - call.invitedAt;
       expect(recovery).toBeLessThan(5000); // the deadline Teams enforces
       console.info(`outbox recovery: answered ${recovery} ms after the invite`);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimCall } from '../../src/simulator/index.js';
 import { answerBody, errorOf, isRosterOf, stateOf } from './bot-stub.js';
-import { startHarness, type Harness } from './setup.js';
+import { seededShapes, SUCCESS_SHAPES } from '../../src/simulator/graph-replies.js';
+import { startHarness, type Harness, GRAPH_SUCCESS } from './setup.js';
 
 let h: Harness;
 // Asymmetric matchers are typed `any`; holding them as `unknown` keeps the lint rules meaningful.
@@ -49,7 +50,7 @@ describe('fake Graph requires a token from the fake Entra', () => {
     ).toBe(401);
     expect(call.state).toBe('invited');
     expect(call.answerAttempts).toBe(3);
-    expect((await answer(call)).status).toBe(202);
+    expect((await answer(call)).status).toBeOneOf(GRAPH_SUCCESS);
     expect(call.state).toBe('answered');
   });
 
@@ -60,7 +61,7 @@ describe('fake Graph requires a token from the fake Entra', () => {
       answerBody(),
       TENANT,
     );
-    expect(res.status).toBe(202);
+    expect(res.status).toBeOneOf(GRAPH_SUCCESS);
     expect(call.answer?.path).toBe(`/v1.0/communications/calls/${call.id}/microsoft.graph.answer`);
   });
 
@@ -102,7 +103,8 @@ describe('fake Graph requires a token from the fake Entra', () => {
     const token = await h.graph.token(TENANT);
     await answer(call);
     const entry = h.sim.requests.find((r) => r.route === 'answer' && r.callId === call.id);
-    expect(entry).toMatchObject({ method: 'POST', status: 202, callId: call.id });
+    expect(entry).toMatchObject({ method: 'POST', callId: call.id });
+    expect(GRAPH_SUCCESS).toContain(entry?.status);
     expect(entry?.headers.authorization).toBe('Bearer <redacted>');
     expect(entry?.body).toMatchObject({ acceptedModalities: ['audio'] });
     expect(JSON.stringify(h.sim.requests)).not.toContain(token);
@@ -110,16 +112,16 @@ describe('fake Graph requires a token from the fake Entra', () => {
 });
 
 describe('keepAlive and updateRecordingStatus', () => {
-  it('keepAlive is 200 while the call is up and 404 once it ended', async () => {
+  it('keepAlive succeeds while the call is up and 404 once it ended', async () => {
     const call = await place();
     expect((await h.graph.post(callsPath(call.id, '/keepAlive'), undefined, TENANT)).status).toBe(
       404,
     );
     await answer(call);
     await call.waitFor('established');
-    expect((await h.graph.post(callsPath(call.id, '/keepAlive'), undefined, TENANT)).status).toBe(
-      200,
-    );
+    expect(
+      (await h.graph.post(callsPath(call.id, '/keepAlive'), undefined, TENANT)).status,
+    ).toBeOneOf(GRAPH_SUCCESS);
     expect(call.keepAlives).toHaveLength(1);
     await call.hangUp();
     const gone = await h.graph.post(callsPath(call.id, '/keepAlive'), undefined, TENANT);
@@ -175,7 +177,7 @@ describe('fault injection', () => {
     expect((await errorOf(limited)).code).toBe('TooManyRequests');
     expect(call.state).toBe('invited');
     expect(call.answer).toBeUndefined();
-    expect((await answer(call)).status).toBe(202);
+    expect((await answer(call)).status).toBeOneOf(GRAPH_SUCCESS);
     expect(call.answerAttempts).toBe(2);
   });
 
@@ -190,19 +192,19 @@ describe('fault injection', () => {
       expect((await errorOf(res)).code).toBe('ServiceUnavailable');
     }
     h.sim.clearFaults();
-    expect((await h.graph.post(callsPath(call.id, '/keepAlive'), undefined, TENANT)).status).toBe(
-      200,
-    );
+    expect(
+      (await h.graph.post(callsPath(call.id, '/keepAlive'), undefined, TENANT)).status,
+    ).toBeOneOf(GRAPH_SUCCESS);
   });
 
   it('a fault scoped to a call leaves other calls alone, and delayMs slows the reply', async () => {
     const [a, b] = [await place(), await place()];
     h.sim.addFault({ route: 'answer', callId: b.id, status: 500, delayMs: 300 });
-    expect((await answer(a)).status).toBe(202);
+    expect((await answer(a)).status).toBeOneOf(GRAPH_SUCCESS);
     const started = Date.now();
     expect((await answer(b)).status).toBe(500);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-    expect((await answer(b)).status).toBe(202);
+    expect((await answer(b)).status).toBeOneOf(GRAPH_SUCCESS);
   });
 
   it('a token fault makes the token endpoint fail', async () => {
@@ -230,5 +232,57 @@ describe('fault injection', () => {
       'establishing',
       'established',
     ]);
+  });
+});
+
+describe('success shapes of Graph actions', () => {
+  it('every five successes are the five shapes real Graph uses, reproducible from the seed', () => {
+    const draw = seededShapes(42);
+    const first = Array.from({ length: 10 }, () => draw());
+    expect(new Set(first.slice(0, 5))).toEqual(new Set(SUCCESS_SHAPES));
+    expect(new Set(first.slice(5))).toEqual(new Set(SUCCESS_SHAPES));
+    const again = seededShapes(42);
+    expect(Array.from({ length: 10 }, () => again())).toEqual(first);
+  });
+
+  it('answers each action with the next shape: statuses and bodies as real Graph sends them', async () => {
+    const draw = seededShapes(h.sim.graphReplySeed);
+    // the requests this harness made so far each drew one shape
+    const drawnBefore = h.sim.requests.filter(
+      (r) => ['answer', 'reject', 'delete', 'keepAlive'].includes(r.route) && r.status < 300,
+    ).length;
+    for (let i = 0; i < drawnBefore; i++) draw();
+    const seen = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const call = await place();
+      const res = await answer(call);
+      const shape = draw();
+      seen.add(shape);
+      const text = await res.text();
+      const type = res.headers.get('content-type') ?? '';
+      switch (shape) {
+        case 'empty-202':
+          expect([res.status, text, type]).toEqual([202, '', '']);
+          break;
+        case 'empty-json-202':
+          expect([res.status, text]).toEqual([202, '']);
+          expect(type).toMatch(/^application\/json/);
+          break;
+        case 'empty-object-200':
+          expect([res.status, text]).toEqual([200, '{}']);
+          break;
+        case 'operation-200':
+          expect(res.status).toBe(200);
+          expect(JSON.parse(text)).toMatchObject({
+            '@odata.type': '#microsoft.graph.answerOperation',
+            status: 'completed',
+          });
+          break;
+        case 'no-content-204':
+          expect([res.status, text]).toEqual([204, '']);
+          break;
+      }
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(3);
   });
 });

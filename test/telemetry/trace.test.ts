@@ -140,8 +140,9 @@ describe('one call, one connected trace', () => {
       'the Graph HTTP request',
     );
     expect(ancestors(request, trace)).toContain(job);
+    // Graph's success shape varies per request: 200, 202 or 204
+    expect([200, 202, 204]).toContain(request.attributes['http.response.status_code']);
     expect(request.attributes).toMatchObject({
-      'http.response.status_code': 202,
       'cr.graph.operation': 'answer',
       'cr.graph.retry_count': 0,
       'http.request.method': 'POST',

@@ -16,7 +16,8 @@ import { FINAL_DIR, finalFile, segmentFile } from './layout.js';
 import type { ManifestLog } from './manifest-log.js';
 import { sha256Hex, type FinalFile, type SegmentEntry } from './manifest.js';
 import { fsStep, RecordingError } from './recording-error.js';
-import { finalizedResult, groupSegments } from './recording-state.js';
+import { finalizedResult, groupSegments, speakerSnapshots } from './recording-state.js';
+import { speakerIntervals } from './speakers.js';
 import { SAMPLES_PER_MS, type FinalizedRecording } from './types.js';
 import { MAX_WAV_DATA_BYTES, wavHeader } from './wav.js';
 
@@ -48,7 +49,17 @@ export async function finalizeRecording(
   }
   await syncDir(join(dir, FINAL_DIR), fsync);
   const at = Date.now();
-  await log.append({ type: 'finalized', at, startTimestamp: start, endTimestamp: end, files });
+  const snapshots = speakerSnapshots(log.entries);
+  // open ownership ends when the recording does (finalize time: the roster's clock, not media's)
+  const speakers = snapshots.length > 0 ? speakerIntervals(snapshots, at) : undefined;
+  await log.append({
+    type: 'finalized',
+    at,
+    startTimestamp: start,
+    endTimestamp: end,
+    files,
+    ...(speakers ? { speakers } : {}),
+  });
   return finalizedResult(dir, log.entries)!;
 }
 

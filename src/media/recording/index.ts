@@ -7,6 +7,7 @@
 export { openRecording } from './recording.js';
 export { verifyRecording } from './verify.js';
 export { RecordingError } from './recording-error.js';
+export { describeSpeakers } from './speakers.js';
 export type {
   AudioTrack,
   FinalizedRecording,
@@ -14,5 +15,8 @@ export type {
   Recording,
   RecordingOptions,
   RecordingStats,
+  SourceSpeakers,
+  SpeakerMap,
+  SpeakerOwner,
   VerifyResult,
 } from './types.js';

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isAudioTrack } from './layout.js';
+import { SourceSpeakers, SpeakerMap } from './speakers.js';
 import type { AudioTrack } from './types.js';
 
 export const ZERO_HASH = '0'.repeat(64);
@@ -67,12 +68,22 @@ const FinalFileSchema = z.object({
   bytes: z.number().int().min(0),
 });
 
+/** Who owns which source id from `at` on (./speakers.ts). */
+const SpeakersSchema = z.object({
+  type: z.literal('speakers'),
+  at: z.number(),
+  sources: SpeakerMap,
+  ...links,
+});
+
 const FinalizedSchema = z.object({
   type: z.literal('finalized'),
   at: z.number(),
   startTimestamp: z.number(),
   endTimestamp: z.number(),
   files: z.array(FinalFileSchema),
+  /** Every source's owners over time; absent in recordings written without a roster. */
+  speakers: z.array(SourceSpeakers).optional(),
   ...links,
 });
 
@@ -80,6 +91,7 @@ const EntrySchema = z.discriminatedUnion('type', [
   SegmentSchema,
   GapSchema,
   OpenSchema,
+  SpeakersSchema,
   FinalizedSchema,
 ]);
 
@@ -87,6 +99,7 @@ export type ManifestEntry = z.infer<typeof EntrySchema>;
 export type SegmentEntry = z.infer<typeof SegmentSchema>;
 export type GapEntry = z.infer<typeof GapSchema>;
 export type FinalizedEntry = z.infer<typeof FinalizedSchema>;
+export type SpeakersEntry = z.infer<typeof SpeakersSchema>;
 export type FinalFile = z.infer<typeof FinalFileSchema>;
 export type VideoIndexRow = z.infer<typeof indexRow>;
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { AudioTrackState } from './audio-timeline.js';
 import { isAudioTrack, MANIFEST } from './layout.js';
-import type { FinalizedEntry, ManifestEntry, SegmentEntry } from './manifest.js';
+import type { FinalizedEntry, ManifestEntry, SegmentEntry, SpeakersEntry } from './manifest.js';
 import { FRAME_MS, type AudioTrack, type FinalizedRecording, type Gap } from './types.js';
 import type { VideoTrackState } from './video-timeline.js';
 
@@ -90,7 +90,13 @@ export function finalizedResult(
     manifest: join(dir, MANIFEST),
     gaps: gapsOf(entries),
     startTimestamp: entry.startTimestamp,
+    speakers: entry.speakers ?? [],
   };
+}
+
+/** The `speakers` entries, in manifest order. */
+export function speakerSnapshots(entries: ManifestEntry[]): SpeakersEntry[] {
+  return entries.filter((e): e is SpeakersEntry => e.type === 'speakers');
 }
 
 /** Lists are sorted by seq; never empty (a group exists because it has a segment). */

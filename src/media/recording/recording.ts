@@ -23,6 +23,7 @@ import { ManifestLog } from './manifest-log.js';
 import { asRecordingError, RecordingError } from './recording-error.js';
 import { restoreState, type RestoredState } from './recording-state.js';
 import { SegmentWriter } from './segment-writer.js';
+import { SpeakerMap } from './speakers.js';
 import {
   FRAME_BYTES,
   FRAME_MS,
@@ -135,6 +136,14 @@ class FileRecording implements Recording {
     return this.enqueue(async () => {
       await this.log.append({ type: 'gap', track, from, to, reason });
       this.onGap?.({ ...(track ? { track } : {}), from, to, reason });
+    });
+  }
+
+  noteSpeakers(at: number, sources: SpeakerMap): Promise<void> {
+    const parsed = SpeakerMap.safeParse(sources);
+    if (!Number.isFinite(at) || !parsed.success) return Promise.reject(invalid('speaker map'));
+    return this.enqueue(async () => {
+      await this.log.append({ type: 'speakers', at, sources: parsed.data });
     });
   }
 

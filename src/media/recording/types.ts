@@ -1,3 +1,7 @@
+import type { SourceSpeakers, SpeakerMap } from './speakers.js';
+
+export type { SourceSpeakers, SpeakerMap, SpeakerOwner } from './speakers.js';
+
 /**
  * The shapes that cross the folder boundary, and the audio format of cr-media/1
  * (docs/media-protocol.md: 20 ms frames, 16 kHz, 16-bit little-endian, mono).
@@ -51,6 +55,8 @@ export interface FinalizedRecording {
   gaps: Gap[];
   /** Sender time (ms) of sample 0 of every WAV: the earliest audio timestamp of the call. */
   startTimestamp: number;
+  /** Who owned each unmixed source over which intervals ([] when no roster was recorded). */
+  speakers: SourceSpeakers[];
 }
 
 export interface Recording {
@@ -60,6 +66,8 @@ export interface Recording {
   /** One H.264 Annex-B access unit. */
   writeVideo(sourceId: number, timestamp: number, data: Buffer, keyframe: boolean): Promise<void>;
   noteGap(from: number, to: number, reason: string, track?: AudioTrack): Promise<void>;
+  /** Who owns which source id from `at` on (the whole map, each time it changes). */
+  noteSpeakers(at: number, sources: SpeakerMap): Promise<void>;
   /** Seal every open segment now. */
   flush(): Promise<void>;
   /**
@@ -83,4 +91,6 @@ export interface VerifyResult {
   orphans: string[];
   /** Harmless findings, e.g. a torn last manifest line left by a crash. */
   notes: string[];
+  /** The finalized entry's attribution of every unmixed source ([] when none). */
+  speakers: SourceSpeakers[];
 }

@@ -2,6 +2,7 @@
  * `npm run verify -- <dir> [<dir>…]`: prints what verifyRecording finds in each recording
  * directory and exits 1 if any is not ok (2 when called without a directory).
  */
+import { describeSpeakers } from './speakers.js';
 import { verifyRecording } from './verify.js';
 import type { Gap, VerifyResult } from './types.js';
 
@@ -17,6 +18,7 @@ function report(dir: string, r: VerifyResult): string {
     `${dir}: ${r.ok ? 'OK' : 'FAILED'} (${state}, ${plural(r.segments, 'segment')}, ${plural(r.gaps.length, 'gap')})`,
     ...r.problems.map((p) => `  problem: ${p}`),
     ...r.gaps.map((g) => `  ${describeGap(g)}`),
+    ...r.speakers.flatMap(describeSpeakers).map((line) => `  speaker ${line}`),
     ...r.orphans.map((o) => `  orphan (not in the manifest, ignored): ${o}`),
     ...r.notes.map((n) => `  note: ${n}`),
   ];

@@ -5,6 +5,10 @@
  * for what it finds; findings are human-readable `problems` (ok = none). Files that no entry
  * lists are `orphans` (what a crash between a write and its manifest append leaves), not
  * problems; a torn last manifest line (a crash during an append) is a `note`.
+ *
+ * Speaker attribution: when the manifest has `speakers` entries (every recording the media
+ * process writes does), the finalized entry's per-source owners must be what those entries
+ * say, and every unmixed audio track must have an owner.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -17,7 +21,8 @@ import {
   type ManifestEntry,
   type SegmentEntry,
 } from './manifest.js';
-import { gapsOf, groupSegments, segmentsOf } from './recording-state.js';
+import { gapsOf, groupSegments, segmentsOf, speakerSnapshots } from './recording-state.js';
+import { speakerIntervals } from './speakers.js';
 import { FRAME_BYTES, FRAME_MS, type VerifyResult } from './types.js';
 
 export async function verifyRecording(dir: string): Promise<VerifyResult> {
@@ -26,7 +31,16 @@ export async function verifyRecording(dir: string): Promise<VerifyResult> {
     buf = await readFile(join(dir, MANIFEST));
   } catch (err) {
     const problems = [`${MANIFEST}: cannot be read (${errorCode(err)})`];
-    return { ok: false, problems, segments: 0, gaps: [], finalized: false, orphans: [], notes: [] };
+    return {
+      ok: false,
+      problems,
+      segments: 0,
+      gaps: [],
+      finalized: false,
+      orphans: [],
+      notes: [],
+      speakers: [],
+    };
   }
   const { entries, problems, tornTail } = parseManifest(buf);
   const notes = tornTail
@@ -39,6 +53,9 @@ export async function verifyRecording(dir: string): Promise<VerifyResult> {
   const finalized = entries[finalizedAt] as FinalizedEntry | undefined;
   if (finalized) {
     problems.push(...(await checkFinal(dir, finalized, entries)));
+    const speakers = checkSpeakers(finalized, entries);
+    problems.push(...speakers.problems);
+    notes.push(...speakers.notes);
     for (const later of entries.slice(finalizedAt + 1)) {
       if (later.type !== 'open') problems.push(`a ${later.type} entry follows the finalized entry`);
     }
@@ -56,6 +73,7 @@ export async function verifyRecording(dir: string): Promise<VerifyResult> {
     finalized: finalized !== undefined,
     orphans,
     notes,
+    speakers: finalized?.speakers ?? [],
   };
 }
 
@@ -128,6 +146,35 @@ async function checkFinal(
     else problems.push(...(await checkFile(dir, f.file, f.bytes, f.sha256)));
   }
   return problems;
+}
+
+function checkSpeakers(
+  finalized: FinalizedEntry,
+  entries: ManifestEntry[],
+): { problems: string[]; notes: string[] } {
+  const snapshots = speakerSnapshots(entries);
+  const unmixed = finalized.files.filter((f) => f.kind === 'audio' && f.track !== 'mixed');
+  if (snapshots.length === 0) {
+    if (finalized.speakers !== undefined) {
+      return {
+        problems: ['finalized entry lists speakers but no speakers entry exists'],
+        notes: [],
+      };
+    }
+    const notes = unmixed.length > 0 ? ['no speaker attribution (written without a roster)'] : [];
+    return { problems: [], notes };
+  }
+  const problems: string[] = [];
+  const expected = speakerIntervals(snapshots, finalized.at);
+  if (JSON.stringify(finalized.speakers ?? null) !== JSON.stringify(expected)) {
+    problems.push("finalized entry's speaker attribution does not match the speakers entries");
+  }
+  for (const f of unmixed) {
+    if (!expected.some((s) => s.track === f.track && s.owners.length > 0)) {
+      problems.push(`${f.file}: no participant owned source ${f.track.slice(4)}`);
+    }
+  }
+  return { problems, notes: [] };
 }
 
 async function checkFile(

@@ -44,6 +44,7 @@ describe('verifyRecording', () => {
       finalized: false,
       orphans: [],
       notes: [],
+      speakers: [],
     });
   });
 
