@@ -36,8 +36,11 @@ export interface HostileMedia {
   recordingsDir: string;
   /** What each call was told, in order. */
   events: Map<string, CallEvent[]>;
-  /** Teams confirmed recording: the media process may write the call. */
-  persist(callId: string): Promise<void>;
+  /**
+   * Teams confirmed recording: the media process may write the call; its roster announces
+   * source ids 1..`sources` (one participant each), as a committed call snapshot would.
+   */
+  persist(callId: string, sources?: number): Promise<void>;
   /** Resolves once the call was told `type` (e.g. MEDIA.CONNECTED). */
   told(callId: string, type: CallEvent['type']): Promise<true>;
   /** The segment entries of the call's manifest (none when nothing was written). */
@@ -105,8 +108,18 @@ export async function startHostileMedia(
     credentials,
     recordingsDir,
     events,
-    persist: async (callId) => {
-      await redis.hset(callKeys(prefix, callId).call, 'persist', '1');
+    persist: async (callId, sources = 16) => {
+      const participants = Object.fromEntries(
+        Array.from({ length: sources }, (_, i) => [
+          `p${i + 1}`,
+          { id: `p${i + 1}`, kind: 'user', identities: [], sources: { audio: String(i + 1) } },
+        ]),
+      );
+      await redis.hset(callKeys(prefix, callId).call, {
+        persist: '1',
+        v: '1',
+        snap: JSON.stringify({ context: { roster: { participants } } }),
+      });
     },
     told: (callId, type) =>
       eventually(

@@ -42,13 +42,15 @@ describe('speaker attribution in a recording', () => {
     await call.removeParticipant(guest.id);
     // audio of a source id the roster never announced
     const stray = 900_001;
+    // on the peer's media clock, a little ahead of it, as a real sender's frames would be
+    const clock = call.media!.dominantSpeakers.at(-1)!.timestamp + 100;
     for (let i = 0; i < 10; i++) {
       call.media!.sendGarbage(
         encodeFrame({
           type: 'audio',
           kind: 'unmixed',
           sourceId: stray,
-          timestamp: Date.now() + i * 20,
+          timestamp: clock + i * 20,
           silence: false,
           pcm: Buffer.alloc(640, 7),
         }),
