@@ -140,6 +140,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       state: stateName(next),
       done,
       persist: next.context.recording.persist,
+      stopGen: next.context.recording.stop?.gen,
       ...(record ? { record } : {}),
       ...(options.dedupId ? { dedupId: options.dedupId } : {}),
       effects,

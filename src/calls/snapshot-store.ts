@@ -25,6 +25,8 @@ export interface CommitRequest {
   done: boolean;
   /** Whether media may be written now (the media process reads this field). */
   persist: boolean;
+  /** Generation of the latest stop of persisting, which the media process confirms. */
+  stopGen?: number | undefined;
   /** Compact record to keep after the call expires (finished calls only). */
   record?: unknown;
   dedupId?: string;
@@ -106,6 +108,7 @@ export function createSnapshotStore(
       req.record === undefined ? '' : JSON.stringify(req.record),
       recordRetentionMs,
       req.trace ? JSON.stringify(req.trace) : '',
+      req.stopGen ?? '',
       ...req.effects.map((e) => JSON.stringify(e)),
     );
     const [code, second, ...ids] = reply;
