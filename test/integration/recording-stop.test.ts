@@ -5,12 +5,15 @@
  * none of it. The order "the media process stopped, then Graph was told" is read from the
  * simulator's ledger and the call's own history, with timestamps.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaCredentials } from '../../src/media/credentials.js';
 import type { SimCall } from '../../src/simulator/index.js';
+import { freePort } from '../../src/dev/local-redis.js';
 import { PatternPeer, patternsIn } from '../helpers/pattern-peer.js';
+import { killAll, listening, startMediaProcess } from '../helpers/role-process.js';
 import { manifestOf, wavData } from '../helpers/recordings.js';
 import {
   callReaches,
@@ -22,6 +25,7 @@ import {
 
 const ADMIN_TOKEN = 'test-admin-token-recording-stop';
 let system: System;
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   system = await startSystem({
@@ -31,6 +35,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  await killAll(children);
   await system?.close();
 });
 
@@ -40,10 +45,14 @@ const STOP_STATUSES = new Set(['notRecording', 'failed']);
 const stopReceived = (call: SimCall) =>
   call.recordingStatusUpdates.find((u) => STOP_STATUSES.has(u.status));
 
-/** A call with our own peer streaming pattern A into it. */
-async function streamingCall(opts: { complianceRecording?: boolean } = {}) {
+/** A call with our own peer streaming pattern A into it (to the in-process media role). */
+async function streamingCall(opts: { complianceRecording?: boolean } = {}, port?: number) {
   const call = await placeEstablished(system, opts);
-  const peer = new PatternPeer(system.config.mediaPort, call.id, () => !!stopReceived(call));
+  const peer = new PatternPeer(
+    port ?? system.config.mediaPort,
+    call.id,
+    () => !!stopReceived(call),
+  );
   const credential = new MediaCredentials(system.config.mediaCredentialSecret).mintCall(
     call.id,
     Date.now(),
@@ -194,6 +203,35 @@ describe('nothing sent after Teams was told the recording stopped is kept', () =
     expect(call.recordingStatusUpdates[0]).toMatchObject({ status: 'recording', httpStatus: 400 });
     expect(await recordedPatterns(call.id)).toEqual({ A: 0, B: 0 });
     await call.hangUp();
+  }, 30_000);
+});
+
+describe('a media process that cannot confirm the stop', () => {
+  it('makes the call report failed, never notRecording, then hang up', async () => {
+    const port = await freePort();
+    const media = startMediaProcess({ ...system.env, MEDIA_PORT: String(port) }, children);
+    await listening(port);
+    const { call, peer } = await streamingCall({}, port);
+    await callReaches(system, call.id, 'recording');
+    await eventually(() => (peer.count('A') > 30 ? true : undefined), 5000, 'A frames');
+    media.child.kill('SIGSTOP'); // alive, connected, and deaf
+    try {
+      const asked = Date.now();
+      expect((await hangUp(call.id)).status).toBe(202);
+      const report = await eventually(() => stopReceived(call), 8000, 'a report at Graph');
+      expect(report).toMatchObject({ status: 'failed', accepted: true });
+      expect(report.at - asked).toBeGreaterThanOrEqual(3000 - 100); // MEDIA_STOP_TIMEOUT_MS
+      const state = await callReaches(system, call.id, 'terminated');
+      expect(call.recordingStatusUpdates.map((u) => u.status)).toEqual(['recording', 'failed']);
+      expect(state.snapshot.context.recording.stop?.confirmedAt).toBeUndefined();
+      expect(state.snapshot.context.trail.map(([s]) => s).slice(-2)).toEqual([
+        'ending',
+        'terminated',
+      ]);
+    } finally {
+      peer.stop('drop');
+      media.child.kill('SIGCONT');
+    }
   }, 30_000);
 });
 
