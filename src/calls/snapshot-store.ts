@@ -50,6 +50,8 @@ export type CommitResult =
 export interface SnapshotStore {
   load(callId: string): Promise<StoredCall>;
   commit(request: CommitRequest): Promise<CommitResult>;
+  /** Whether a delivery with this dedup id was committed (its marker is still there). */
+  seen(callId: string, dedupId: string): Promise<boolean>;
   /** Drop outbox entries whose effects are safely in BullMQ. */
   ackOutbox(callId: string, ids: string[]): Promise<void>;
   /** The oldest entries of a call's outbox: stream id (its ms part is Redis time) and effect. */
@@ -161,6 +163,10 @@ export function createSnapshotStore(
     async loadRecord(callId) {
       const json = await redis.get(keysOf(callId).record);
       return json === null ? undefined : (JSON.parse(json) as unknown);
+    },
+
+    async seen(callId, dedupId) {
+      return (await redis.exists(keysOf(callId).dedup(dedupId))) === 1;
     },
 
     async ackOutbox(callId, ids) {

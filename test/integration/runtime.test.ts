@@ -109,6 +109,24 @@ describe('applyEvent against real Redis and BullMQ', () => {
     expect(call?.snapshot.matches({ live: 'establishing' })).toBe(true);
   });
 
+  it('a copy arriving after its original committed is a duplicate, a late stranger is ignored', async () => {
+    const callId = `call-${++n}`;
+    await core.runtime.applyEvent(callId, invite(callId), { dedupId: 'inv' });
+    const est = { type: 'CALL.ESTABLISHING', at: Date.now() } as const;
+    expect(await core.runtime.applyEvent(callId, est, { dedupId: 'est' })).toMatchObject({
+      outcome: 'committed',
+    });
+    // the machine would ignore both; only the delivery's identity tells them apart
+    expect(await core.runtime.applyEvent(callId, est, { dedupId: 'est' })).toEqual({
+      outcome: 'duplicate',
+    });
+    expect(await core.runtime.applyEvent(callId, est, { dedupId: 'other' })).toEqual({
+      outcome: 'ignored',
+      state: 'live.establishing',
+    });
+    expect((await core.runtime.getCall(callId))?.version).toBe(2);
+  });
+
   it('does not write for an event the state ignores', async () => {
     const callId = `call-${++n}`;
     const r = await core.runtime.applyEvent(callId, { type: 'CALL.ESTABLISHED', at: Date.now() });
