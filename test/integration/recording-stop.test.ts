@@ -46,13 +46,13 @@ const stopReceived = (call: SimCall) =>
   call.recordingStatusUpdates.find((u) => STOP_STATUSES.has(u.status));
 
 /** A call with our own peer streaming pattern A into it (to the in-process media role). */
-async function streamingCall(opts: { complianceRecording?: boolean } = {}, port?: number) {
+async function streamingCall(
+  opts: { complianceRecording?: boolean } = {},
+  port = system.config.mediaPort,
+  switched?: () => boolean,
+) {
   const call = await placeEstablished(system, opts);
-  const peer = new PatternPeer(
-    port ?? system.config.mediaPort,
-    call.id,
-    () => !!stopReceived(call),
-  );
+  const peer = new PatternPeer(port, call.id, switched ?? (() => !!stopReceived(call)));
   const credential = new MediaCredentials(system.config.mediaCredentialSecret).mintCall(
     call.id,
     Date.now(),
@@ -67,19 +67,19 @@ const hangUp = (callId: string) =>
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });
 
-/** Every byte the recording holds for the call: raw segments and final files. */
+/** The patterns in every audio byte the recording holds: raw segments and final WAVs. */
 async function recordedPatterns(callId: string): Promise<{ A: number; B: number }> {
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       if (e.isDirectory()) await walk(join(dir, e.name));
-      else if (e.name.endsWith('.pcm')) files.push(join(dir, e.name));
+      else if (e.name.endsWith('.pcm') || e.name.endsWith('.wav')) files.push(join(dir, e.name));
     }
   };
   await walk(dirOf(callId));
   const total = { A: 0, B: 0 };
   for (const f of files) {
-    const seen = patternsIn(await readFile(f));
+    const seen = patternsIn(f.endsWith('.wav') ? await wavData(f) : await readFile(f));
     total.A += seen.A;
     total.B += seen.B;
   }
@@ -169,6 +169,7 @@ describe('nothing sent after Teams was told the recording stopped is kept', () =
     expect(await late.start({ resume })).toMatchObject({ type: 'refuse', reason: 'ended' });
     const state = await callReaches(system, call.id, 'recordingFailed');
     expect(state.snapshot.context.recording.persist).toBe(false);
+    await finalWav(call.id); // the window's end finalizes what was recorded
     const recorded = await recordedPatterns(call.id);
     expect(recorded.A).toBeGreaterThan(0);
     expect(recorded.B).toBe(0);
@@ -203,6 +204,25 @@ describe('nothing sent after Teams was told the recording stopped is kept', () =
     expect(call.recordingStatusUpdates[0]).toMatchObject({ status: 'recording', httpStatus: 400 });
     expect(await recordedPatterns(call.id)).toEqual({ A: 0, B: 0 });
     await call.hangUp();
+  }, 30_000);
+});
+
+describe('a call the platform ends', () => {
+  it('stops persisting with the end: what the peer sends two polls later is not kept', async () => {
+    const ended: { at?: number } = {};
+    // the peer switches to B 500 ms (over two persist polls) after Teams ended the call
+    const afterEnd = () => ended.at !== undefined && Date.now() - ended.at >= 500;
+    const { call, peer } = await streamingCall({}, undefined, afterEnd);
+    await callReaches(system, call.id, 'recording');
+    await eventually(() => (peer.count('A') > 30 ? true : undefined), 5000, 'A frames');
+    await call.hangUp();
+    ended.at = Date.now();
+    await callReaches(system, call.id, 'terminated');
+    await keepSendingB(peer);
+    expect(patternsIn(await finalWav(call.id)).B).toBe(0);
+    const recorded = await recordedPatterns(call.id);
+    expect(recorded.A).toBeGreaterThan(0);
+    expect(recorded.B).toBe(0);
   }, 30_000);
 });
 

@@ -340,6 +340,19 @@ describe('call machine: recording status (teams-protocol §6)', () => {
     expect(run([hangup], ended).name).toBe('live.ending.reportingStopped');
   });
 
+  it('a call the platform ends stops persisting with the end notification', () => {
+    const end = {
+      type: 'CALL.TERMINATED' as const,
+      at: T0 + 500,
+      resultInfo: { code: 200, subcode: 4097, message: 'remote' },
+    };
+    const { snapshot, actions } = run([end], recording());
+    expect(snapshot.value).toBe('terminated');
+    expect(snapshot.context.recording.persist).toBe(false);
+    // Graph has no call left to report to
+    expect(actions.some((a) => a.type === 'graph.updateRecordingStatus')).toBe(false);
+  });
+
   it('a bot hang-up without recording goes straight to DELETE', () => {
     const { name, actions } = run(
       [{ type: 'CALL.HANGUP', at: T0 + 500, reason: 'operator' }],
