@@ -10,9 +10,9 @@
  * PERSIST_POLL_MS); earlier frames are dropped and counted (docs/media-protocol.md, "The
  * recording rule"). When the flag turns 0 the session stops writing, flushes what it wrote and
  * confirms the stop's generation to the call (MEDIA.STOPPED): only then does the call report
- * `notRecording` ("Stopping"). Writes go through a bounded queue (./frame-queue.ts). Every state change
- * goes through `setState`, which keeps the streams gauge exact; spans and metrics are in
- * ./telemetry.ts.
+ * `notRecording` ("Stopping"). Writes go through a bounded queue (./frame-queue.ts). Every
+ * state change goes through `setState`, which keeps the streams gauge exact; spans and metrics
+ * are in ./telemetry.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
