@@ -450,8 +450,8 @@ export const callMachine = setup({
         terminating: { entry: enter('terminating') },
         ending: {
           // The bot ends the call: stop persisting, wait until the media session confirmed the
-          // stop, report notRecording (failed when unconfirmed), then hang up (teams-protocol
-          // §6 and §11.9).
+          // stop, report notRecording (failed when unconfirmed), then hang up; see
+          // https://learn.microsoft.com/graph/api/call-updaterecordingstatus
           entry: [enter('ending'), assign({ endedBy: 'bot' as const })],
           initial: 'deciding',
           states: {
