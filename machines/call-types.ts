@@ -36,11 +36,16 @@ export interface CallSettings {
   effectBudgetMs: number;
   /** Participants kept per call; more are dropped and counted. @default 1000 */
   rosterMaxParticipants?: number;
+  /**
+   * How long a stop of persisting waits for the media process to confirm it before the call
+   * reports `failed` instead of `notRecording`. Absent in calls stored before it existed.
+   */
+  mediaStopTimeoutMs?: number;
 }
 
-export type TimerId = 'answerDeadline' | 'keepAlive' | 'mediaArrival';
+export type TimerId = 'answerDeadline' | 'keepAlive' | 'mediaArrival' | 'mediaStop';
 export type TimerEventType =
-  'TIMER.ANSWER_DEADLINE' | 'TIMER.KEEPALIVE_DUE' | 'TIMER.MEDIA_ARRIVAL';
+  'TIMER.ANSWER_DEADLINE' | 'TIMER.KEEPALIVE_DUE' | 'TIMER.MEDIA_ARRIVAL' | 'TIMER.MEDIA_STOP';
 export type RecordingStatus = 'recording' | 'notRecording' | 'failed';
 
 /** The identity kinds of a Graph `identitySet` this recorder names; anything else is `other`. */
@@ -131,6 +136,11 @@ export type CallEvent =
   | { type: 'MEDIA.FAULT'; at: number; reason: string }
   /** The peer ended the stream (the call is over for the media plane). */
   | { type: 'MEDIA.ENDED'; at: number }
+  /**
+   * The media session saw the stop request `gen` (persist 0) and writes nothing more: its
+   * queue is dropped and what was written is flushed.
+   */
+  | { type: 'MEDIA.STOPPED'; at: number; gen: number }
   | { type: TimerEventType; at: number; gen: number };
 
 export type CallEventType = CallEvent['type'];
@@ -171,6 +181,11 @@ export interface CallContext {
     /** Media may be written to disk: only between a confirmed `recording` and the stop. */
     persist: boolean;
     confirmedAt?: number;
+    /**
+     * The latest stop request: its generation (the media process echoes it in MEDIA.STOPPED),
+     * when it was made, and when a media session confirmed it (absent while unconfirmed).
+     */
+    stop?: { gen: number; at: number; confirmedAt?: number };
     reports: RecordingReport[];
   };
   /** `goneAt`: when Graph first answered a keep-alive 404 (the call is gone on its side). */

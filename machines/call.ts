@@ -5,7 +5,7 @@
  *                               └────────→ rejecting → rejected
  * live: answered → establishing → established{awaitingMedia → startingRecording → recording
  *                                             ↘ recordingFailed ↗ (media back)}
- *       → terminating; ending{reportingStopped → hangingUp} when the bot hangs up
+ *       → terminating; ending{stoppingMedia → reportingStopped → hangingUp} when the bot hangs up
  * answering ─deadline | Graph refused | 408/8544→ failed;  live ─CALL.TERMINATED→ terminated
  *
  * Effects are named actions with params (`graph.*`, `timer.start`, `timer.cancel`); the runtime
@@ -14,8 +14,10 @@
  * statelyai/xstate#5331, and a restored promise actor runs again). Timers carry a
  * generation; a timer event of another generation than the armed one is stale and ignored.
  * Media may be persisted only while `context.recording.persist` is true: set when Graph
- * confirmed `recording`, cleared before `notRecording` is reported and on any media fault
- * (docs/architecture.md#media-only-after-teams-confirms). Unhandled events leave the snapshot
+ * confirmed `recording`, cleared on any media fault and when the bot ends the call. `notRecording`
+ * is reported only once the media session confirmed the stop (MEDIA.STOPPED of the stop's
+ * generation, or the session's end); unconfirmed within `mediaStopTimeoutMs`, the call reports
+ * `failed` instead (docs/media-protocol.md, "Stopping"). Unhandled events leave the snapshot
  * untouched: late and duplicate notifications are no-ops.
  */
 import { and, assign, enqueueActions, or, setup, stateIn } from 'xstate';
@@ -41,16 +43,20 @@ export type * from './call-types.js';
 export const CALL_MACHINE_VERSION = 4;
 
 const TRAIL_MAX = 40;
+/** The stop confirmation wait of a call stored before `mediaStopTimeoutMs` existed. */
+const MEDIA_STOP_FALLBACK_MS = 5000;
 const REPORTS_MAX = 20;
 const TIMER_EVENT: Record<TimerId, TimerEventType> = {
   answerDeadline: 'TIMER.ANSWER_DEADLINE',
   keepAlive: 'TIMER.KEEPALIVE_DUE',
   mediaArrival: 'TIMER.MEDIA_ARRIVAL',
+  mediaStop: 'TIMER.MEDIA_STOP',
 };
 const TIMER_OF: Record<TimerEventType, TimerId> = {
   'TIMER.ANSWER_DEADLINE': 'answerDeadline',
   'TIMER.KEEPALIVE_DUE': 'keepAlive',
   'TIMER.MEDIA_ARRIVAL': 'mediaArrival',
+  'TIMER.MEDIA_STOP': 'mediaStop',
 };
 
 const enter = (state: string) => ({ type: 'enterState' as const, params: { state } });
@@ -98,11 +104,13 @@ export const callMachine = setup({
     armTimer: enqueueActions(({ context, event, enqueue }, params: { timer: TimerId }) => {
       const gen = context.seq + 1;
       const s = context.settings!;
+      const delay = {
+        keepAlive: s.keepAliveIntervalMs,
+        mediaArrival: s.mediaArrivalTimeoutMs,
+        mediaStop: s.mediaStopTimeoutMs ?? MEDIA_STOP_FALLBACK_MS,
+      };
       const fireAt =
-        params.timer === 'answerDeadline'
-          ? context.deadlineAt!
-          : event.at +
-            (params.timer === 'keepAlive' ? s.keepAliveIntervalMs : s.mediaArrivalTimeoutMs);
+        params.timer === 'answerDeadline' ? context.deadlineAt! : event.at + delay[params.timer];
       enqueue.assign({ seq: gen, timers: { ...context.timers, [params.timer]: gen } });
       enqueue(
         effect('timer.start', {
@@ -239,6 +247,23 @@ export const callMachine = setup({
     stopPersisting: assign(({ context }) => ({
       recording: { ...context.recording, persist: false },
     })),
+    // A stop the media process must confirm: its generation is echoed in MEDIA.STOPPED.
+    requestStop: assign(({ context, event }) => ({
+      seq: context.seq + 1,
+      recording: {
+        ...context.recording,
+        persist: false,
+        stop: { gen: context.seq + 1, at: event.at },
+      },
+    })),
+    noteStopConfirmed: assign(({ context, event }) => ({
+      recording: {
+        ...context.recording,
+        ...(context.recording.stop && {
+          stop: { ...context.recording.stop, confirmedAt: event.at },
+        }),
+      },
+    })),
   },
   guards: {
     verdictIsAnswer: ({ context }) => context.verdict?.action === 'answer',
@@ -247,9 +272,9 @@ export const callMachine = setup({
       event.resultInfo?.code === 408 &&
       event.resultInfo.subcode === 8544,
     timerIsCurrent: ({ context, event }) =>
+      event.type in TIMER_OF &&
       'gen' in event &&
-      event.type.startsWith('TIMER.') &&
-      context.timers[TIMER_OF[event.type]] === event.gen,
+      context.timers[TIMER_OF[event.type as TimerEventType]] === event.gen,
     reports: ({ event }, params: { status: RecordingStatus }) =>
       (event.type === 'GRAPH.RECORDING_STATUS_OK' ||
         event.type === 'GRAPH.RECORDING_STATUS_FAILED') &&
@@ -264,6 +289,10 @@ export const callMachine = setup({
     mediaNotConnected: ({ context }) => !context.media.connected,
     mediaConnectedOrFlowing: ({ context }) => context.media.connected || context.media.flowing,
     notEnding: ({ context }) => context.endedBy !== 'bot',
+    stopConfirmed: ({ context, event }) =>
+      event.type === 'MEDIA.STOPPED' && event.gen === context.recording.stop?.gen,
+    // ENDED/FAULT are reported only after the session stopped writing, and it cannot resume
+    noMediaSession: ({ context }) => !context.media.connected && !context.media.flowing,
   },
 }).createMachine({
   id: 'call',
@@ -424,18 +453,38 @@ export const callMachine = setup({
         },
         terminating: { entry: enter('terminating') },
         ending: {
-          // The bot ends the call: stop persisting first, report notRecording, then hang up
-          // (docs/teams-protocol.md#recording-status, #call-states).
+          // The bot ends the call: stop persisting, wait until the media session confirmed the
+          // stop, report notRecording (failed when unconfirmed), then hang up; see
+          // https://learn.microsoft.com/graph/api/call-updaterecordingstatus
           entry: [enter('ending'), assign({ endedBy: 'bot' as const })],
           initial: 'deciding',
           states: {
             deciding: {
-              always: [
-                { guard: 'wasRecording', target: 'reportingStopped' },
-                { target: 'hangingUp' },
-              ],
+              always: [{ guard: 'wasRecording', target: 'stoppingMedia' }, { target: 'hangingUp' }],
+            },
+            stoppingMedia: {
+              entry: ['requestStop', arm('mediaStop')],
+              exit: disarm('mediaStop'),
+              always: { guard: 'noMediaSession', target: 'reportingStopped' },
+              on: {
+                'MEDIA.STOPPED': {
+                  guard: 'stopConfirmed',
+                  target: 'reportingStopped',
+                  actions: 'noteStopConfirmed',
+                },
+                'MEDIA.ENDED': {
+                  target: 'reportingStopped',
+                  actions: ['mediaDown', 'noteStopConfirmed'],
+                },
+                'MEDIA.FAULT': {
+                  target: 'reportingStopped',
+                  actions: ['mediaDown', 'noteStopConfirmed'],
+                },
+                'TIMER.MEDIA_STOP': { guard: 'timerIsCurrent', target: 'reportingUnconfirmed' },
+              },
             },
             reportingStopped: {
+              // `stopPersisting` for a call stored while it was already here (no stoppingMedia)
               entry: ['stopPersisting', report('notRecording')],
               on: {
                 'GRAPH.RECORDING_STATUS_OK': {
@@ -445,6 +494,22 @@ export const callMachine = setup({
                 },
                 'GRAPH.RECORDING_STATUS_FAILED': {
                   guard: { type: 'reports', params: { status: 'notRecording' } },
+                  target: 'hangingUp',
+                  actions: 'noteReport',
+                },
+              },
+            },
+            reportingUnconfirmed: {
+              // the media process could not confirm the stop: never claim notRecording
+              entry: report('failed'),
+              on: {
+                'GRAPH.RECORDING_STATUS_OK': {
+                  guard: { type: 'reports', params: { status: 'failed' } },
+                  target: 'hangingUp',
+                  actions: 'noteReport',
+                },
+                'GRAPH.RECORDING_STATUS_FAILED': {
+                  guard: { type: 'reports', params: { status: 'failed' } },
                   target: 'hangingUp',
                   actions: 'noteReport',
                 },

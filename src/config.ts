@@ -87,6 +87,7 @@ const EnvSchema = z.object({
   GRAPH_WORKER_CONCURRENCY: int(1, 1000).default(50),
   KEEPALIVE_INTERVAL_MS: int(100, 40 * 60_000).default(15 * 60_000),
   MEDIA_ARRIVAL_TIMEOUT_MS: int(100, 10 * 60_000).default(30_000),
+  MEDIA_STOP_TIMEOUT_MS: int(200, 60_000).default(3000),
   EFFECT_BUDGET_MS: int(500, 10 * 60_000).default(60_000),
   CALL_RETENTION_MS: int(1000, 30 * 86_400_000).default(3_600_000),
   RECORD_RETENTION_MS: int(1000, 3650 * 86_400_000).default(30 * 86_400_000),
@@ -167,6 +168,11 @@ export interface Config {
   keepAliveIntervalMs: number;
   /** Wait for media after establishment before reporting recording `failed`. @default 30000 */
   mediaArrivalTimeoutMs: number;
+  /**
+   * How long a stop of persisting waits for the media process's confirmation before the call
+   * reports recording `failed` instead of `notRecording`. @default 3000
+   */
+  mediaStopTimeoutMs: number;
   /** How long recording-status and hang-up requests may be retried. @default 60000 */
   effectBudgetMs: number;
   /** How long a finished call's full state stays in Redis. @default 3600000 */
@@ -271,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphWorkerConcurrency: e.GRAPH_WORKER_CONCURRENCY,
     keepAliveIntervalMs: e.KEEPALIVE_INTERVAL_MS,
     mediaArrivalTimeoutMs: e.MEDIA_ARRIVAL_TIMEOUT_MS,
+    mediaStopTimeoutMs: e.MEDIA_STOP_TIMEOUT_MS,
     effectBudgetMs: e.EFFECT_BUDGET_MS,
     callRetentionMs: e.CALL_RETENTION_MS,
     recordRetentionMs: e.RECORD_RETENTION_MS,

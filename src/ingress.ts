@@ -52,6 +52,7 @@ export async function startIngress(
     callSettings: {
       keepAliveIntervalMs: config.keepAliveIntervalMs,
       mediaArrivalTimeoutMs: config.mediaArrivalTimeoutMs,
+      mediaStopTimeoutMs: config.mediaStopTimeoutMs,
       effectBudgetMs: config.effectBudgetMs,
       rosterMaxParticipants: config.rosterMaxParticipants,
     },

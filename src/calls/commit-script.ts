@@ -12,7 +12,8 @@ export const COMMIT_SCRIPT = `
 -- ARGV[7] retention ms of a finished call            ARGV[8] media may be persisted ('1'|'0')
 -- ARGV[9] compact record JSON ('' = none)            ARGV[10] record retention ms
 -- ARGV[11] trace carrier JSON of the call's first trace ('' = none; kept from the first commit)
--- ARGV[12..] effect records (JSON)
+-- ARGV[12] generation of the latest stop of persisting ('' = none), for the media process
+-- ARGV[13..] effect records (JSON)
 -- returns {newVersion, 'ok', outboxId...} | {-1, 'duplicate'} | {-2, currentVersion}
 if ARGV[3] ~= '' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) == false then
   return {-1, 'duplicate'}
@@ -25,10 +26,10 @@ if cur ~= tonumber(ARGV[1]) then
 end
 local nextVersion = cur + 1
 redis.call('HSET', KEYS[1], 'v', nextVersion, 'snap', ARGV[2], 'mv', ARGV[4],
-  'state', ARGV[5], 'status', ARGV[6], 'persist', ARGV[8])
+  'state', ARGV[5], 'status', ARGV[6], 'persist', ARGV[8], 'stop', ARGV[12])
 if ARGV[11] ~= '' then redis.call('HSETNX', KEYS[1], 'trace', ARGV[11]) end
 local result = {nextVersion, 'ok'}
-for i = 12, #ARGV do
+for i = 13, #ARGV do
   result[#result + 1] = redis.call('XADD', KEYS[3], '*', 'effect', ARGV[i])
 end
 if ARGV[6] == 'done' then

@@ -8,7 +8,10 @@
 export const CALL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface CallKeys {
-  /** Hash: v (version), snap (persisted snapshot JSON), mv (machine version), state, status. */
+  /**
+   * Hash: v (version), snap (persisted snapshot JSON), mv (machine version), state, status,
+   * persist ('1' while media may be written) and stop (generation of the latest stop).
+   */
   call: string;
   /** Stream of effects committed with a transition and not yet handed to BullMQ. */
   outbox: string;

@@ -123,7 +123,13 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       observe(span, event, result, next.context);
       return result;
     };
-    if (next === current) return seen({ outcome: 'ignored', state: stateName(current) });
+    if (next === current) {
+      // a copy of a committed delivery is a duplicate, whatever the machine makes of it now
+      if (options.dedupId && (await deps.store.seen(callId, options.dedupId))) {
+        return seen({ outcome: 'duplicate' });
+      }
+      return seen({ outcome: 'ignored', state: stateName(current) });
+    }
     const tenantId = next.context.invite?.tenantId;
     if (tenantId) span.setAttribute(ATTR.tenantId, tenantId);
     const version = stored.version + 1;
@@ -141,6 +147,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       state: stateName(next),
       done,
       persist: next.context.recording.persist,
+      stopGen: next.context.recording.stop?.gen,
       ...(record ? { record } : {}),
       ...(options.dedupId ? { dedupId: options.dedupId } : {}),
       effects,

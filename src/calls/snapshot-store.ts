@@ -25,6 +25,8 @@ export interface CommitRequest {
   done: boolean;
   /** Whether media may be written now (the media process reads this field). */
   persist: boolean;
+  /** Generation of the latest stop of persisting, which the media process confirms. */
+  stopGen?: number | undefined;
   /** Compact record to keep after the call expires (finished calls only). */
   record?: unknown;
   dedupId?: string;
@@ -48,6 +50,8 @@ export type CommitResult =
 export interface SnapshotStore {
   load(callId: string): Promise<StoredCall>;
   commit(request: CommitRequest): Promise<CommitResult>;
+  /** Whether a delivery with this dedup id was committed (its marker is still there). */
+  seen(callId: string, dedupId: string): Promise<boolean>;
   /** Drop outbox entries whose effects are safely in BullMQ. */
   ackOutbox(callId: string, ids: string[]): Promise<void>;
   /** The oldest entries of a call's outbox: stream id (its ms part is Redis time) and effect. */
@@ -106,6 +110,7 @@ export function createSnapshotStore(
       req.record === undefined ? '' : JSON.stringify(req.record),
       recordRetentionMs,
       req.trace ? JSON.stringify(req.trace) : '',
+      req.stopGen ?? '',
       ...req.effects.map((e) => JSON.stringify(e)),
     );
     const [code, second, ...ids] = reply;
@@ -158,6 +163,10 @@ export function createSnapshotStore(
     async loadRecord(callId) {
       const json = await redis.get(keysOf(callId).record);
       return json === null ? undefined : (JSON.parse(json) as unknown);
+    },
+
+    async seen(callId, dedupId) {
+      return (await redis.exists(keysOf(callId).dedup(dedupId))) === 1;
     },
 
     async ackOutbox(callId, ids) {

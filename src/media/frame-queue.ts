@@ -21,6 +21,11 @@ export interface FrameQueueDeps {
   openRecording(): Promise<Recording>;
   /** Whether frames may still be written: the session is streaming. */
   writing(): boolean;
+  /**
+   * Whether the call still allows persisting. Checked before every frame, so a stop also halts
+   * the batch being written. @default always
+   */
+  allowed?(): boolean;
   /** A write failed; the recording takes nothing more (it is poisoned). */
   onWriteError(error: unknown): void;
   telemetry: MediaTelemetry;
@@ -75,13 +80,18 @@ export class FrameQueue {
 
   private async drain(): Promise<void> {
     const { telemetry } = this.deps;
-    while (this.queue.length > 0 && this.deps.writing()) {
+    while (this.queue.length > 0 && !this.stopped()) {
       const batch = this.queue;
       this.queue = [];
       let done = 0;
       try {
         this.recording ??= await this.deps.openRecording();
         for (const w of batch) {
+          const stopped = this.stopped();
+          if (stopped) {
+            telemetry.dropped(stopped, batch.length - done);
+            break;
+          }
           const late = this.recording.stats.framesDroppedLate;
           if (w.kind === 'audio') await this.recording.writeAudio(w.track, w.timestamp, w.pcm);
           else await this.recording.writeVideo(w.sourceId, w.timestamp, w.data, w.keyframe);
@@ -98,6 +108,13 @@ export class FrameQueue {
         this.deps.socket.resume();
       }
     }
-    this.drop('stream-closed'); // the session stopped streaming with frames still queued
+    // the session stopped streaming (or the recording was stopped) with frames still queued
+    this.drop(this.stopped() ?? 'stream-closed');
+  }
+
+  private stopped(): DropReason | undefined {
+    if (!this.deps.writing()) return 'stream-closed';
+    if (this.deps.allowed && !this.deps.allowed()) return 'recording-stopped';
+    return undefined;
   }
 }

@@ -45,8 +45,11 @@ export interface MediaSessionStore {
   /** End the session if it is still lost since `lostAt` (nobody resumed it); true if ended now. */
   endIfStillLost(callId: string, sessionId: string, lostAt: number): Promise<boolean>;
   markEnded(callId: string, sessionId: string): Promise<void>;
-  /** The call's `persist` flag: media may be written only while it is '1'. */
-  persistAllowed(callId: string): Promise<boolean>;
+  /**
+   * The call's `persist` flag (media may be written only while it is '1') and the generation
+   * of its latest stop of persisting, which a session confirms with MEDIA.STOPPED.
+   */
+  persistState(callId: string): Promise<{ allowed: boolean; stopGen: number | undefined }>;
   /**
    * The call's source → owner map from its committed roster, or 'unchanged' when the call's
    * version is still `sinceVersion`; undefined when the call is unknown (expired).
@@ -179,8 +182,9 @@ export function createMediaSessionStore(
       await redis.hset(key, 'state', 'ended');
       await redis.zrem(open, callId);
     },
-    async persistAllowed(callId) {
-      return (await redis.hget(keys(callId).call, 'persist')) === '1';
+    async persistState(callId) {
+      const [persist, stop] = await redis.hmget(keys(callId).call, 'persist', 'stop');
+      return { allowed: persist === '1', stopGen: stop ? Number(stop) : undefined };
     },
     async speakers(callId, sinceVersion) {
       const key = keys(callId).call;

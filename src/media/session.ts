@@ -9,10 +9,12 @@
  *
  * Frames are written only while the call's `persist` flag is set (checked every
  * PERSIST_POLL_MS); earlier frames are dropped and counted (docs/media-protocol.md, "The
- * recording rule"). Unmixed audio is written only for source ids the call's roster announced
- * (read from the call's committed state at the same cadence; ./source-gate.ts holds a source
- * not announced yet for a moment, then drops and counts its audio). Every map of who owns
- * which source goes into the recording's manifest (speaker attribution) when the recording
+ * recording rule"). When the flag turns 0 the session stops writing, flushes what it wrote and
+ * confirms the stop's generation to the call (MEDIA.STOPPED): only then does the call report
+ * `notRecording` ("Stopping"). Unmixed audio is written only for source ids the call's roster
+ * announced (read from the call's committed state at the same cadence; ./source-gate.ts holds a
+ * source not announced yet for a moment, then drops and counts its audio). Every map of who
+ * owns which source goes into the recording's manifest (speaker attribution) when the recording
  * opens and whenever it changes. Writes go through a bounded queue (./frame-queue.ts). Every
  * state change goes through `setState`, which keeps the streams gauge exact; spans and metrics
  * are in ./telemetry.ts.
@@ -74,6 +76,9 @@ export class MediaSession {
   /** Set at WELCOME, with the modalities the credential carries. */
   private guard: FrameGuard | undefined;
   private persist = false;
+  /** The generation of the last stop this session confirmed to the call. */
+  private stopConfirmed: number | undefined;
+  private refreshing: Promise<void> | undefined;
   private flowingReported = false;
   private lastFrameAt = 0;
   private readonly gate: SourceGate;
@@ -106,6 +111,7 @@ export class MediaSession {
         return recording;
       },
       writing: () => this.state === 'streaming',
+      allowed: () => this.persist,
       onWriteError: (error) => {
         deps.metrics.writeErrors += 1;
         const { code, message } = error as { code?: string; message?: string };
@@ -277,18 +283,33 @@ export class MediaSession {
     this.gate.release(this.now(), open, (frame) => this.frames.push(frame));
   }
 
-  private async refreshPersist(): Promise<void> {
+  /** One read of the call's flag at a time (the poll may outrun a slow Redis). */
+  private refreshPersist(): Promise<void> {
+    return (this.refreshing ??= this.readPersist().finally(() => (this.refreshing = undefined)));
+  }
+
+  private async readPersist(): Promise<void> {
     if (!this.callId) return;
+    let flag: { allowed: boolean; stopGen: number | undefined };
     try {
-      const allowed = await this.deps.store.persistAllowed(this.callId);
-      if (this.persist && !allowed) {
-        // recording stopped (hang-up, fault): nothing more is written, what is buffered is sealed
-        this.frames.drop('recording-stopped');
-        await this.frames.recording?.flush().catch(() => undefined);
-      }
-      this.persist = allowed;
+      flag = await this.deps.store.persistState(this.callId);
     } catch {
       this.persist = false; // Redis unreachable: do not write what may not be allowed
+      return;
+    }
+    const wasPersisting = this.persist;
+    this.persist = flag.allowed; // from false on, frames are dropped, even the batch in flight
+    if (flag.allowed) return;
+    if (wasPersisting) {
+      // recording stopped: nothing more is written, what was written is flushed to disk
+      this.frames.drop('recording-stopped');
+      await this.frames.flush();
+      await this.frames.recording?.flush().catch(() => undefined);
+    }
+    const gen = flag.stopGen;
+    if (gen !== undefined && gen !== this.stopConfirmed && this.state === 'streaming') {
+      this.stopConfirmed = gen;
+      await this.report('stopped', { type: 'MEDIA.STOPPED', at: this.now(), gen });
     }
   }
 

@@ -30,7 +30,8 @@ import {
 import type { MediaMetrics } from './metrics.js';
 import type { Gap } from './recording/index.js';
 
-export type MediaState = 'connected' | 'resumed' | 'flowing' | 'lost' | 'ended' | 'fault';
+export type MediaState =
+  'connected' | 'resumed' | 'flowing' | 'lost' | 'ended' | 'fault' | 'stopped';
 
 /**
  * Why received frames were not written: before Teams confirmed recording, after the recording

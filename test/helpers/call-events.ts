@@ -5,6 +5,7 @@ export const SETTINGS: CallSettings = {
   keepAliveIntervalMs: 15 * 60_000,
   mediaArrivalTimeoutMs: 30_000,
   effectBudgetMs: 60_000,
+  mediaStopTimeoutMs: 3000,
 };
 
 export function incoming(

@@ -227,6 +227,13 @@ describe('terminations keep their result code', () => {
     await callReaches(system, call.id, 'recording');
     const res = await admin(`/calls/${call.id}/hangup`, 'POST');
     expect(res.status).toBe(202);
+    // no media process here: the test confirms the stop as one would, once it is asked for
+    const stopping = await callReaches(system, call.id, 'stoppingMedia');
+    expect(await persistFlag(call.id)).toBe('0');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(call.recordingStatusUpdates.some((u) => u.status === 'notRecording')).toBe(false);
+    const { gen } = stopping.snapshot.context.recording.stop!;
+    await system.core.runtime.applyEvent(call.id, { type: 'MEDIA.STOPPED', at: Date.now(), gen });
     const state = await callReaches(system, call.id, 'terminated');
     expect(state.snapshot.context.endedBy).toBe('bot');
     expect(state.snapshot.context.resultInfo).toMatchObject({ code: 200, subcode: 7000 });

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
 import { createCore, type Core } from '../../src/core.js';
 import { activeCallsKey, callKeys } from '../../src/calls/keys.js';
+import { createCallRuntime } from '../../src/calls/runtime.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -35,6 +36,35 @@ afterAll(async () => {
   await core.close();
   await redis.quit();
 });
+
+/**
+ * A runtime on the same Redis whose first snapshot load is held until `release()`: what a
+ * replica that read the call just before another replica committed does next.
+ */
+function lateRuntime() {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let loaded!: () => void;
+  const loadedOnce = new Promise<void>((resolve) => (loaded = resolve));
+  let loads = 0;
+  const runtime = createCallRuntime({
+    redis: core.redis,
+    prefix,
+    store: {
+      ...core.store,
+      load: async (id) => {
+        const stored = await core.store.load(id);
+        if ((loads += 1) === 1) {
+          loaded();
+          await held;
+        }
+        return stored;
+      },
+    },
+    queues: core.queues,
+  });
+  return { runtime, loaded: loadedOnce, release, loads: () => loads };
+}
 
 describe('applyEvent against real Redis and BullMQ', () => {
   it('commits the transition with a version and enqueues its effects with deterministic ids', async () => {
@@ -79,6 +109,24 @@ describe('applyEvent against real Redis and BullMQ', () => {
     expect(call?.snapshot.matches({ live: 'establishing' })).toBe(true);
   });
 
+  it('a copy arriving after its original committed is a duplicate, a late stranger is ignored', async () => {
+    const callId = `call-${++n}`;
+    await core.runtime.applyEvent(callId, invite(callId), { dedupId: 'inv' });
+    const est = { type: 'CALL.ESTABLISHING', at: Date.now() } as const;
+    expect(await core.runtime.applyEvent(callId, est, { dedupId: 'est' })).toMatchObject({
+      outcome: 'committed',
+    });
+    // the machine would ignore both; only the delivery's identity tells them apart
+    expect(await core.runtime.applyEvent(callId, est, { dedupId: 'est' })).toEqual({
+      outcome: 'duplicate',
+    });
+    expect(await core.runtime.applyEvent(callId, est, { dedupId: 'other' })).toEqual({
+      outcome: 'ignored',
+      state: 'live.establishing',
+    });
+    expect((await core.runtime.getCall(callId))?.version).toBe(2);
+  });
+
   it('does not write for an event the state ignores', async () => {
     const callId = `call-${++n}`;
     const r = await core.runtime.applyEvent(callId, { type: 'CALL.ESTABLISHED', at: Date.now() });
@@ -95,38 +143,53 @@ describe('applyEvent against real Redis and BullMQ', () => {
     await other.ready();
     try {
       await core.runtime.applyEvent(callId, invite(callId));
-      const results = await Promise.all([
-        core.runtime.applyEvent(
-          callId,
-          { type: 'GRAPH.ANSWER_ACCEPTED', at: Date.now(), attempts: 1 },
-          { dedupId: 'a' },
-        ),
-        other.runtime.applyEvent(
-          callId,
-          { type: 'CALL.ESTABLISHING', at: Date.now() },
-          { dedupId: 'b' },
-        ),
-        other.runtime.applyEvent(
-          callId,
-          { type: 'CALL.ESTABLISHED', at: Date.now() },
-          { dedupId: 'c' },
-        ),
-        core.runtime.applyEvent(
-          callId,
-          { type: 'CALL.ESTABLISHED', at: Date.now() },
-          { dedupId: 'c' },
-        ),
-      ]);
-      const committed = results.filter((r) => r.outcome === 'committed');
+      // A late runtime: its first load is held until the other runtime committed, so its
+      // commit is made against a stale version and must be refused and retried, not overwrite.
+      const late = lateRuntime();
+      const lateResult = late.runtime.applyEvent(
+        callId,
+        { type: 'GRAPH.ANSWER_ACCEPTED', at: Date.now(), attempts: 1 },
+        { dedupId: 'a' },
+      );
+      await late.loaded;
+      const first = await other.runtime.applyEvent(
+        callId,
+        { type: 'CALL.ESTABLISHING', at: Date.now() },
+        { dedupId: 'b' },
+      );
+      late.release();
+      const second = await lateResult;
+      expect(first).toMatchObject({ outcome: 'committed', version: 2, conflicts: 0 });
+      // the stale commit was refused once, then retried on the fresh snapshot
+      expect(second).toMatchObject({ outcome: 'committed', version: 3, conflicts: 1 });
+      expect(late.loads()).toBe(2);
       const call = await core.runtime.getCall(callId);
-      expect(call?.snapshot.matches({ live: 'established' })).toBe(true);
-      // version = 1 (invite) + every committed transition, no lost update
-      expect(call?.version).toBe(1 + committed.length);
-      expect(results.filter((r) => r.outcome === 'duplicate').length).toBeLessThanOrEqual(1);
-      expect(await core.queues.graph.getJobCounts()).toMatchObject({ waiting: 1 });
+      // both transitions are in the snapshot: no lost update
+      expect(call?.snapshot.matches({ live: 'establishing' })).toBe(true);
+      expect(call?.snapshot.context.answeredAt).toBeDefined();
+      expect(call?.version).toBe(3);
     } finally {
       await other.close();
     }
+  });
+
+  it('the same delivery racing through two runtimes commits once; the copy is a duplicate at the commit', async () => {
+    const callId = `call-${++n}`;
+    await core.runtime.applyEvent(callId, invite(callId));
+    // the copy loads the version before the original's commit, so the machine takes it again:
+    // only the commit's dedup marker can tell it apart
+    const late = lateRuntime();
+    const event: CallEvent = { type: 'CALL.ESTABLISHING', at: Date.now() };
+    const copy = late.runtime.applyEvent(callId, event, { dedupId: 'same-notification' });
+    await late.loaded;
+    const original = await core.runtime.applyEvent(callId, event, {
+      dedupId: 'same-notification',
+    });
+    late.release();
+    expect(original).toMatchObject({ outcome: 'committed', version: 2 });
+    expect(await copy).toEqual({ outcome: 'duplicate' });
+    expect(late.loads()).toBe(1); // refused by the marker, not retried as a conflict
+    expect((await core.runtime.getCall(callId))?.version).toBe(2);
   });
 
   it('expires a finished call from Redis', async () => {

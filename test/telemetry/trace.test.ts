@@ -7,7 +7,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { metrics, tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRIC } from '../../src/telemetry/index.js';
+import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/sdk.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
@@ -244,11 +244,24 @@ describe('one call, one connected trace', () => {
       ?.dataPoints.find((p) => p.attributes['messaging.destination.name'] === 'graph')?.value as
       metrics.Histogram | undefined;
     expect(wait?.count).toBeGreaterThanOrEqual(3);
-    // every notification came twice: the copies were ignored as no-ops or dropped by the marker
-    const dropped = points
-      .get(METRIC.commitDuplicates)
-      ?.dataPoints.reduce((sum, p) => sum + (p.value as number), 0);
-    expect(dropped).toBeGreaterThanOrEqual(3);
+    // every notification came twice: each copy is a duplicate at the commit, never merely an
+    // event the machine ignored (that count is kept apart)
+    const copies = system.sim.deliveries.filter(
+      (d) => d.callId === call.id && d.duplicate && d.status === 202,
+    ).length;
+    expect(copies).toBeGreaterThanOrEqual(3);
+    const outcomes = spans
+      .getFinishedSpans()
+      .filter((s) => s.name.startsWith('applyEvent CALL.') && attr(s, 'cr.call.id') === call.id)
+      .map((s) => attr(s, ATTR.outcome));
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(copies);
+    expect(outcomes).not.toContain('ignored');
+    const byOutcome = (outcome: string) =>
+      points
+        .get(METRIC.commitDuplicates)
+        ?.dataPoints.find((p) => p.attributes[ATTR.outcome] === outcome)?.value as
+        number | undefined;
+    expect(byOutcome('duplicate')).toBeGreaterThanOrEqual(copies);
     const active = points.get(METRIC.activeCalls)?.dataPoints[0]?.value;
     expect(active).toBe(await system.core.runtime.activeCallCount());
   });

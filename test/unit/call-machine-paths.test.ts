@@ -21,6 +21,7 @@ const TIMERS: Array<[TimerId, TimerEventType]> = [
   ['answerDeadline', 'TIMER.ANSWER_DEADLINE'],
   ['keepAlive', 'TIMER.KEEPALIVE_DUE'],
   ['mediaArrival', 'TIMER.MEDIA_ARRIVAL'],
+  ['mediaStop', 'TIMER.MEDIA_STOP'],
 ];
 
 /** One event of every kind the machine knows, with the armed timers' current generations. */
@@ -53,6 +54,9 @@ function eventsFor(s: Snapshot): CallEvent[] {
     { type: 'MEDIA.LOST', at, reason: 'socket closed' },
     { type: 'MEDIA.ENDED', at },
     { type: 'MEDIA.FAULT', at, reason: 'lost' },
+    ...(s.context.recording.stop
+      ? [{ type: 'MEDIA.STOPPED' as const, at, gen: s.context.recording.stop.gen }]
+      : []),
     ...TIMERS.flatMap(([id, type]) => {
       const gen = s.context.timers[id];
       return gen === undefined ? [] : [{ type, at, gen }];

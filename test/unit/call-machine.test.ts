@@ -18,7 +18,7 @@ function run(events: CallEvent[], from?: Snapshot) {
   return { snapshot, actions, name: stateName(snapshot) };
 }
 
-const timerGen = (s: Snapshot, id: 'answerDeadline' | 'keepAlive' | 'mediaArrival') =>
+const timerGen = (s: Snapshot, id: 'answerDeadline' | 'keepAlive' | 'mediaArrival' | 'mediaStop') =>
   s.context.timers[id]!;
 const answered = () =>
   run([incoming('c1', T0), { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 }]).snapshot;
@@ -259,15 +259,32 @@ describe('call machine: recording status (docs/teams-protocol.md#recording-statu
     );
   });
 
-  it('a bot hang-up stops persisting, reports notRecording, then sends DELETE', () => {
+  it('a bot hang-up stops persisting, waits for the media stop, reports notRecording, then sends DELETE', () => {
+    const stopping = run([{ type: 'CALL.HANGUP', at: T0 + 500, reason: 'operator' }], recording());
+    expect(stopping.name).toBe('live.ending.stoppingMedia');
+    expect(stopping.snapshot.context.recording.persist).toBe(false);
+    const stop = stopping.snapshot.context.recording.stop!;
+    expect(stop).toEqual({ gen: expect.any(Number) as unknown, at: T0 + 500 });
+    // nothing is reported while the media process may still be writing
+    expect(stopping.actions.some((a) => a.type === 'graph.updateRecordingStatus')).toBe(false);
+    expect(stopping.actions.find((a) => a.type === 'timer.start')?.params).toMatchObject({
+      timerId: 'mediaStop',
+      fireAt: T0 + 500 + 3000,
+    });
+    // a confirmation of another stop is not this one
+    const stale = { type: 'MEDIA.STOPPED' as const, at: T0 + 510, gen: stop.gen - 1 };
+    expect(transition(callMachine, stopping.snapshot, stale)[0]).toBe(stopping.snapshot);
     const { snapshot, actions } = run(
-      [{ type: 'CALL.HANGUP', at: T0 + 500, reason: 'operator' }],
-      recording(),
+      [{ type: 'MEDIA.STOPPED', at: T0 + 520, gen: stop.gen }],
+      stopping.snapshot,
     );
     expect(stateName(snapshot)).toBe('live.ending.reportingStopped');
-    expect(snapshot.context.recording.persist).toBe(false);
+    expect(snapshot.context.recording.stop?.confirmedAt).toBe(T0 + 520);
     expect(actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params).toMatchObject({
       status: 'notRecording',
+    });
+    expect(actions.find((a) => a.type === 'timer.cancel')?.params).toMatchObject({
+      timerId: 'mediaStop',
     });
     expect(actions.some((a) => a.type === 'graph.hangUp')).toBe(false);
     const next = run(
@@ -288,6 +305,52 @@ describe('call machine: recording status (docs/teams-protocol.md#recording-statu
     );
     expect(end.snapshot.value).toBe('terminated');
     expect(end.snapshot.context.endedBy).toBe('bot');
+  });
+
+  it('a stop the media process never confirms is reported failed, never notRecording', () => {
+    const stopping = run([{ type: 'CALL.HANGUP', at: T0 + 500, reason: 'operator' }], recording());
+    const gen = stopping.snapshot.context.timers.mediaStop!;
+    const { name, actions, snapshot } = run(
+      [{ type: 'TIMER.MEDIA_STOP', at: T0 + 3500, gen }],
+      stopping.snapshot,
+    );
+    expect(name).toBe('live.ending.reportingUnconfirmed');
+    const reports = actions.filter((a) => a.type === 'graph.updateRecordingStatus');
+    expect(reports.map((a) => (a.params as { status: string }).status)).toEqual(['failed']);
+    const done = run(
+      [{ type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 3600, status: 'failed', attempts: 1 }],
+      snapshot,
+    );
+    expect(done.name).toBe('live.ending.hangingUp');
+    expect(done.snapshot.context.recording.stop?.confirmedAt).toBeUndefined();
+  });
+
+  it('the end of the media session confirms a stop; without a session nothing is awaited', () => {
+    const stopping = run([{ type: 'CALL.HANGUP', at: T0 + 500, reason: 'operator' }], recording());
+    expect(run([{ type: 'MEDIA.ENDED', at: T0 + 510 }], stopping.snapshot).name).toBe(
+      'live.ending.reportingStopped',
+    );
+    const fault = { type: 'MEDIA.FAULT' as const, at: T0 + 510, reason: 'disk full' };
+    expect(run([fault], stopping.snapshot).name).toBe('live.ending.reportingStopped');
+    // media lost: a resumed session may still write, so the stop still waits
+    const lost = run([{ type: 'MEDIA.LOST', at: T0 + 400, reason: 'x' }], recording()).snapshot;
+    const hangup = { type: 'CALL.HANGUP' as const, at: T0 + 500, reason: 'operator' };
+    expect(run([hangup], lost).name).toBe('live.ending.stoppingMedia');
+    const ended = run([{ type: 'MEDIA.ENDED', at: T0 + 400 }], recording()).snapshot;
+    expect(run([hangup], ended).name).toBe('live.ending.reportingStopped');
+  });
+
+  it('a call the platform ends stops persisting with the end notification', () => {
+    const end = {
+      type: 'CALL.TERMINATED' as const,
+      at: T0 + 500,
+      resultInfo: { code: 200, subcode: 4097, message: 'remote' },
+    };
+    const { snapshot, actions } = run([end], recording());
+    expect(snapshot.value).toBe('terminated');
+    expect(snapshot.context.recording.persist).toBe(false);
+    // Graph has no call left to report to
+    expect(actions.some((a) => a.type === 'graph.updateRecordingStatus')).toBe(false);
   });
 
   it('a bot hang-up without recording goes straight to DELETE', () => {
@@ -458,6 +521,7 @@ it('round-trips through JSON at every step', () => {
     { type: 'MEDIA.FLOWING', at: T0 + 70 },
     { type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 80, status: 'recording', attempts: 1 },
     { type: 'CALL.HANGUP', at: T0 + 90, reason: 'x' },
+    { type: 'MEDIA.STOPPED', at: T0 + 95, gen: 6 }, // the stop's generation
   ];
   for (const event of events) {
     const json = JSON.parse(JSON.stringify(callMachine.getPersistedSnapshot(s))) as typeof s;
