@@ -43,7 +43,7 @@ describe('speaker attribution in a recording', () => {
     // audio of a source id the roster never announced
     const stray = 900_001;
     // on the peer's media clock, a little ahead of it, as a real sender's frames would be
-    const clock = call.media!.dominantSpeakers.at(-1)!.timestamp + 100;
+    const clock = call.media!.sent.get('mixed')!.at(-1)!.timestamp + 100;
     for (let i = 0; i < 10; i++) {
       call.media!.sendGarbage(
         encodeFrame({
