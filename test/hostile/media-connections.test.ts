@@ -116,34 +116,36 @@ describe('ALPN', () => {
   });
 });
 
-describe.runIf(process.env.HOSTILE_SOAK === '1')('soak (HOSTILE_SOAK=1)', () => {
-  it('400 half-open sockets, renewed for 30 s under the default limit, never starve legitimate peers', async () => {
-    const soak = await startHostileMedia('hostile-soak', {
-      connections: { maxConnections: 500, tlsTimeoutMs: 1000 },
-    });
-    const until = Date.now() + 30_000;
-    const open = new Set<Socket>();
-    const flood = setInterval(() => {
-      while (open.size < 400) {
-        const { socket, closedAt } = halfOpen(soak.port);
-        open.add(socket);
-        void closedAt.then(() => open.delete(socket));
+// opt-in: registered only with HOSTILE_SOAK=1, so the default run neither runs nor skips it
+if (process.env.HOSTILE_SOAK === '1')
+  describe('soak (HOSTILE_SOAK=1)', () => {
+    it('400 half-open sockets, renewed for 30 s under the default limit, never starve legitimate peers', async () => {
+      const soak = await startHostileMedia('hostile-soak', {
+        connections: { maxConnections: 500, tlsTimeoutMs: 1000 },
+      });
+      const until = Date.now() + 30_000;
+      const open = new Set<Socket>();
+      const flood = setInterval(() => {
+        while (open.size < 400) {
+          const { socket, closedAt } = halfOpen(soak.port);
+          open.add(socket);
+          void closedAt.then(() => open.delete(socket));
+        }
+      }, 50);
+      let welcomed = 0;
+      try {
+        while (Date.now() < until) {
+          expect(await legitimatePeer(soak)).toBe('welcome');
+          welcomed += 1;
+        }
+        // reaped by the deadline (a drip) or Node's idle handshake timer (silence), both destroying
+        const { connectionsClosed: c } = soak.metrics;
+        expect((c['tls-timeout'] ?? 0) + (c['tls-error'] ?? 0)).toBeGreaterThan(400);
+      } finally {
+        clearInterval(flood);
+        for (const s of open) s.destroy();
+        await soak.close();
       }
-    }, 50);
-    let welcomed = 0;
-    try {
-      while (Date.now() < until) {
-        expect(await legitimatePeer(soak)).toBe('welcome');
-        welcomed += 1;
-      }
-      // reaped by the deadline (a drip) or Node's idle handshake timer (silence), both destroying
-      const { connectionsClosed: c } = soak.metrics;
-      expect((c['tls-timeout'] ?? 0) + (c['tls-error'] ?? 0)).toBeGreaterThan(400);
-    } finally {
-      clearInterval(flood);
-      for (const s of open) s.destroy();
-      await soak.close();
-    }
-    expect(welcomed).toBeGreaterThan(10);
-  }, 60_000);
-});
+      expect(welcomed).toBeGreaterThan(10);
+    }, 60_000);
+  });
