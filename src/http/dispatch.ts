@@ -82,7 +82,10 @@ async function dispatchOne(
       at: receivedAt,
       update: { mode, participants: toParticipants(list) },
     };
-    const result = await deps.runtime.applyEvent(callId, event, { dedupId: contentHash(n) });
+    const result = await deps.runtime.applyEvent(callId, event, {
+      dedupId: contentHash(n),
+      tenantId,
+    });
     return { callId, event: event.type, result };
   }
   if (ref?.kind !== 'call' || n.resourceData === undefined || Array.isArray(n.resourceData)) {
@@ -93,7 +96,10 @@ async function dispatchOne(
   if (!data.success) return { callId, result: { outcome: 'unsupported' } };
   const event = await toEvent(deps, tenantId, callId, n.changeType, data.data, receivedAt);
   if (!event) return { callId, result: { outcome: 'unsupported' } };
-  const result = await deps.runtime.applyEvent(callId, event, { dedupId: contentHash(n) });
+  const result = await deps.runtime.applyEvent(callId, event, {
+    dedupId: contentHash(n),
+    tenantId,
+  });
   return { callId, event: event.type, result };
 }
 
