@@ -90,7 +90,9 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           redis.off('ready', onReady);
-          reject(new Error(`Redis at ${redactUrl(config.redisUrl)} not ready after ${timeoutMs} ms`));
+          reject(
+            new Error(`Redis at ${redactUrl(config.redisUrl)} not ready after ${timeoutMs} ms`),
+          );
         }, timeoutMs);
         const onReady = () => {
           clearTimeout(timer);

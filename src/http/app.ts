@@ -24,7 +24,7 @@ export interface Readiness {
 }
 
 /** Checks shown on `/readyz` only to a caller holding the admin token: they reveal load. */
-const PRIVATE_CHECKS = ['activeCalls', 'capacityLeft', 'workers'];
+const PRIVATE_CHECKS = ['activeCalls', 'capacityLeft'];
 /** Deepest JSON accepted: Teams' notifications nest about 8 levels. */
 export const MAX_JSON_DEPTH = 32;
 // application/json and application/<anything>+json, with parameters; not json-patch+xml
