@@ -3,7 +3,7 @@
  * HTTPS with a certificate nobody trusts), and a forger holding its private keys: every token
  * the attack suite needs, valid or hostile, is made here rather than trusted to the simulator.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
@@ -71,7 +71,7 @@ export async function startKeyServer(
         server.close(() => resolve());
       }),
   };
-  const handler = (req: { url?: string }, res: import('node:http').ServerResponse) => {
+  const handler = (req: { url?: string }, res: ServerResponse) => {
     const path = req.url ?? '';
     if (path === '/openid') state.hits.openid += 1;
     if (path === '/keys') state.hits.keys += 1;
