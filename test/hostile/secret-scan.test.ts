@@ -69,7 +69,7 @@ async function redisValues(prefix: string): Promise<string[]> {
                 : type === 'set'
                   ? await redis.smembers(key)
                   : type === 'zset'
-                    ? await redis.zrange(key, 0, -1, 'WITHSCORES')
+                    ? await redis.zrange(key, '0', '-1', 'WITHSCORES')
                     : type === 'stream'
                       ? await redis.xrange(key, '-', '+')
                       : type;
