@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevCerts } from '../../src/dev/certs.js';
 import { startSystem, type System } from '../helpers/system.js';
-import { ISSUER, claims, sign, startKeyServer, type KeyServer } from './key-server.js';
+import { ISSUER, claims, sign, startKeyServer, type KeyServer } from '../helpers/key-server.js';
 
 const lines: Array<{ level: number; msg: string; reason?: string }> = [];
 let keys: KeyServer;

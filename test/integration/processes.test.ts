@@ -12,7 +12,7 @@ import { freePort } from '../../src/dev/local-redis.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { startRoleProcess } from '../helpers/role-process.js';
 import { eventually } from '../helpers/system.js';
-import { startKeyServer, type KeyServer } from '../hostile/key-server.js';
+import { startKeyServer, type KeyServer } from '../helpers/key-server.js';
 
 const prefix = uniquePrefix('procs');
 const children: ChildProcess[] = [];

@@ -17,7 +17,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
-import { BOT_APP_ID } from '../helpers/system.js';
+import { BOT_APP_ID } from './system.js';
 
 export const ISSUER = 'https://api.botframework.com';
 export const AUDIENCE = BOT_APP_ID;
