@@ -4,7 +4,44 @@
  * numbers here. A bad value fails start-up with a message that names the variable.
  */
 import { hkdfSync } from 'node:crypto';
+import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/** Variables whose values are never printed, not even in a configuration error. */
+const SECRET_VARIABLES = new Set(['BOT_APP_SECRET', 'MEDIA_CREDENTIAL_SECRET', 'ADMIN_TOKEN']);
+/** Variables that are URLs and may carry a password (`redis://:pw@host`). */
+const URL_VARIABLES = new Set(['REDIS_URL']);
+
+/** A URL (or comma-separated URLs) with any password replaced, for messages and logs. */
+export function redactUrl(value: string): string {
+  return value.replace(/(\w+:\/\/)([^@/\s,]*)@/g, (_, scheme: string, auth: string) => {
+    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
+    return `${scheme}${user ? `${user}:` : ':'}***@`;
+  });
+}
+
+/** A bind address: an IP address or a DNS name (and not a dotted quad that is no IPv4). */
+const bindAddress = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .refine(
+    (v) =>
+      isIP(v) !== 0 ||
+      (!/^[\d.]+$/.test(v) &&
+        /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+          v,
+        )),
+    'must be an IP address or a host name',
+  );
+
+/** RFC 6750 §2.1 b64token: what a client can send after `Bearer ` unchanged. */
+const bearerToken = z
+  .string()
+  .min(16, 'must be at least 16 characters')
+  .max(512, 'must be at most 512 characters')
+  .regex(/^[A-Za-z0-9\-._~+/]+=*$/, 'must use only A-Z a-z 0-9 - . _ ~ + / (then =)');
 
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -46,7 +83,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, _ . - (at most 32)')
     .default('cr'),
-  HOST: nonEmpty.default('0.0.0.0'),
+  HOST: bindAddress.default('0.0.0.0'),
   PORT: int(0, 65535).default(3978),
   PUBLIC_BASE_URL: url(['http:', 'https:']).default('http://localhost:3978'),
   BOT_APP_ID: nonEmpty,
@@ -70,7 +107,7 @@ const EnvSchema = z.object({
   MEDIA_PORT: int(1, 65535).default(8445),
   MEDIA_TLS_CERT_FILE: z.string().optional(),
   MEDIA_TLS_KEY_FILE: z.string().optional(),
-  MEDIA_HOST: nonEmpty.default('0.0.0.0'),
+  MEDIA_HOST: bindAddress.default('0.0.0.0'),
   MEDIA_CREDENTIAL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   MEDIA_HEARTBEAT_MS: int(50, 60_000).default(1000),
   MEDIA_RECONNECT_WINDOW_MS: int(100, 10 * 60_000).default(10_000),
@@ -95,7 +132,9 @@ const EnvSchema = z.object({
   ROSTER_MAX_PARTICIPANTS: int(2, 100_000).default(1000),
   ROSTER_MAX_PER_NOTIFICATION: int(1, 100_000).default(1000),
   ROSTER_MAX_ID_LENGTH: int(16, 4096).default(256),
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: bearerToken.optional(),
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBOX_SWEEP_INTERVAL_MS: int(50, 60_000).default(500),
   OUTBOX_GRACE_MS: int(100, 60_000).default(1000),
@@ -189,6 +228,10 @@ export interface Config {
   rosterMaxIdLength: number;
   /** Bearer token of the `/admin` routes; they are off when unset. */
   adminToken: string | undefined;
+  /** A client must send all request headers within this (slowloris). @default 10000 */
+  httpHeadersTimeoutMs: number;
+  /** A client must send a whole request within this (slow bodies). @default 30000 */
+  httpRequestTimeoutMs: number;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** How often each replica looks for effects committed but never enqueued. @default 500 */
   outboxSweepIntervalMs: number;
@@ -222,9 +265,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? '?');
-      return i.code === 'invalid_type' && env[name] === undefined
-        ? `${name} is required`
-        : `${name}: ${i.message} (got ${JSON.stringify(env[name])})`;
+      if (i.code === 'invalid_type' && env[name] === undefined) return `${name} is required`;
+      const value = env[name] ?? '';
+      const shown = SECRET_VARIABLES.has(name)
+        ? `(${value.length} characters, value not shown)`
+        : `(got ${JSON.stringify(URL_VARIABLES.has(name) ? redactUrl(value) : value)})`;
+      return `${name}: ${i.message} ${shown}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
@@ -286,12 +332,43 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rosterMaxPerNotification: e.ROSTER_MAX_PER_NOTIFICATION,
     rosterMaxIdLength: e.ROSTER_MAX_ID_LENGTH,
     adminToken: e.ADMIN_TOKEN,
+    httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+    httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     outboxSweepIntervalMs: e.OUTBOX_SWEEP_INTERVAL_MS,
     outboxGraceMs: e.OUTBOX_GRACE_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     faultCrashAfterCommit: e.FAULT_CRASH_AFTER_COMMIT,
   });
+}
+
+/**
+ * The files the configuration names exist and are readable: a missing key or policy file is a
+ * configuration error (exit 2, not restarted), found before anything starts. Kept apart from
+ * `loadConfig` so that manifests can be checked on a machine without those files.
+ */
+export function checkConfigFiles(
+  config: Pick<Config, 'policyFile' | 'mediaTlsCertFile' | 'mediaTlsKeyFile'>,
+): void {
+  const files: Array<[string, string | undefined]> = [
+    ['POLICY_FILE', config.policyFile],
+    ['MEDIA_TLS_CERT_FILE', config.mediaTlsCertFile],
+    ['MEDIA_TLS_KEY_FILE', config.mediaTlsKeyFile],
+  ];
+  const problems = files.flatMap(([name, file]) => {
+    if (file === undefined) return [];
+    try {
+      accessSync(file, constants.R_OK);
+      if (!statSync(file).isFile()) return [`${name}: ${JSON.stringify(file)} is not a file`];
+      return [];
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      return [`${name}: cannot read ${JSON.stringify(file)} (${code})`];
+    }
+  });
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
 }
 
 /** What the OpenTelemetry bootstrap needs; the SDK itself reads the other `OTEL_*` variables. */

@@ -4,7 +4,7 @@
  * tests; it creates no singletons.
  */
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { redactUrl, type Config } from './config.js';
 import { connectRedis, type RedisClient } from './redis/client.js';
 import { startOutboxSweeper, type OutboxSweeper } from './calls/outbox-sweeper.js';
 import { createCallRuntime, type CallRuntime } from './calls/runtime.js';
@@ -90,7 +90,9 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           redis.off('ready', onReady);
-          reject(new Error(`Redis at ${config.redisUrl} not ready after ${timeoutMs} ms`));
+          reject(
+            new Error(`Redis at ${redactUrl(config.redisUrl)} not ready after ${timeoutMs} ms`),
+          );
         }, timeoutMs);
         const onReady = () => {
           clearTimeout(timer);

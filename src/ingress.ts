@@ -27,6 +27,16 @@ export async function startIngress(
   logger: Logger,
 ): Promise<Ingress> {
   let draining = false;
+  const verifier = createTeamsTokenVerifier({
+    openIdConfigUrl: config.teamsOpenIdConfigUrl,
+    issuers: config.teamsTokenIssuers,
+    audience: config.botAppId,
+    // once per change, not once per refused notification
+    onKeyHealth: (health) =>
+      health.ok
+        ? logger.info('Teams signing keys available again')
+        : logger.error({ reason: health.reason }, 'Teams signing keys unavailable'),
+  });
   const readiness = async (): Promise<Readiness> => {
     const checks: Readiness['checks'] = { draining };
     try {
@@ -42,7 +52,10 @@ export async function startIngress(
     }
     // Capacity is reported, not gated on: a full recorder must still take invites (to reject
     // them `busy`, so its paired recorder answers) and the callbacks of the calls it holds.
-    const ready = !draining && checks.redis === true && Number(checks.workers) > 0;
+    // without Teams' keys every notification would be refused: not ready, and say why
+    const keys = await verifier.checkKeys();
+    checks.teamsKeys = keys.ok ? true : (keys.reason ?? 'unavailable');
+    const ready = !draining && checks.redis === true && Number(checks.workers) > 0 && keys.ok;
     return { ready, checks };
   };
   const app = createApp({
@@ -62,19 +75,28 @@ export async function startIngress(
       maxIdLength: config.rosterMaxIdLength,
     },
     rosterCut: rosterCutCounter(),
-    verifier: createTeamsTokenVerifier({
-      openIdConfigUrl: config.teamsOpenIdConfigUrl,
-      issuers: config.teamsTokenIssuers,
-      audience: config.botAppId,
-    }),
+    verifier,
     maxBodyBytes: config.maxBodyBytes,
     adminToken: config.adminToken,
     readiness,
     logger,
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-      resolve(s),
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        // slow or half-open clients are cut off: headers within HTTP_HEADERS_TIMEOUT_MS, the
+        // whole request within HTTP_REQUEST_TIMEOUT_MS, checked every second (Node's default
+        // check runs every 30 s, which would let a slowloris hold a socket that long)
+        serverOptions: {
+          headersTimeout: config.httpHeadersTimeoutMs,
+          requestTimeout: Math.max(config.httpRequestTimeoutMs, config.httpHeadersTimeoutMs),
+          connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
+        },
+      },
+      () => resolve(s),
     );
     s.once('error', reject);
   });

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from './config.js';
+import { checkConfigFiles, loadConfig } from './config.js';
 import { exitOnStartupError } from './fatal.js';
 import { createLogger } from './logger.js';
 
@@ -13,7 +13,9 @@ const here = fileURLToPath(import.meta.url);
 const ext = here.endsWith('.ts') ? '.ts' : '.js';
 const config = (() => {
   try {
-    return loadConfig();
+    const loaded = loadConfig();
+    checkConfigFiles(loaded);
+    return loaded;
   } catch (error) {
     return exitOnStartupError('launcher')(error);
   }

@@ -3,7 +3,7 @@
  * HTTP. SIGTERM/SIGINT close in order: readiness 503 and stop intake, then queues and Redis,
  * telemetry last; a second signal forces exit.
  */
-import { loadConfig } from './config.js';
+import { checkConfigFiles, loadConfig } from './config.js';
 import { createCore } from './core.js';
 import { exitOnStartupError } from './fatal.js';
 import { startIngress } from './ingress.js';
@@ -15,6 +15,7 @@ import { startTelemetry } from './telemetry/sdk.js';
 async function main(): Promise<void> {
   const telemetry = startTelemetry({ role: 'ingress' });
   const config = loadConfig();
+  checkConfigFiles(config);
   const logger = createLogger('ingress', config.logLevel);
   const policy = await loadPolicy(config.policyFile);
   const core = createCore(config, logger);

@@ -3,7 +3,7 @@
  * (msal tokens per tenant) → BullMQ workers for the graph and timers queues. SIGTERM drains
  * in-flight jobs (bounded), then closes queues and Redis.
  */
-import { loadConfig } from '../src/config.js';
+import { checkConfigFiles, loadConfig } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { exitOnStartupError } from '../src/fatal.js';
 import { createLogger } from '../src/logger.js';
@@ -15,6 +15,7 @@ import { startWorkers } from './runner.js';
 async function main(): Promise<void> {
   const telemetry = startTelemetry({ role: 'workers' });
   const config = loadConfig();
+  checkConfigFiles(config);
   const logger = createLogger('workers', config.logLevel);
   const policy = await loadPolicy(config.policyFile);
   const core = createCore(config, logger);

@@ -37,11 +37,18 @@ export type ApplyResult =
       conflicts: number;
     }
   | { outcome: 'duplicate' }
-  | { outcome: 'ignored'; state: string };
+  | { outcome: 'ignored'; state: string }
+  /** The call belongs to another tenant than `ApplyOptions.tenantId`: nothing was written. */
+  | { outcome: 'foreign-tenant' };
 
 export interface ApplyOptions {
   /** Identity of the delivery (notification content hash, job id); a repeat is a no-op. */
   dedupId?: string;
+  /**
+   * The tenant the caller is authenticated as: an event for a call of another tenant is
+   * refused before anything is written (a tenant's token must never change another's call).
+   */
+  tenantId?: string;
 }
 
 export interface CallRuntime {
@@ -118,11 +125,15 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     // a later event of a call links to the call's first trace rather than joining it
     if (conflicts === 0) span.addLinks(linkTo(stored.trace, { 'cr.link': 'call-first-trace' }));
     const current = stored.snapshot === undefined ? initial() : restoreSnapshot(stored.snapshot);
-    const [next, actions] = transition(callMachine, current, event);
-    const seen = (result: ApplyResult): ApplyResult => {
-      observe(span, event, result, next.context);
+    const seen = (result: ApplyResult, call = current.context): ApplyResult => {
+      observe(span, event, result, call);
       return result;
     };
+    const owner = current.context.invite?.tenantId;
+    if (options.tenantId !== undefined && owner !== undefined && owner !== options.tenantId) {
+      return seen({ outcome: 'foreign-tenant' });
+    }
+    const [next, actions] = transition(callMachine, current, event);
     if (next === current) {
       // a copy of a committed delivery is a duplicate, whatever the machine makes of it now
       if (options.dedupId && (await deps.store.seen(callId, options.dedupId))) {
@@ -153,7 +164,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       effects,
       trace: stored.version === 0 ? currentCarrier() : undefined,
     });
-    if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' });
+    if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' }, next.context);
     if (result.kind === 'conflict') return 'conflict';
     deps.afterCommit?.(callId, event);
     try {
@@ -163,14 +174,17 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       // The effects stay in the outbox; the commit stands and the sweeper re-drives them.
       deps.onEnqueueError?.(error, callId);
     }
-    return seen({
-      outcome: 'committed',
-      version: result.version,
-      from: stateName(current),
-      to: stateName(next),
-      effects: effects.length,
-      conflicts,
-    });
+    return seen(
+      {
+        outcome: 'committed',
+        version: result.version,
+        from: stateName(current),
+        to: stateName(next),
+        effects: effects.length,
+        conflicts,
+      },
+      next.context,
+    );
   }
 
   /** The span's story of one applyEvent, and the invite outcome metrics. */
@@ -183,6 +197,10 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     if (result.outcome === 'duplicate') {
       metrics.commitDuplicates.add(1, { [ATTR.outcome]: 'duplicate' });
       span.setAttribute(ATTR.outcome, 'duplicate');
+      return;
+    }
+    if (result.outcome === 'foreign-tenant') {
+      span.setAttribute(ATTR.outcome, 'foreign-tenant');
       return;
     }
     if (result.outcome === 'ignored') {

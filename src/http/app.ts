@@ -7,6 +7,7 @@
  */
 import { httpInstrumentationMiddleware } from '@hono/otel';
 import { trace } from '@opentelemetry/api';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -22,6 +23,13 @@ export interface Readiness {
   ready: boolean;
   checks: Record<string, boolean | number | string>;
 }
+
+/** Checks shown on `/readyz` only to a caller holding the admin token: they reveal load. */
+const PRIVATE_CHECKS = ['activeCalls', 'capacityLeft'];
+/** Deepest JSON accepted: Teams' notifications nest about 8 levels. */
+export const MAX_JSON_DEPTH = 32;
+// application/json and application/<anything>+json, with parameters; not json-patch+xml
+const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
 export interface AppDeps extends DispatchDeps {
   verifier: TeamsTokenVerifier;
@@ -40,6 +48,8 @@ export function createApp(deps: AppDeps): Hono {
   app.onError((error, c) => {
     if (error instanceof HttpError) {
       for (const [k, v] of Object.entries(error.headers)) c.header(k, v);
+      // an unread body is left on the socket: say so rather than advertise keep-alive and drop
+      if (error.status === 413) c.header('connection', 'close');
       return c.json({ error: { code: error.code, message: error.message } }, error.status);
     }
     // Hono's own middleware (bearer auth) signals with its HTTPException
@@ -65,7 +75,12 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const state = await deps.readiness();
-    return c.json(state, state.ready ? 200 : 503);
+    const checks = isAdmin(deps.adminToken, c.req.header('authorization'))
+      ? state.checks
+      : Object.fromEntries(
+          Object.entries(state.checks).filter(([k]) => !PRIVATE_CHECKS.includes(k)),
+        );
+    return c.json({ ready: state.ready, checks }, state.ready ? 200 : 503);
   });
 
   if (deps.adminToken) app.route('/admin', adminRoutes(deps.runtime, deps.adminToken, now));
@@ -83,7 +98,7 @@ export function createApp(deps: AppDeps): Hono {
       // Authenticate before reading the body: an unauthenticated caller costs no parsing.
       const caller = await deps.verifier.verify(c.req.header('authorization'));
       trace.getActiveSpan()?.setAttribute(ATTR.tenantId, caller.tenantId);
-      if (!/^application\/(.+\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
+      if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) {
         throw new HttpError(415, 'unsupported_media_type', 'expected application/json');
       }
       let body: unknown;
@@ -91,6 +106,9 @@ export function createApp(deps: AppDeps): Hono {
         body = JSON.parse(await c.req.text());
       } catch {
         throw new HttpError(400, 'malformed_json', 'body is not JSON');
+      }
+      if (depthOf(body) > MAX_JSON_DEPTH) {
+        throw new HttpError(400, 'too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH}`);
       }
       if (isLegacyNotification(body)) return c.body(null, 204);
       const parsed = CommsNotifications.safeParse(body);
@@ -111,6 +129,14 @@ export function createApp(deps: AppDeps): Hono {
           deliveryIdOf(c.req.header('x-microsoft-skype-message-id')),
       );
       deps.logger.debug({ tenantId: caller.tenantId, outcomes }, 'notifications applied');
+      const foreign = outcomes.filter((o) => o.result.outcome === 'foreign-tenant');
+      if (foreign.length > 0) {
+        deps.logger.warn(
+          { tenantId: caller.tenantId, callIds: foreign.map((o) => o.callId) },
+          'notification for a call of another tenant refused',
+        );
+        throw new HttpError(403, 'wrong_tenant', 'the call belongs to another tenant');
+      }
       return c.body(null, 202);
     },
   );
@@ -126,4 +152,25 @@ export function createApp(deps: AppDeps): Hono {
 function deliveryIdOf(header: string | undefined): string | undefined {
   const value = header?.trim();
   return value && value.length <= 256 ? value : undefined;
+}
+
+/** Nesting depth of parsed JSON, without recursion (a hostile body must not blow the stack). */
+export function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (depth > MAX_JSON_DEPTH) return depth;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** Constant-time check of an `Authorization: Bearer <admin token>` header. */
+function isAdmin(token: string | undefined, authorization: string | undefined): boolean {
+  if (!token || !authorization) return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(`Bearer ${token}`), digest(authorization.trim()));
 }

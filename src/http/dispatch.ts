@@ -83,7 +83,7 @@ async function dispatchOne(
   receivedAt: number,
   dedupId: string | undefined,
 ): Promise<DispatchOutcome> {
-  const options = dedupId === undefined ? {} : { dedupId };
+  const options = dedupId === undefined ? { tenantId } : { dedupId, tenantId };
   const ref = resourceOf(n);
   if (ref?.kind === 'participants' && n.resourceData !== undefined) {
     const list = Array.isArray(n.resourceData) ? n.resourceData : [n.resourceData];

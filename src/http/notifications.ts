@@ -6,35 +6,52 @@
 import { z } from 'zod';
 import { CALL_ID_PATTERN } from '../calls/keys.js';
 
-const lower = z.string().transform((s) => s.toLowerCase());
-const intLike = z.union([z.number(), z.string().regex(/^-?\d+$/)]).transform(Number);
+/**
+ * Longest id, tenant id, user id or thread id kept from a call resource: Teams' own are GUIDs
+ * or `19:meeting_…@thread.v2` strings well under this; anything longer is hostile, and would be
+ * kept in the call record for its whole retention.
+ */
+export const MAX_ID_CHARS = 256;
+/** Longest free text kept (the `resultInfo.message` of a terminated call). */
+export const MAX_TEXT_CHARS = 1024;
+
+const id = z.string().max(MAX_ID_CHARS);
+const lower = z
+  .string()
+  .max(64)
+  .transform((s) => s.toLowerCase());
+const intLike = z.union([z.number(), z.string().regex(/^-?\d{1,15}$/)]).transform(Number);
 
 const ResultInfo = z
-  .object({ code: intLike, subcode: intLike.optional(), message: z.string().optional() })
+  .object({
+    code: intLike,
+    subcode: intLike.optional(),
+    message: z.string().max(MAX_TEXT_CHARS).optional(),
+  })
   .loose();
 
-const Identity = z.object({ id: z.string().optional(), tenantId: z.string().optional() }).loose();
+const Identity = z.object({ id: id.optional(), tenantId: id.optional() }).loose();
 
 export const CallResource = z
   .object({
-    id: z.string().optional(),
+    id: id.optional(),
     state: lower.optional(),
     direction: lower.optional(),
-    tenantId: z.string().optional(),
-    callChainId: z.string().optional(),
-    myParticipantId: z.string().optional(),
-    chatInfo: z.object({ threadId: z.string().optional() }).loose().optional(),
+    tenantId: id.optional(),
+    callChainId: id.optional(),
+    myParticipantId: id.optional(),
+    chatInfo: z.object({ threadId: id.optional() }).loose().optional(),
     source: z
       .object({
-        id: z.string().optional(),
+        id: id.optional(),
         identity: z.object({ user: Identity.optional() }).loose().optional(),
       })
       .loose()
       .optional(),
     incomingContext: z
       .object({
-        sourceParticipantId: z.string().optional(),
-        observedParticipantId: z.string().optional(),
+        sourceParticipantId: id.optional(),
+        observedParticipantId: id.optional(),
       })
       .loose()
       .optional(),
@@ -42,7 +59,7 @@ export const CallResource = z
       .object({
         botData: z
           .object({
-            user: z.object({ policyHolderId: z.string().optional() }).loose().optional(),
+            user: z.object({ policyHolderId: id.optional() }).loose().optional(),
             isMultiParty: z.boolean().optional(),
           })
           .loose()
@@ -72,6 +89,22 @@ export const Notification = z
   .loose()
   .refine((n) => n.resourceUrl !== undefined || n.resource !== undefined, {
     message: 'resourceUrl or resource is required',
+  })
+  // A call resource with an oversized id refuses the whole request (400, nothing applied)
+  // rather than be dropped silently or kept.
+  .superRefine((n, ctx) => {
+    const data = n.resourceData;
+    if (data === undefined || Array.isArray(data) || resourceOf(n)?.kind !== 'call') return;
+    const parsed = CallResource.safeParse(data);
+    if (parsed.success) return;
+    const issue = parsed.error.issues.find((i) => i.code === 'too_big');
+    if (issue) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['resourceData', ...issue.path.map(String)],
+        message: issue.message,
+      });
+    }
   });
 
 export type ParsedNotification = z.infer<typeof Notification>;
@@ -105,7 +138,12 @@ const CALL_PATH = /^\/(?:communications|app)\/calls\/([^/?#]+)(?:\/([^/?#]+))?/i
 export function resourceOf(n: ParsedNotification): ResourceRef | undefined {
   const match = CALL_PATH.exec(n.resourceUrl ?? n.resource ?? '');
   if (!match) return undefined;
-  const callId = decodeURIComponent(match[1] ?? '');
+  let callId: string;
+  try {
+    callId = decodeURIComponent(match[1] ?? '');
+  } catch {
+    return undefined; // a malformed percent-escape (URIError): not a call of ours
+  }
   if (!CALL_ID_PATTERN.test(callId)) return undefined;
   const sub = match[2]?.toLowerCase();
   const kind =

@@ -15,8 +15,19 @@ export interface TeamsCaller {
   claims: JWTPayload;
 }
 
+export interface KeyHealth {
+  ok: boolean;
+  /** Why the keys cannot be used (no secret in it: a status, an error code, a URL). */
+  reason?: string;
+}
+
 export interface TeamsTokenVerifier {
   verify(authorization: string | undefined): Promise<TeamsCaller>;
+  /**
+   * Whether the signing keys can be fetched and used, loading them if need be (a readiness
+   * probe calls this; failed attempts are retried at most once per `keyRefetchCooldownMs`).
+   */
+  checkKeys(): Promise<KeyHealth>;
 }
 
 export interface TeamsAuthOptions {
@@ -32,7 +43,15 @@ export interface TeamsAuthOptions {
   /** At most one key refetch per this window when tokens name an unknown `kid`. @default 30000 */
   keyRefetchCooldownMs?: number;
   now?: () => number;
+  /**
+   * Told when the keys become unusable (with the cause) and when they recover: the cause of a
+   * key outage is logged once, not once per refused notification.
+   */
+  onKeyHealth?: (health: KeyHealth) => void;
 }
+
+/** Longest `Authorization` header read: a Teams token is ~1.5 KB; anything huge is refused. */
+export const MAX_TOKEN_CHARS = 16 * 1024;
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
@@ -52,6 +71,18 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
   ];
   let keys: { set: KeySet; jwksUri: string; loadedAt: number } | undefined;
   let loading: Promise<KeySet> | undefined;
+  let health: KeyHealth & { at: number } = { ok: true, at: -Infinity };
+  const cooldown = options.keyRefetchCooldownMs ?? 30_000;
+
+  function report(next: KeyHealth): void {
+    const changed = next.ok !== health.ok || next.reason !== health.reason;
+    health = { ...next, at: now() };
+    if (changed) options.onKeyHealth?.(next);
+  }
+  const keysUnavailable = (reason: string) => {
+    report({ ok: false, reason });
+    return new HttpError(503, 'keys_unavailable', `Teams signing keys unavailable: ${reason}`);
+  };
 
   async function fetchKeySet(): Promise<KeySet> {
     const response = await fetch(options.openIdConfigUrl, { signal: AbortSignal.timeout(timeout) });
@@ -64,7 +95,7 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
     }
     const set = createRemoteJWKSet(new URL(doc.jwks_uri), {
       timeoutDuration: timeout,
-      cooldownDuration: options.keyRefetchCooldownMs ?? 30_000,
+      cooldownDuration: cooldown,
       cacheMaxAge: 24 * 3600_000,
     });
     keys = { set, jwksUri: doc.jwks_uri, loadedAt: now() };
@@ -80,15 +111,25 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
       return await loading;
     } catch (error) {
       if (keys) return keys.set; // keep verifying with the last good keys
-      throw new HttpError(
-        503,
-        'keys_unavailable',
-        `Teams signing keys unavailable: ${(error as Error).message}`,
-      );
+      throw keysUnavailable(causeOf(error));
     }
   }
 
+  async function checkKeys(): Promise<KeyHealth> {
+    // a failed probe is not repeated within the cooldown: probes must not hammer the endpoint
+    if (!health.ok && now() - health.at < cooldown) return { ok: false, reason: health.reason };
+    try {
+      const set = await keySet();
+      if (!set.fresh) await set.reload();
+      report({ ok: true });
+    } catch (error) {
+      if (!(error instanceof HttpError)) report({ ok: false, reason: causeOf(error) });
+    }
+    return { ok: health.ok, ...(health.reason ? { reason: health.reason } : {}) };
+  }
+
   return {
+    checkKeys,
     verify: (authorization) =>
       withSpan('teams.jwt.verify', {}, async (span) => {
         const caller = await verify(authorization).catch((error: unknown) => {
@@ -101,12 +142,15 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
   };
 
   async function verify(authorization: string | undefined): Promise<TeamsCaller> {
+    if (authorization !== undefined && authorization.length > MAX_TOKEN_CHARS) {
+      throw unauthorized('token rejected (too large)');
+    }
     const match = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '');
     if (!match?.[1]) throw unauthorized('missing bearer token');
     const set = await keySet();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], set, {
+      ({ payload } = await jwtVerify(match[1], keyLookup(set), {
         issuer: issuers,
         audience: options.audience,
         algorithms: ['RS256'],
@@ -115,19 +159,48 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
         currentDate: new Date(now()),
       }));
     } catch (error) {
-      if (error instanceof joseErrors.JWKSTimeout) {
-        throw new HttpError(
-          503,
-          'keys_unavailable',
-          'Teams signing keys could not be fetched in time',
-        );
-      }
+      // the key set could not be fetched or read: our problem, not the caller's (Teams retries)
+      if (error instanceof KeyFetchError) throw keysUnavailable(causeOf(error.cause));
       const reason = error instanceof joseErrors.JOSEError ? error.code : 'ERR_INVALID_TOKEN';
       throw unauthorized(`token rejected (${reason})`);
     }
     if (typeof payload.tid !== 'string' || payload.tid.length === 0) {
       throw unauthorized('token rejected (no tenant)');
     }
+    if (payload.tid.length > 64) throw unauthorized('token rejected (tenant id too long)');
+    if (!health.ok) report({ ok: true });
     return { tenantId: payload.tid, claims: payload };
   }
+}
+
+class KeyFetchError extends Error {}
+
+/**
+ * The key set as `jwtVerify` sees it, with a failure to fetch or read the JWKS told apart from
+ * a token whose `kid` is simply not in it (the caller's fault, 401).
+ */
+function keyLookup(set: KeySet): KeySet {
+  const lookup = async (...args: Parameters<KeySet>) => {
+    try {
+      return await set(...args);
+    } catch (error) {
+      if (
+        error instanceof joseErrors.JWKSNoMatchingKey ||
+        error instanceof joseErrors.JWKSMultipleMatchingKeys ||
+        error instanceof joseErrors.JOSEAlgNotAllowed ||
+        error instanceof joseErrors.JOSENotSupported
+      ) {
+        throw error;
+      }
+      throw new KeyFetchError('key set unavailable', { cause: error });
+    }
+  };
+  return lookup as KeySet;
+}
+
+/** An error's message with its cause (fetch hides a TLS or DNS failure in `cause`). */
+function causeOf(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  const cause = e.cause ? ` (${e.cause.code ?? e.cause.message ?? ''})` : '';
+  return `${e.message}${cause}`.slice(0, 300);
 }

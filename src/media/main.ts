@@ -3,7 +3,7 @@
  * endpoint. SIGTERM drains: stop accepting, flush and close every recording (peers resume on
  * another media process), then Redis.
  */
-import { loadConfig } from '../config.js';
+import { checkConfigFiles, loadConfig } from '../config.js';
 import { createCore } from '../core.js';
 import { exitOnStartupError } from '../fatal.js';
 import { createLogger } from '../logger.js';
@@ -14,6 +14,7 @@ import { startMediaRole } from './role.js';
 async function main(): Promise<void> {
   const telemetry = startTelemetry({ role: 'media' });
   const config = loadConfig();
+  checkConfigFiles(config);
   const logger = createLogger('media', config.logLevel);
   const core = createCore(config, logger);
   await core.ready();

@@ -68,7 +68,15 @@ export function parsePolicy(text: string, source = 'policy'): AnswerPolicy {
 
 export async function loadPolicy(file: string | undefined): Promise<AnswerPolicy> {
   if (!file) return DEFAULT_POLICY;
-  return parsePolicy(await readFile(file, 'utf8'), file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    // a missing or unreadable file is a configuration error (exit 2), not a crash to retry
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new PolicyError(`POLICY_FILE: cannot read ${JSON.stringify(file)} (${code})`);
+  }
+  return parsePolicy(text, file);
 }
 
 /** Decide an invite: explicit rules first, then capacity, then answer. */

@@ -58,6 +58,8 @@ export interface SystemOptions {
    * the media role here (otherwise a test runs it as a process). @default false
    */
   media?: false | { inProcess: boolean };
+  /** The logger of every role started here. @default pino at TEST_LOG_LEVEL, else silent */
+  logger?: Logger;
 }
 
 export function testTls(): { cert: string; key: string } {
@@ -117,7 +119,7 @@ export function testOrchestratorEnv(
 
 export async function startSystem(options: SystemOptions): Promise<System> {
   const prefix = uniquePrefix(options.name);
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const port = await freePort();
   const sim = await testSimulator(`http://127.0.0.1:${port}/api/calling`, options.sim);
   const env: Record<string, string> = {

@@ -4,6 +4,7 @@ import { callReaches, startSystem, type System } from '../helpers/system.js';
 
 const BLOCKED_TENANT = '11111111-2222-4333-8444-555555555555';
 const BUSY_USER = '99999999-8888-4777-8666-555555555555';
+const OPERATOR_TOKEN = 'capacity-test-operator-token';
 let system: System;
 
 beforeAll(async () => {
@@ -53,7 +54,11 @@ describe('answer policy, end to end', () => {
 describe('capacity', () => {
   let small: System;
   beforeAll(async () => {
-    small = await startSystem({ name: 'capacity', policy: parsePolicy('maxActiveCalls: 1') });
+    small = await startSystem({
+      name: 'capacity',
+      policy: parsePolicy('maxActiveCalls: 1'),
+      env: { ADMIN_TOKEN: OPERATOR_TOKEN },
+    });
   });
   afterAll(async () => {
     await small?.close();
@@ -68,7 +73,10 @@ describe('capacity', () => {
     const state = await callReaches(small, second.id, 'rejected');
     expect(state.snapshot.context.verdict).toMatchObject({ rule: 'capacity' });
     // full, yet ready: it must keep taking invites (to reject them) and its calls' callbacks
-    const ready = await fetch(`${small.ingress.url}/readyz`);
+    // (the load is shown to the operator only)
+    const ready = await fetch(`${small.ingress.url}/readyz`, {
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: { activeCalls: 1, capacityLeft: 0 } });
   });

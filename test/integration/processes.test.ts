@@ -12,9 +12,12 @@ import { freePort } from '../../src/dev/local-redis.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { startRoleProcess } from '../helpers/role-process.js';
 import { eventually } from '../helpers/system.js';
+import { startKeyServer, type KeyServer } from '../helpers/key-server.js';
 
 const prefix = uniquePrefix('procs');
 const children: ChildProcess[] = [];
+// readiness needs Teams' signing keys: a key endpoint of the test's own stands in for Teams
+let keys: KeyServer | undefined;
 
 const run = (file: string, env: Record<string, string>) =>
   startRoleProcess(file, env, children, { capture: true });
@@ -30,6 +33,7 @@ const baseEnv = (port: number) => ({
 });
 
 afterAll(async () => {
+  await keys?.close();
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   const redis = plainRedis();
   await deleteByPrefix(redis, prefix);
@@ -41,8 +45,10 @@ describe('process roles', () => {
     const port = await freePort();
     const mediaPort = await freePort();
     const recordings = await mkdtemp(join(tmpdir(), 'cr-launch-'));
+    keys = await startKeyServer();
     const launcher = run('src/launch.ts', {
       ...baseEnv(port),
+      TEAMS_OPENID_CONFIG_URL: keys.openIdConfigUrl,
       MEDIA_TLS_CERT_FILE: process.env.TEST_MEDIA_CERT_FILE!,
       MEDIA_TLS_KEY_FILE: process.env.TEST_MEDIA_KEY_FILE!,
       MEDIA_HOST: '127.0.0.1',
