@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
 import type { Config } from '../config.js';
 import type { Core } from '../core.js';
 import { MediaCredentials } from './credentials.js';
-import { newMediaMetrics, type MediaMetrics } from './metrics.js';
 import { startOrphanSweeper, type OrphanSweeper } from './orphan-sweeper.js';
 import { checkMediaTls, checkRecordingsDir } from './preflight.js';
 import { openRecording } from './recording/index.js';
@@ -41,7 +41,6 @@ export type MediaConfig = Pick<
 
 export interface MediaRole {
   server: MediaServer;
-  metrics: MediaMetrics;
   /** This process's id in the media hashes and its liveness key. */
   owner: string;
   orphans: OrphanSweeper;
@@ -52,16 +51,17 @@ export async function startMediaRole(
   config: MediaConfig,
   core: Core,
   logger: Logger,
+  /** Where the media instruments record (a test's reader). @default the global meter */
+  meterProvider?: MeterProvider,
 ): Promise<MediaRole> {
   if (!config.mediaTlsCertFile || !config.mediaTlsKeyFile) {
     throw new Error('the media role needs MEDIA_TLS_CERT_FILE and MEDIA_TLS_KEY_FILE');
   }
   checkMediaTls(config.mediaTlsCertFile, config.mediaTlsKeyFile);
   await checkRecordingsDir(config.recordingsDir);
-  const metrics = newMediaMetrics();
   // after the SDK started (src/media/main.ts), so the instruments bind to its meter
   const telemetry = new MediaTelemetry({
-    metrics,
+    meterProvider,
     firstTrace: async (callId) => (await core.store.load(callId)).trace,
   });
   // unique per start: a restarted container often has the same hostname and pid (1), and a
@@ -115,7 +115,6 @@ export async function startMediaRole(
       openRecording: open,
       hasRecording,
       report,
-      metrics,
       telemetry,
       logger,
     },
@@ -124,7 +123,6 @@ export async function startMediaRole(
   let closed: Promise<void> | undefined;
   return {
     server,
-    metrics,
     owner,
     orphans,
     // drain first (sessions become resumable `lost`), then drop the liveness key: from then on

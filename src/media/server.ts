@@ -8,7 +8,11 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { guardConnections, type ConnectionLimits } from './connection-guard.js';
+import {
+  guardConnections,
+  type ConnectionCloseReason,
+  type ConnectionLimits,
+} from './connection-guard.js';
 import { checkMediaTls } from './preflight.js';
 import { MEDIA_ALPN } from './protocol/index.js';
 import { MediaSession, type SessionDeps } from './session.js';
@@ -33,8 +37,8 @@ export interface MediaServer {
 
 export async function startMediaServer(o: MediaServerOptions): Promise<MediaServer> {
   const sessions = new Set<MediaSession>();
-  const { metrics } = o.session;
-  const deps = { ...o.session, telemetry: o.session.telemetry ?? new MediaTelemetry({ metrics }) };
+  const telemetry = o.session.telemetry ?? new MediaTelemetry();
+  const deps = { ...o.session, telemetry };
   const credentials = () => ({ cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) });
   const server: Server = createServer({
     ...credentials(),
@@ -43,9 +47,7 @@ export async function startMediaServer(o: MediaServerOptions): Promise<MediaServ
     ALPNCallback: ({ protocols }) => (protocols.includes(MEDIA_ALPN) ? MEDIA_ALPN : undefined),
     handshakeTimeout: o.connections.tlsTimeoutMs,
   });
-  const countClosed = (reason: string) => {
-    metrics.connectionsClosed[reason] = (metrics.connectionsClosed[reason] ?? 0) + 1;
-  };
+  const countClosed = (reason: ConnectionCloseReason) => telemetry.connectionClosed(reason);
   const guard = guardConnections(server, o.connections, countClosed);
   server.on('secureConnection', (socket: TLSSocket) => {
     guard.secured(socket);
@@ -59,8 +61,7 @@ export async function startMediaServer(o: MediaServerOptions): Promise<MediaServ
     socket.once('close', () => sessions.delete(session));
   });
   server.on('tlsClientError', (err, socket) => {
-    metrics.tlsErrors += 1;
-    countClosed('tls-error');
+    countClosed('tls-error'); // plaintext clients, slow or broken TLS handshakes
     o.logger.debug({ err: err.message }, 'media TLS client error');
     socket.destroy(); // Node leaves that to a 'tlsClientError' listener: without it, nothing closes
   });

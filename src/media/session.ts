@@ -29,7 +29,6 @@ import { CredentialError, type MediaCredentials } from './credentials.js';
 import { FrameGuard } from './frame-guard.js';
 import { FrameQueue } from './frame-queue.js';
 import { SourceGate } from './source-gate.js';
-import type { MediaMetrics } from './metrics.js';
 import { encodeFrame, FrameDecoder, ProtocolError, type Frame } from './protocol/index.js';
 import type { Recording, SpeakerMap } from './recording/index.js';
 import type { MediaSessionStore } from './session-store.js';
@@ -55,8 +54,7 @@ export interface SessionDeps {
   hasRecording(callId: string): Promise<boolean>;
   /** Report to the call (through its `applyEvent`); never throws. */
   report(callId: string, event: CallEvent): Promise<void>;
-  metrics: MediaMetrics;
-  /** Spans and instruments; give one per process. @default new MediaTelemetry({ metrics }) */
+  /** Spans and instruments; give one per process. @default new MediaTelemetry() */
   telemetry?: MediaTelemetry;
   logger: Logger;
   now?: () => number;
@@ -95,7 +93,7 @@ export class MediaSession {
     private readonly deps: SessionDeps,
   ) {
     this.now = deps.now ?? Date.now;
-    const telemetry = deps.telemetry ?? new MediaTelemetry({ metrics: deps.metrics });
+    const telemetry = deps.telemetry ?? new MediaTelemetry();
     this.tel = telemetry.session();
     this.gate = new SourceGate({
       dropped: (frames) => this.tel.media.dropped('unannounced-source', frames),
@@ -113,7 +111,7 @@ export class MediaSession {
       writing: () => this.state === 'streaming',
       allowed: () => this.persist,
       onWriteError: (error) => {
-        deps.metrics.writeErrors += 1;
+        telemetry.writeError();
         const { code, message } = error as { code?: string; message?: string };
         this.fail(code === 'ENOSPC' ? 'disk full' : `recording write failed: ${message}`, false);
       },
@@ -144,7 +142,7 @@ export class MediaSession {
     try {
       frames = this.decoder.push(chunk);
     } catch (error) {
-      this.deps.metrics.protocolErrors += 1;
+      this.tel.media.protocolError();
       if (this.state === 'handshake') this.refuse('protocol-error');
       else this.fail(error instanceof ProtocolError ? error.message : 'protocol-error', true);
       return;
@@ -182,7 +180,6 @@ export class MediaSession {
         if (resumed !== 'ok') return this.refuse(resumed);
         this.sessionId = claims.sessionId;
         modalities = claims.modalities;
-        this.deps.metrics.resumes += 1;
       } else {
         return this.refuse('malformed');
       }
@@ -195,7 +192,6 @@ export class MediaSession {
     this.callId = callId;
     this.setState('streaming');
     this.tel.accepted(callId, this.sessionId, resumed);
-    this.deps.metrics.sessions += 1;
     this.lastFrameAt = this.now();
     const { heartbeatMs, reconnectWindowMs, maxTimestampJumpMs, maxUnmixedSources } =
       this.deps.settings;
@@ -243,7 +239,7 @@ export class MediaSession {
     if (frame.type !== 'audio' && frame.type !== 'video') return; // heartbeat, dominant speaker
     const admission = this.guard!.admit(frame);
     if (admission.verdict === 'error') {
-      this.deps.metrics.protocolErrors += 1;
+      this.tel.media.protocolError();
       return this.fail(admission.message, true);
     }
     if (admission.verdict === 'drop') return this.tel.media.dropped(admission.reason);

@@ -9,13 +9,13 @@
  *   is its child. Each starts its own trace and links to the call's first trace when the call
  *   stored one (`StoredCall.trace`), like every later event of a call
  * (docs/architecture.md#every-hop-is-traced).
- * - The instruments of `mediaInstruments()`, kept in step with the plain `MediaMetrics`
- *   counters the tests and logs read.
+ * - The instruments of `mediaInstruments()`: the process's only counters. Tests read them
+ *   through a meter provider of their own (`meterProvider`); without an SDK they are no-ops.
  *
  * The call's first trace is read (one Redis read per session) only once a peer is
  * authenticated, and only while spans are recorded.
  */
-import type { Span } from '@opentelemetry/api';
+import type { MeterProvider, Span } from '@opentelemetry/api';
 import {
   ATTR,
   linkTo,
@@ -27,7 +27,7 @@ import {
   type MediaInstruments,
   type TraceCarrier,
 } from '../telemetry/index.js';
-import type { MediaMetrics } from './metrics.js';
+import type { ConnectionCloseReason } from './connection-guard.js';
 import type { Gap } from './recording/index.js';
 
 export type MediaState =
@@ -50,22 +50,18 @@ export type DropReason =
   | 'unannounced-source';
 
 export interface MediaTelemetryOptions {
-  /** The plain counters of the process; updated together with the instruments. */
-  metrics: MediaMetrics;
   /** The call's first trace, which media spans link to; may reject. @default none */
   firstTrace?: (callId: string) => Promise<TraceCarrier | undefined>;
-  /** @default mediaInstruments() on the global meter (create this after the SDK started) */
-  instruments?: MediaInstruments;
+  /** @default the global meter (create this after the SDK started) */
+  meterProvider?: MeterProvider;
 }
 
 /** The telemetry of one media process; `session()` for each connection. */
 export class MediaTelemetry {
-  readonly metrics: MediaMetrics;
   private readonly instruments: MediaInstruments;
 
-  constructor(private readonly options: MediaTelemetryOptions) {
-    this.metrics = options.metrics;
-    this.instruments = options.instruments ?? mediaInstruments();
+  constructor(private readonly options: MediaTelemetryOptions = {}) {
+    this.instruments = mediaInstruments(options.meterProvider);
   }
 
   session(): SessionTelemetry {
@@ -79,15 +75,27 @@ export class MediaTelemetry {
 
   written(frames: number): void {
     if (frames <= 0) return;
-    this.metrics.framesWritten += frames;
     this.instruments.framesWritten.add(frames);
   }
 
   dropped(reason: DropReason, frames = 1): void {
     if (frames <= 0) return;
-    if (reason === 'before-confirmation') this.metrics.framesDroppedBeforeConfirmation += frames;
-    this.metrics.framesDropped[reason] = (this.metrics.framesDropped[reason] ?? 0) + frames;
     this.instruments.framesDropped.add(frames, { [ATTR.dropReason]: reason });
+  }
+
+  /** A frame broke cr-media/1 (the session or handshake ends). */
+  protocolError(): void {
+    this.instruments.protocolErrors.add(1);
+  }
+
+  /** A recording write failed (the session reports the fault). */
+  writeError(): void {
+    this.instruments.writeErrors.add(1);
+  }
+
+  /** A connection closed before it had a session. */
+  connectionClosed(reason: ConnectionCloseReason): void {
+    this.instruments.connectionsClosed.add(1, { [ATTR.closeReason]: reason });
   }
 
   /** A gap the recording's manifest now lists (RecordingOptions.onGap). */
@@ -96,8 +104,11 @@ export class MediaTelemetry {
   }
 
   refused(reason: string): void {
-    this.metrics.refused[reason] = (this.metrics.refused[reason] ?? 0) + 1;
     this.instruments.refused.add(1, { [ATTR.refusal]: reason });
+  }
+
+  welcomed(resumed: boolean): void {
+    this.instruments.sessions.add(1, { [ATTR.handshakeOutcome]: resumed ? 'resumed' : 'accepted' });
   }
 }
 
@@ -131,10 +142,11 @@ export class SessionTelemetry {
     this.handshake?.setAttribute(ATTR.callId, callId);
   }
 
-  /** WELCOME: the handshake span ends, linked to the call's first trace once that is read. */
+  /** WELCOME: the session is counted; the handshake span ends, linked to the call's first trace. */
   accepted(callId: string, sessionId: string, resumed: boolean): void {
     this.callId = callId;
     this.sessionId = sessionId;
+    this.media.welcomed(resumed);
     const span = this.handshake;
     if (!span) return;
     span.setAttributes({

@@ -27,6 +27,8 @@ export const ATTR = {
   refusal: 'cr.media.refusal',
   /** accepted | resumed | refused */
   handshakeOutcome: 'cr.media.handshake.outcome',
+  /** Why a media connection was closed before it had a session (src/media/connection-guard.ts). */
+  closeReason: 'cr.media.close_reason',
   /** Why frames were dropped (before-confirmation, recording-stopped, late, write-error, …). */
   dropReason: 'cr.media.drop_reason',
   /** discontinuity (a process died), silence-fill, or what `noteGap` was told. */
@@ -54,6 +56,10 @@ export const METRIC = {
   framesDropped: 'cr.media.frames.dropped',
   recordingGaps: 'cr.recording.gaps',
   mediaRefused: 'cr.media.handshakes.refused',
+  mediaSessions: 'cr.media.sessions',
+  mediaProtocolErrors: 'cr.media.protocol_errors',
+  mediaWriteErrors: 'cr.media.write_errors',
+  mediaConnectionsClosed: 'cr.media.connections.closed',
   rosterCut: 'cr.roster.cut',
 } as const;
 

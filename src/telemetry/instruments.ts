@@ -3,10 +3,17 @@
  * built — after the SDK started — so they bind to the real provider (the metrics API has no
  * late-binding proxy). Without an SDK they are no-ops.
  */
-import { metrics, type Counter, type Histogram, type UpDownCounter } from '@opentelemetry/api';
+import {
+  metrics,
+  type Counter,
+  type Histogram,
+  type MeterProvider,
+  type UpDownCounter,
+} from '@opentelemetry/api';
 import { METRIC, SCOPE } from './attributes.js';
 
-const meter = () => metrics.getMeter(SCOPE);
+/** `provider` lets a test read one component's instruments; by default the global meter. */
+const meter = (provider?: MeterProvider) => (provider ?? metrics).getMeter(SCOPE);
 /** Latency buckets (ms) around the 5 s answer deadline. */
 const LATENCY_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2000, 3000, 4000, 5000, 10_000];
 
@@ -73,15 +80,22 @@ export function jobInstruments(): JobInstruments {
 
 export interface MediaInstruments {
   streams: UpDownCounter;
+  /** Sessions welcomed, by ATTR.handshakeOutcome (`accepted` or `resumed`). */
+  sessions: Counter;
   framesWritten: Counter;
   /** By ATTR.dropReason (src/media/telemetry.ts `DropReason`). */
   framesDropped: Counter;
   recordingGaps: Counter;
+  /** By ATTR.refusal. */
   refused: Counter;
+  protocolErrors: Counter;
+  writeErrors: Counter;
+  /** Connections closed before a session existed, by ATTR.closeReason. */
+  connectionsClosed: Counter;
 }
 
-export function mediaInstruments(): MediaInstruments {
-  const m = meter();
+export function mediaInstruments(provider?: MeterProvider): MediaInstruments {
+  const m = meter(provider);
   return {
     streams: m.createUpDownCounter(METRIC.mediaStreams, {
       description: 'Media streams being received by this process',
@@ -95,6 +109,18 @@ export function mediaInstruments(): MediaInstruments {
     }),
     refused: m.createCounter(METRIC.mediaRefused, {
       description: 'Media handshakes refused, by reason',
+    }),
+    sessions: m.createCounter(METRIC.mediaSessions, {
+      description: 'Media sessions welcomed, new (accepted) or resumed',
+    }),
+    protocolErrors: m.createCounter(METRIC.mediaProtocolErrors, {
+      description: 'Media sessions and handshakes ended by a frame that breaks cr-media/1',
+    }),
+    writeErrors: m.createCounter(METRIC.mediaWriteErrors, {
+      description: 'Recording writes that failed (the session reports the fault)',
+    }),
+    connectionsClosed: m.createCounter(METRIC.mediaConnectionsClosed, {
+      description: 'Media connections closed before a session existed, by reason',
     }),
   };
 }

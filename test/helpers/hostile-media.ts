@@ -12,7 +12,6 @@ import { callKeys } from '../../src/calls/keys.js';
 import type { Modality } from '../../src/config.js';
 import type { ConnectionLimits } from '../../src/media/connection-guard.js';
 import { MediaCredentials } from '../../src/media/credentials.js';
-import { newMediaMetrics, type MediaMetrics } from '../../src/media/metrics.js';
 import {
   encodeFrame,
   FrameDecoder,
@@ -23,6 +22,8 @@ import { openRecording } from '../../src/media/recording/index.js';
 import { startMediaServer, type MediaServer } from '../../src/media/server.js';
 import { createMediaSessionStore, type MediaSessionStore } from '../../src/media/session-store.js';
 import type { SessionSettings } from '../../src/media/session.js';
+import { MediaTelemetry } from '../../src/media/telemetry.js';
+import { testMetrics, type TestMetrics } from './metrics.js';
 import { manifestOf, type ManifestEntry } from './recordings.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from './redis.js';
 import { eventually } from './system.js';
@@ -30,7 +31,8 @@ import { eventually } from './system.js';
 export interface HostileMedia {
   server: MediaServer;
   port: number;
-  metrics: MediaMetrics;
+  /** The server's instruments (cr.media.*). */
+  metrics: TestMetrics;
   store: MediaSessionStore;
   credentials: MediaCredentials;
   recordingsDir: string;
@@ -60,7 +62,7 @@ export async function startHostileMedia(
   const redis = plainRedis();
   const prefix = uniquePrefix(name);
   const recordingsDir = await mkdtemp(join(tmpdir(), `cr-${name}-`));
-  const metrics = newMediaMetrics();
+  const metrics = testMetrics();
   const credentials = new MediaCredentials('h'.repeat(32));
   const store = createMediaSessionStore(redis, prefix);
   const events = new Map<string, CallEvent[]>();
@@ -95,7 +97,7 @@ export async function startHostileMedia(
         events.set(callId, [...(events.get(callId) ?? []), event]);
         return Promise.resolve();
       },
-      metrics,
+      telemetry: new MediaTelemetry({ meterProvider: metrics.meterProvider }),
       logger,
     },
   });
@@ -133,6 +135,7 @@ export async function startHostileMedia(
       ),
     close: async () => {
       await server.close();
+      await metrics.close();
       await deleteByPrefix(redis, prefix);
       await redis.quit();
       await rm(recordingsDir, { recursive: true, force: true });

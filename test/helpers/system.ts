@@ -24,6 +24,7 @@ import {
   type SimulatorOptions,
 } from '../../src/simulator/index.js';
 import { startWorkers, type RunningWorkers } from '../../workers/runner.js';
+import { testMetrics, type TestMetrics } from './metrics.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from './redis.js';
 
 export const BOT_APP_ID = '4b1b9c1e-8d3a-4cde-9a43-5b8f0f0c1d2e';
@@ -41,6 +42,8 @@ export interface System {
   prefix: string;
   /** The in-process media role, when `media.inProcess`. */
   media: MediaRole | undefined;
+  /** The in-process media role's instruments (cr.media.*, cr.recording.*). */
+  metrics: TestMetrics;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -136,9 +139,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const workers =
     options.withWorkers === false ? undefined : startWorkers(core, config, policy, logger);
   if (workers) await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
+  const metrics = testMetrics();
   const media =
     options.media && options.media.inProcess
-      ? await startMediaRole(config, core, logger)
+      ? await startMediaRole(config, core, logger, metrics.meterProvider)
       : undefined;
   let closed: Promise<void> | undefined;
   return {
@@ -150,10 +154,12 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     env,
     prefix,
     media,
+    metrics,
     logger,
     close: () =>
       (closed ??= (async () => {
         await media?.close();
+        await metrics.close();
         await workers?.close(2000);
         await ingress.close();
         await sim.close();

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/media/protocol/index.js';
+import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import {
   audio,
   credentialFor,
@@ -62,8 +63,12 @@ describe('resume tokens', () => {
     const { peer, callId, welcome } = await streaming();
     peer.destroy();
     await media.told(callId, 'MEDIA.LOST');
+    const resumed = () =>
+      media.metrics.value(METRIC.mediaSessions, { [ATTR.handshakeOutcome]: 'resumed' });
+    const before = await resumed();
     const again = await Peer.hello(media.port, { callId, resume: welcome.resume });
     expect(again.answer).toMatchObject({ type: 'welcome', sessionId: welcome.sessionId });
+    expect(await resumed()).toBe(before + 1);
     again.peer.send({ type: 'end', reason: 'done' });
     await media.told(callId, 'MEDIA.ENDED');
   });
@@ -76,7 +81,9 @@ describe('resume tokens', () => {
     await media.store.markLost(callId, welcome.sessionId, Date.now() - WINDOW_MS - 1000);
     const late = await Peer.hello(media.port, { callId, resume: welcome.resume });
     expect(late.answer).toEqual({ type: 'refuse', reason: 'expired' });
-    expect(media.metrics.refused.expired).toBeGreaterThanOrEqual(1);
+    expect(
+      await media.metrics.value(METRIC.mediaRefused, { [ATTR.refusal]: 'expired' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('are refused once the window ended the session', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Modality } from '../../src/config.js';
 import { HEADER_BYTES } from '../../src/media/protocol/index.js';
+import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import {
   audio,
   credentialFor,
@@ -49,11 +50,13 @@ async function endAndFinalize(peer: Peer, callId: string): Promise<void> {
 }
 
 const pcm = Buffer.alloc(640, 7);
+const droppedFor = (reason: string) =>
+  media.metrics.value(METRIC.framesDropped, { [ATTR.dropReason]: reason });
 
 describe('unmixed sources', () => {
   it('takes four per 20 ms; the rest are counted and dropped, never new tracks', async () => {
     const { peer, callId, start } = await streaming();
-    const dropped = media.metrics.framesDropped['source-limit'] ?? 0;
+    const dropped = await droppedFor('source-limit');
     for (let tick = 0; tick < 50; tick += 1) {
       const at = start + tick * 20;
       const frames = [audio(at)];
@@ -68,7 +71,7 @@ describe('unmixed sources', () => {
       'audio:src-3',
       'audio:src-4',
     ]);
-    expect(media.metrics.framesDropped['source-limit']).toBe(dropped + 50 * 6);
+    expect(await droppedFor('source-limit')).toBe(dropped + 50 * 6);
     expect(existsSync(join(media.recordingsDir, callId, 'final', 'src-5.wav'))).toBe(false);
   });
 
@@ -103,11 +106,11 @@ describe('modalities as answered', () => {
 
   it('drops and counts video when the answer accepted audio only', async () => {
     const { peer, callId, start } = await streaming(['audio']);
-    const dropped = media.metrics.framesDropped['modality-not-answered'] ?? 0;
+    const dropped = await droppedFor('modality-not-answered');
     for (let i = 0; i < 5; i += 1) peer.send(audio(start + i * 20), video(start + i * 20));
     await endAndFinalize(peer, callId);
     expect(await tracks(callId)).toEqual(['audio:mixed']);
-    expect(media.metrics.framesDropped['modality-not-answered']).toBe(dropped + 5);
+    expect(await droppedFor('modality-not-answered')).toBe(dropped + 5);
   });
 
   it('writes video when the answer accepted it', async () => {
@@ -130,7 +133,7 @@ describe('lengths that lie', () => {
 
   it('an audio header claiming 4 GiB ends the session before anything is buffered', async () => {
     const { peer, callId } = await streaming();
-    const errors = media.metrics.protocolErrors;
+    const errors = await media.metrics.value(METRIC.mediaProtocolErrors);
     peer.socket.write(header(0x10, 0xffff_ffff));
     expect(await peer.next((f) => f.type === 'end')).toEqual({
       type: 'end',
@@ -138,7 +141,7 @@ describe('lengths that lie', () => {
     });
     await peer.closed;
     await media.told(callId, 'MEDIA.LOST');
-    expect(media.metrics.protocolErrors).toBe(errors + 1);
+    expect(await media.metrics.value(METRIC.mediaProtocolErrors)).toBe(errors + 1);
   });
 
   it('an audio frame whose PCM is one byte short is a protocol error too', async () => {

@@ -11,7 +11,6 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevCerts } from '../../src/dev/certs.js';
 import { MediaCredentials } from '../../src/media/credentials.js';
-import { newMediaMetrics } from '../../src/media/metrics.js';
 import { MEDIA_ALPN } from '../../src/media/protocol/index.js';
 import { openRecording } from '../../src/media/recording/index.js';
 import { startMediaServer, type MediaServer } from '../../src/media/server.js';
@@ -49,7 +48,6 @@ beforeAll(async () => {
       openRecording: (callId) => openRecording({ rootDir: dir, callId }),
       hasRecording: () => Promise.resolve(false),
       report: unused,
-      metrics: newMediaMetrics(),
       logger: pino({ level: 'silent' }),
     },
   });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaCredentials } from '../../src/media/credentials.js';
 import { verifyRecording } from '../../src/media/recording/index.js';
 import type { SimCall } from '../../src/simulator/index.js';
+import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import { hello as helloAt } from '../helpers/media.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 import { manifestOf, wavData } from '../helpers/recordings.js';
@@ -56,8 +57,12 @@ describe('recording a call', () => {
     const call = await system.sim.placeCall({ kind: 'meeting', callId });
     await call.waitFor('established', 8000);
     await callReaches(system, callId, 'startingRecording', 8000);
-    await eventually(() =>
-      system.media!.metrics.framesDroppedBeforeConfirmation > 20 ? true : undefined,
+    await eventually(async () =>
+      (await system.metrics.value(METRIC.framesDropped, {
+        [ATTR.dropReason]: 'before-confirmation',
+      })) > 20
+        ? true
+        : undefined,
     );
     expect(existsSync(recordingDir(callId))).toBe(false); // not a byte on disk yet
     await callReaches(system, callId, 'recording', 8000);
@@ -120,7 +125,7 @@ describe('hostile peers are refused without harming other calls', () => {
     const other = await recordingCall();
     const blob = good.media!.blob!;
     const credentials = new MediaCredentials(system.config.mediaCredentialSecret);
-    const writtenBefore = system.media!.metrics.framesWritten;
+    const writtenBefore = await system.metrics.value(METRIC.framesWritten);
 
     const forged = `${blob.credential.slice(0, -2)}AA`;
     expect(await hello(forged, good.id)).toMatchObject({ type: 'refuse', reason: 'bad-signature' });
@@ -134,14 +139,20 @@ describe('hostile peers are refused without harming other calls', () => {
     expect(await good.media!.connectPlaintext()).not.toBe('accepted');
     expect(await good.media!.slowHandshake(3000)).toBe('closed');
     other.media!.sendGarbage();
-    await eventually(() => (system.media!.metrics.protocolErrors > 0 ? true : undefined));
+    await eventually(async () =>
+      (await system.metrics.value(METRIC.mediaProtocolErrors)) > 0 ? true : undefined,
+    );
 
-    const { refused, tlsErrors } = system.media!.metrics;
+    const refused = await system.metrics.by(METRIC.mediaRefused, ATTR.refusal);
+    const closed = await system.metrics.by(METRIC.mediaConnectionsClosed, ATTR.closeReason);
     expect(refused).toMatchObject({ 'bad-signature': 1, expired: 1, 'wrong-call': 1, reused: 1 });
-    expect(tlsErrors + (refused['handshake-timeout'] ?? 0)).toBeGreaterThanOrEqual(2);
+    // TLS failures (plaintext, the slow handshake) close the connection before any session
+    expect((closed['tls-error'] ?? 0) + (refused['handshake-timeout'] ?? 0)).toBeGreaterThanOrEqual(
+      2,
+    );
     // the good call never stopped recording
-    await eventually(() =>
-      system.media!.metrics.framesWritten > writtenBefore + 200 ? true : undefined,
+    await eventually(async () =>
+      (await system.metrics.value(METRIC.framesWritten)) > writtenBefore + 200 ? true : undefined,
     );
     const state = await system.core.runtime.getCall(good.id);
     expect(state?.snapshot.context.recording.persist).toBe(true);
@@ -165,7 +176,7 @@ describe('a full disk', () => {
         ? true
         : undefined,
     );
-    expect(system.media!.metrics.writeErrors).toBeGreaterThan(0);
+    expect(await system.metrics.value(METRIC.mediaWriteErrors)).toBeGreaterThan(0);
     const manifestText = await readFile(join(recordingDir(callId), 'manifest.jsonl'), 'utf8').catch(
       () => '',
     );

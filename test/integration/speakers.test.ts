@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/media/protocol/index.js';
 import { verifyRecording } from '../../src/media/recording/index.js';
+import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import { manifestOf } from '../helpers/recordings.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
@@ -57,8 +58,12 @@ describe('speaker attribution in a recording', () => {
       );
     }
     await eventually(
-      () =>
-        (system.media!.metrics.framesDropped['unannounced-source'] ?? 0) >= 10 ? true : undefined,
+      async () =>
+        (await system.metrics.value(METRIC.framesDropped, {
+          [ATTR.dropReason]: 'unannounced-source',
+        })) >= 10
+          ? true
+          : undefined,
       5000,
       'the stray source to be dropped',
     );

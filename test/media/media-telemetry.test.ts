@@ -1,14 +1,15 @@
 /**
  * The media process's telemetry: a real call streamed over real TLS by the
  * simulator's media peer, with an in-memory OpenTelemetry SDK registered in this process (each
- * test file runs in its own fork, so the globals are ours).
+ * test file runs in its own fork, so the globals are ours). The in-process media role records
+ * its instruments to the test system's own meter provider (test/helpers/metrics.ts); the
+ * global one is what a component without a provider binds to, as in production.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { metrics, tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newMediaMetrics } from '../../src/media/metrics.js';
 import { openRecording } from '../../src/media/recording/index.js';
 import { MediaTelemetry } from '../../src/media/telemetry.js';
 import { ATTR, METRIC } from '../../src/telemetry/index.js';
@@ -48,7 +49,7 @@ afterAll(async () => {
 const spans = () => exporter.getFinishedSpans();
 const spansOf = (callId: string) => spans().filter((s) => s.attributes[ATTR.callId] === callId);
 
-/** The latest cumulative points of one metric, as [attributes, value] pairs. */
+/** The latest cumulative points of one metric on the global meter, as [attributes, value] pairs. */
 async function points(
   name: string,
 ): Promise<{ attributes: Record<string, unknown>; value: number }[]> {
@@ -64,7 +65,6 @@ async function points(
     value: p.value as number,
   }));
 }
-const total = async (name: string) => (await points(name)).reduce((n, p) => n + p.value, 0);
 
 const hello = (credential: string, callId: string) =>
   helloAt(system.config.mediaPort, credential, callId);
@@ -75,8 +75,14 @@ describe('media telemetry', () => {
     await call.waitFor('established', 8000);
     await callReaches(system, call.id, 'recording', 8000);
     const credential = call.media!.blob!.credential;
-    await eventually(() => (system.media!.metrics.framesWritten > 100 ? true : undefined));
-    expect(await total(METRIC.mediaStreams)).toBe(1);
+    const counted = system.metrics;
+    await eventually(async () =>
+      (await counted.value(METRIC.framesWritten)) > 100 ? true : undefined,
+    );
+    expect(await counted.value(METRIC.mediaStreams)).toBe(1);
+    expect(
+      await counted.value(METRIC.mediaSessions, { [ATTR.handshakeOutcome]: 'accepted' }),
+    ).toBeGreaterThanOrEqual(1);
 
     // a forged credential for the same call is refused, and says why
     const forged = `${credential.slice(0, -2)}AA`;
@@ -117,21 +123,14 @@ describe('media telemetry', () => {
     );
     expect(applied?.parentSpanContext?.spanId).toBe(ended.spanContext().spanId);
 
-    // metrics agree with the process's own counters, and the stream is no longer counted
-    expect(await total(METRIC.framesWritten)).toBe(system.media!.metrics.framesWritten);
-    expect(await total(METRIC.framesWritten)).toBeGreaterThan(100);
-    expect(await total(METRIC.mediaStreams)).toBe(0);
-    expect(await points(METRIC.mediaRefused)).toContainEqual({
-      attributes: { [ATTR.refusal]: 'bad-signature' },
-      value: 1,
+    // the instruments counted the call, and the stream is no longer counted
+    expect(await counted.value(METRIC.framesWritten)).toBeGreaterThan(100);
+    expect(await counted.value(METRIC.mediaStreams)).toBe(0);
+    expect(await counted.by(METRIC.mediaRefused, ATTR.refusal)).toMatchObject({
+      'bad-signature': 1,
     });
-    const dropped = await points(METRIC.framesDropped);
-    const beforeConfirmation = dropped.find(
-      (p) => p.attributes[ATTR.dropReason] === 'before-confirmation',
-    );
-    expect(beforeConfirmation?.value ?? 0).toBe(
-      system.media!.metrics.framesDroppedBeforeConfirmation,
-    );
+    // and only to the provider they were given: nothing of the role's on the global meter
+    expect(await points(METRIC.framesWritten)).toEqual([]);
 
     // neither the credential nor anything that contains it is ever an attribute
     const attributeText = JSON.stringify(
@@ -144,9 +143,9 @@ describe('media telemetry', () => {
 });
 
 describe('recording gaps', () => {
-  it('counts a gap once the manifest lists it, by reason', async () => {
+  it('counts a gap once the manifest lists it, by reason, on the global meter by default', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cr-gaps-'));
-    const media = new MediaTelemetry({ metrics: newMediaMetrics() });
+    const media = new MediaTelemetry();
     const before = await points(METRIC.recordingGaps);
     const count = (reason: string) =>
       points(METRIC.recordingGaps).then(
