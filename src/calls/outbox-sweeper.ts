@@ -15,7 +15,7 @@ import { forgetIfUnchanged } from '../redis/sorted-set.js';
 import type { Logger } from 'pino';
 import type { EffectQueues } from '../queues/producer.js';
 import { ATTR, withSpan } from '../telemetry/index.js';
-import { outboxIndexKey } from './keys.js';
+import { outboxIndexKey } from '../redis/keys.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
 /** Outbox entries read per round trip. */

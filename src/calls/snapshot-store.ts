@@ -4,7 +4,7 @@
  */
 import type { RedisClient } from '../redis/client.js';
 import { CALL_MACHINE_VERSION } from '../../machines/call.js';
-import { callKeys, CALL_ID_PATTERN } from './keys.js';
+import { callKeys, CALL_ID_PATTERN } from '../redis/keys.js';
 import { COMMIT_SCRIPT } from './commit-script.js';
 import type { EffectRecord } from '../queues/jobs.js';
 import { ATTR, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';

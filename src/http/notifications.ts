@@ -4,7 +4,7 @@
  * numbers that may come as strings.
  */
 import { z } from 'zod';
-import { CALL_ID_PATTERN } from '../calls/keys.js';
+import { CALL_ID_PATTERN } from '../redis/keys.js';
 
 const lower = z.string().transform((s) => s.toLowerCase());
 const intLike = z.union([z.number(), z.string().regex(/^-?\d+$/)]).transform(Number);

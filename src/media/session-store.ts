@@ -9,7 +9,7 @@
  */
 import type { RedisClient } from '../redis/client.js';
 import { forgetIfUnchanged } from '../redis/sorted-set.js';
-import { callKeys, mediaOpenKey, mediaOwnerKey } from '../calls/keys.js';
+import { callKeys, mediaOpenKey, mediaOwnerKey } from '../redis/keys.js';
 import type { SpeakerMap } from './recording/index.js';
 import { speakersOfSnapshot } from './roster-sources.js';
 
