@@ -11,11 +11,11 @@
  */
 import { every } from '../periodic.js';
 import type { RedisClient } from '../redis/client.js';
-import { forgetIfUnchanged } from '../redis/sorted-set.js';
+import { forgetIfUnchangedScript } from '../redis/scripts.js';
 import type { Logger } from 'pino';
 import type { EffectQueues } from '../queues/producer.js';
 import { ATTR, withSpan } from '../telemetry/index.js';
-import { outboxIndexKey } from './keys.js';
+import { outboxIndexKey } from '../redis/keys.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
 /** Outbox entries read per round trip. */
@@ -52,7 +52,6 @@ export function startOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper
   const batch = options.batch ?? 200;
   const now = options.now ?? Date.now;
   const index = outboxIndexKey(prefix);
-  const forget = forgetIfUnchanged(redis);
 
   /**
    * Every entry of a call announced more than `graceMs` ago is re-driven. One that a live
@@ -80,7 +79,7 @@ export function startOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper
     }
     if (redriven > 0)
       logger.warn({ callId, effects: redriven }, 'outbox: re-drove effects a dead process left');
-    await forget(index, callId, score);
+    await forgetIfUnchangedScript.run(redis, [index], [callId, score]);
     return redriven;
   }
 

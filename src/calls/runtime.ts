@@ -11,7 +11,7 @@ import { callMachine, type CallEvent } from '../../machines/call.js';
 import { callRecord, type CallRecord } from './call-record.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { activeCallsKey, outboxIndexKey } from './keys.js';
+import { activeCallsKey, outboxIndexKey } from '../redis/keys.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import type { EffectQueues } from '../queues/producer.js';
 import { ACTIVE_CALLS, type EffectRecord } from '../queues/jobs.js';

@@ -1,11 +1,11 @@
 /**
  * Loads and commits call snapshots. A call's truth is its hash in Redis: the persisted XState
- * snapshot plus a version; every commit is the compare-and-set of `commit-script.ts`.
+ * snapshot plus a version; every commit is the compare-and-set of `src/redis/lua/commit.lua`.
  */
 import type { RedisClient } from '../redis/client.js';
 import { CALL_MACHINE_VERSION } from '../../machines/call.js';
-import { callKeys, CALL_ID_PATTERN } from './keys.js';
-import { COMMIT_SCRIPT } from './commit-script.js';
+import { callKeys, CALL_ID_PATTERN } from '../redis/keys.js';
+import { commitScript } from '../redis/scripts.js';
 import type { EffectRecord } from '../queues/jobs.js';
 import { ATTR, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
 
@@ -74,8 +74,6 @@ export class MachineVersionError extends Error {
   override name = 'MachineVersionError';
 }
 
-type CommitFn = (...args: (string | number)[]) => Promise<(string | number)[]>;
-
 export function createSnapshotStore(
   redis: RedisClient,
   options: SnapshotStoreOptions,
@@ -83,10 +81,6 @@ export function createSnapshotStore(
   const dedupTtlMs = options.dedupTtlMs ?? 600_000;
   const retentionMs = options.retentionMs ?? 3_600_000;
   const recordRetentionMs = options.recordRetentionMs ?? 30 * 86_400_000;
-  if (!('crCommit' in redis)) {
-    redis.defineCommand('crCommit', { numberOfKeys: 4, lua: COMMIT_SCRIPT });
-  }
-  const commitCommand = (redis as unknown as { crCommit: CommitFn }).crCommit.bind(redis);
   const keysOf = (callId: string) => {
     if (!CALL_ID_PATTERN.test(callId)) throw new Error(`invalid call id ${JSON.stringify(callId)}`);
     return callKeys(options.prefix, callId);
@@ -94,24 +88,24 @@ export function createSnapshotStore(
 
   async function commitOnce(req: CommitRequest): Promise<CommitResult> {
     const keys = keysOf(req.callId);
-    const reply = await commitCommand(
-      keys.call,
-      keys.dedup(req.dedupId ?? 'none'),
-      keys.outbox,
-      keys.record,
-      req.expectedVersion,
-      JSON.stringify(req.snapshot),
-      req.dedupId ? dedupTtlMs : '',
-      CALL_MACHINE_VERSION,
-      req.state,
-      req.done ? 'done' : 'active',
-      retentionMs,
-      req.persist ? '1' : '0',
-      req.record === undefined ? '' : JSON.stringify(req.record),
-      recordRetentionMs,
-      req.trace ? JSON.stringify(req.trace) : '',
-      req.stopGen ?? '',
-      ...req.effects.map((e) => JSON.stringify(e)),
+    const reply = await commitScript.run(
+      redis,
+      [keys.call, keys.dedup(req.dedupId ?? 'none'), keys.outbox, keys.record],
+      [
+        req.expectedVersion,
+        JSON.stringify(req.snapshot),
+        req.dedupId ? dedupTtlMs : '',
+        CALL_MACHINE_VERSION,
+        req.state,
+        req.done ? 'done' : 'active',
+        retentionMs,
+        req.persist ? '1' : '0',
+        req.record === undefined ? '' : JSON.stringify(req.record),
+        recordRetentionMs,
+        req.trace ? JSON.stringify(req.trace) : '',
+        req.stopGen ?? '',
+        ...req.effects.map((e) => JSON.stringify(e)),
+      ],
     );
     const [code, second, ...ids] = reply;
     if (Number(code) === -1) return { kind: 'duplicate' };

@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeSpeakers, verifyRecording } from '../media/recording/index.js';
+import { callKeys } from '../redis/keys.js';
 import type { SimCall } from '../simulator/index.js';
 
 export interface CallRecord {
@@ -44,7 +45,7 @@ export async function readCallRecord(
   prefix: string,
   callId: string,
 ): Promise<CallRecord | undefined> {
-  const [v, snap, state] = await redis.hmget(`${prefix}:call:{${callId}}`, 'v', 'snap', 'state');
+  const [v, snap, state] = await redis.hmget(callKeys(prefix, callId).call, 'v', 'snap', 'state');
   if (!snap || !state) return undefined;
   const { context } = JSON.parse(snap) as { context: Omit<CallRecord, 'state' | 'version'> };
   return { ...context, state, version: Number(v) };

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import { CALL_ID_PATTERN } from '../calls/keys.js';
+import { CALL_ID_PATTERN } from '../redis/keys.js';
 import { stateName, type CallRuntime } from '../calls/runtime.js';
 import { HttpError } from './http-error.js';
 

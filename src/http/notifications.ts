@@ -4,7 +4,7 @@
  * numbers that may come as strings.
  */
 import { z } from 'zod';
-import { CALL_ID_PATTERN } from '../calls/keys.js';
+import { CALL_ID_PATTERN } from '../redis/keys.js';
 
 /**
  * Longest id, tenant id, user id or thread id kept from a call resource: Teams' own are GUIDs

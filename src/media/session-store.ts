@@ -8,14 +8,20 @@
  * one) and each media process's liveness key. Both are only touched by single-key commands.
  */
 import type { RedisClient } from '../redis/client.js';
-import { forgetIfUnchanged } from '../redis/sorted-set.js';
-import { callKeys, mediaOpenKey, mediaOwnerKey } from '../calls/keys.js';
+import { callKeys, mediaOpenKey, mediaOwnerKey } from '../redis/keys.js';
+import {
+  forgetIfUnchangedScript,
+  mediaEndIfStillLostScript,
+  mediaMarkLostIfOwnedScript,
+  mediaResumeScript,
+  type ResumeReply,
+} from '../redis/scripts.js';
 import type { SpeakerMap } from './recording/index.js';
 import { speakersOfSnapshot } from './roster-sources.js';
 
 export type SessionState = 'streaming' | 'lost' | 'ended';
 
-export type ResumeResult = 'ok' | 'unknown-session' | 'ended' | 'expired' | 'live';
+export type ResumeResult = ResumeReply;
 
 /** The media hash of a call as read (`lostAt` only while lost). */
 export interface StoredSession {
@@ -76,40 +82,6 @@ export interface MediaSessionStore {
   release(owner: string): Promise<void>;
 }
 
-const END_IF_STILL_LOST = `
--- KEYS[1] media hash   ARGV[1] sessionId   ARGV[2] lostAt
-if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'lost'
-   and redis.call('HGET', KEYS[1], 'lostAt') == ARGV[2] then
-  redis.call('HSET', KEYS[1], 'state', 'ended')
-  return 1
-end
-return 0
-`;
-
-const MARK_LOST_IF_OWNED = `
--- KEYS[1] media hash   ARGV[1] sessionId   ARGV[2] owner   ARGV[3] lostAt
-if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'streaming'
-   and redis.call('HGET', KEYS[1], 'owner') == ARGV[2] then
-  redis.call('HSET', KEYS[1], 'state', 'lost', 'lostAt', ARGV[3])
-  return 1
-end
-return 0
-`;
-
-const RESUME = `
--- KEYS[1] media hash   ARGV[1] sessionId   ARGV[2] owner   ARGV[3] now   ARGV[4] windowMs
-local id = redis.call('HGET', KEYS[1], 'sessionId')
-if id ~= ARGV[1] then return 'unknown-session' end
-local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'ended' then return 'ended' end
-if state ~= 'lost' then return 'live' end
-local lostAt = tonumber(redis.call('HGET', KEYS[1], 'lostAt'))
-if lostAt == nil or tonumber(ARGV[3]) - lostAt > tonumber(ARGV[4]) then return 'expired' end
-redis.call('HSET', KEYS[1], 'state', 'streaming', 'owner', ARGV[2])
-redis.call('HDEL', KEYS[1], 'lostAt')
-return 'ok'
-`;
-
 export function createMediaSessionStore(
   redis: RedisClient,
   prefix: string,
@@ -117,7 +89,6 @@ export function createMediaSessionStore(
 ): MediaSessionStore {
   const keys = (callId: string) => callKeys(prefix, callId);
   const open = mediaOpenKey(prefix);
-  const forget = forgetIfUnchanged(redis);
   const opened = (callId: string) => redis.zadd(open, Date.now(), callId);
   const store: MediaSessionStore = {
     async claimNonce(callId, nonce, nonceTtlMs) {
@@ -137,16 +108,7 @@ export function createMediaSessionStore(
     },
     async resume(callId, sessionId, owner, { now, windowMs }) {
       const key = keys(callId).media;
-      const attempt = async () =>
-        (await redis.eval(
-          RESUME,
-          1,
-          key,
-          sessionId,
-          owner,
-          String(now),
-          String(windowMs),
-        )) as ResumeResult;
+      const attempt = () => mediaResumeScript.run(redis, [key], [sessionId, owner, now, windowMs]);
       let result = await attempt();
       if (result === 'live') {
         // its process died and no sweep has seen it yet: lost now (compare-and-set, so a sweep
@@ -170,9 +132,11 @@ export function createMediaSessionStore(
       await redis.hset(key, 'state', 'lost', 'lostAt', String(at));
     },
     async endIfStillLost(callId, sessionId, lostAt) {
-      const ended =
-        (await redis.eval(END_IF_STILL_LOST, 1, keys(callId).media, sessionId, String(lostAt))) ===
-        1;
+      const ended = await mediaEndIfStillLostScript.run(
+        redis,
+        [keys(callId).media],
+        [sessionId, lostAt],
+      );
       if (ended) await redis.zrem(open, callId);
       return ended;
     },
@@ -214,7 +178,7 @@ export function createMediaSessionStore(
     },
     async markLostIfOwned(callId, sessionId, owner, at) {
       const key = keys(callId).media;
-      return (await redis.eval(MARK_LOST_IF_OWNED, 1, key, sessionId, owner, String(at))) === 1;
+      return mediaMarkLostIfOwnedScript.run(redis, [key], [sessionId, owner, at]);
     },
     async openSessions(limit) {
       const flat = await redis.zrange(open, '0', String(limit - 1), 'WITHSCORES');
@@ -224,7 +188,7 @@ export function createMediaSessionStore(
       return out;
     },
     async forget(callId, score) {
-      await forget(open, callId, score);
+      await forgetIfUnchangedScript.run(redis, [open], [callId, score]);
     },
     async keepAlive(owner, ownerTtlMs) {
       await redis.set(mediaOwnerKey(prefix, owner), '1', 'PX', ownerTtlMs);

@@ -24,7 +24,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
 import type { Modality } from '../config.js';
-import { CALL_ID_PATTERN } from '../calls/keys.js';
+import { CALL_ID_PATTERN } from '../redis/keys.js';
 import { CredentialError, type MediaCredentials } from './credentials.js';
 import { FrameGuard } from './frame-guard.js';
 import { FrameQueue } from './frame-queue.js';

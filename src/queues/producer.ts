@@ -4,7 +4,7 @@
  */
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
-import { activeCallsKey, callKeys, queuePrefix } from '../calls/keys.js';
+import { activeCallsKey, callKeys, queuePrefix } from '../redis/keys.js';
 import { ATTR, currentCarrier, SpanKind, withSpan } from '../telemetry/index.js';
 import { ACTIVE_CALLS, QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
 

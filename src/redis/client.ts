@@ -2,7 +2,7 @@
  * Opens Redis for every role: one server, or a Redis Cluster reached through seed nodes
  * (`REDIS_CLUSTER`). The rest of the code runs unchanged on both because nothing it sends spans
  * two slots: every key of a call carries the `{callId}` hash tag and every BullMQ key the
- * `{prefix-q}` tag (calls/keys.ts), and the other keys are only touched by single-key commands.
+ * `{prefix-q}` tag (./keys.ts), and the other keys are only touched by single-key commands.
  */
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 

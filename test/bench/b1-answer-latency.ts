@@ -13,7 +13,7 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { queuePrefix } from '../../src/calls/keys.js';
+import { queuePrefix } from '../../src/redis/keys.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import type { SimCall, Simulator } from '../../src/simulator/index.js';
 import { deleteByPrefix, uniquePrefix } from '../helpers/redis.js';

@@ -13,7 +13,7 @@
 import { Redis } from 'ioredis';
 import type { CallEvent } from '../../machines/call.js';
 import { pino } from 'pino';
-import { outboxIndexKey, queuePrefix } from '../../src/calls/keys.js';
+import { outboxIndexKey, queuePrefix } from '../../src/redis/keys.js';
 import { startOutboxSweeper, type OutboxSweeperOptions } from '../../src/calls/outbox-sweeper.js';
 import { createCallRuntime } from '../../src/calls/runtime.js';
 import { createSnapshotStore } from '../../src/calls/snapshot-store.js';

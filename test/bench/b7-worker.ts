@@ -7,7 +7,7 @@
  */
 import { Worker } from 'bullmq';
 import { pino } from 'pino';
-import { queuePrefix } from '../../src/calls/keys.js';
+import { queuePrefix } from '../../src/redis/keys.js';
 import { createCore } from '../../src/core.js';
 import { QUEUE, type GraphJob } from '../../src/queues/jobs.js';
 import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/runner.js';

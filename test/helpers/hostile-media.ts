@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
-import { callKeys } from '../../src/calls/keys.js';
+import { callKeys } from '../../src/redis/keys.js';
 import type { Modality } from '../../src/config.js';
 import type { ConnectionLimits } from '../../src/media/connection-guard.js';
 import { MediaCredentials } from '../../src/media/credentials.js';

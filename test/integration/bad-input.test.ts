@@ -7,7 +7,7 @@
  * request wrongly let through fails the test that sent it, not every test after it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { callKeys } from '../../src/calls/keys.js';
+import { callKeys } from '../../src/redis/keys.js';
 import type { TokenMode } from '../../src/simulator/index.js';
 import { plainRedis } from '../helpers/redis.js';
 import { startSystem, type System } from '../helpers/system.js';

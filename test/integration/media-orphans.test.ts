@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mediaOpenKey } from '../../src/calls/keys.js';
+import { mediaOpenKey } from '../../src/redis/keys.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { verifyRecording } from '../../src/media/recording/index.js';
 import { startMediaRole, type MediaRole } from '../../src/media/role.js';

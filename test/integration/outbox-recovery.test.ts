@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activeCallsKey, outboxIndexKey } from '../../src/calls/keys.js';
+import { activeCallsKey, outboxIndexKey } from '../../src/redis/keys.js';
 import { startOutboxSweeper } from '../../src/calls/outbox-sweeper.js';
 import { createCore, type Core } from '../../src/core.js';
 import { freePort } from '../../src/dev/local-redis.js';

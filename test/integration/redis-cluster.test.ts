@@ -1,13 +1,13 @@
 /**
  * The end-to-end flow on a three-master Redis Cluster on loopback
  * (`REDIS_CLUSTER=true`, REDIS_URL = the seed nodes). The commit script, the media registry's
- * MULTI/EVAL and BullMQ's scripts only run there because every key of a call carries the
+ * MULTI and scripts and BullMQ's scripts only run there because every key of a call carries the
  * `{callId}` tag and every queue key the `{prefix-q}` tag; this test checks where the keys
  * actually landed by asking each node.
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callKeys } from '../../src/calls/keys.js';
+import { callKeys } from '../../src/redis/keys.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
 import type { PlaceCallOptions } from '../../src/simulator/index.js';
 import { startRedisCluster, type LocalCluster } from '../helpers/redis-cluster.js';
@@ -157,7 +157,7 @@ describe('on a three-master Redis Cluster', () => {
     ).toHaveLength(1);
   });
 
-  it('keeps the media session registry (MULTI, EVAL) next to the call', async () => {
+  it('keeps the media session registry (MULTI, scripts) next to the call', async () => {
     const callId = await callIdOn(cluster.ports[1]!, 'media');
     const sessions = createMediaSessionStore(system.core.redis, system.prefix);
     expect(await sessions.claimNonce(callId, 'n1', 10_000)).toBe(true);

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
 import { createCore, type Core } from '../../src/core.js';
-import { activeCallsKey, callKeys } from '../../src/calls/keys.js';
+import { activeCallsKey, callKeys } from '../../src/redis/keys.js';
 import { createCallRuntime } from '../../src/calls/runtime.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';

@@ -1,7 +1,10 @@
 /**
- * Every Redis key of the orchestrator is built here. All keys of one call carry the `{callId}`
- * hash tag so the commit script touches a single slot on Redis Cluster; BullMQ queues share a
- * hash-tagged prefix for the same reason.
+ * Every Redis key of the orchestrator is built here, whatever part uses it: the calls (snapshot,
+ * outbox, dedup markers, record), the media registry, the indexes the sweepers read, the media
+ * processes' liveness and the BullMQ prefix. All keys of one call carry the `{callId}` hash tag
+ * so a script touching several of them stays in one slot on Redis Cluster; BullMQ queues share
+ * a hash-tagged prefix for the same reason. The other keys are only touched by single-key
+ * commands.
  */
 
 /** Call ids are Graph call-leg ids (GUID-like); anything else is refused before it nears Redis. */

@@ -1,11 +1,9 @@
-/**
- * The one atomic step of every transition: compare-and-set the call's snapshot on its version,
- * claim the notification's dedup marker, append the transition's effects to the call's outbox,
- * and for a finished call set the retention and write its compact record — all or nothing
- * (docs/architecture.md#one-transition-at-a-time, #duplicates-are-harmless,
- * #effects-follow-commits).
- */
-export const COMMIT_SCRIPT = `
+-- The one atomic step of every transition: compare-and-set the call's snapshot on its version,
+-- claim the notification's dedup marker, append the transition's effects to the call's outbox,
+-- and for a finished call set the retention and write its compact record — all or nothing
+-- (docs/architecture.md#one-transition-at-a-time, #duplicates-are-harmless,
+-- #effects-follow-commits).
+--
 -- KEYS[1] call hash  KEYS[2] dedup marker  KEYS[3] outbox stream  KEYS[4] record (all {callId})
 -- ARGV[1] expected version   ARGV[2] snapshot JSON   ARGV[3] dedup TTL ms ('' = no dedup)
 -- ARGV[4] machine version    ARGV[5] state name      ARGV[6] status ('active' | 'done')
@@ -40,4 +38,3 @@ if ARGV[9] ~= '' then
   redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[10])
 end
 return result
-`;

@@ -1,0 +1,58 @@
+/**
+ * Every Lua script of the orchestrator with its typed contract; the text and its KEYS/ARGV
+ * comment are in `./lua/<name>.lua`. Keys come from `./keys.ts`; the keys of one script share
+ * one `{callId}` hash tag (or it has a single key), so each runs in one slot on Redis Cluster.
+ */
+import { defineScript, reply } from './define-script.js';
+
+/** The compare-and-set commit of a transition (its reply is read by calls/snapshot-store.ts). */
+export const commitScript = defineScript<
+  [call: string, dedup: string, outbox: string, record: string],
+  [
+    expectedVersion: number,
+    snapshot: string,
+    dedupTtlMs: number | '',
+    machineVersion: number,
+    state: string,
+    status: 'active' | 'done',
+    retentionMs: number,
+    persist: '1' | '0',
+    record: string,
+    recordRetentionMs: number,
+    trace: string,
+    stopGen: number | '',
+    ...effects: string[],
+  ],
+  (string | number)[]
+>('commit', reply.array);
+
+/** Remove a sorted-set member only if its score is still the one read; true when removed. */
+export const forgetIfUnchangedScript = defineScript<
+  [set: string],
+  [member: string, score: string],
+  boolean
+>('forget-if-unchanged', (value) => reply.integer(value) === 1);
+
+export const RESUME_REPLIES = ['ok', 'unknown-session', 'ended', 'expired', 'live'] as const;
+export type ResumeReply = (typeof RESUME_REPLIES)[number];
+
+/** Take over a lost media session within its window. */
+export const mediaResumeScript = defineScript<
+  [media: string],
+  [sessionId: string, owner: string, now: number, windowMs: number],
+  ResumeReply
+>('media-resume', reply.oneOf(...RESUME_REPLIES));
+
+/** End a media session still lost since `lostAt`; true when ended now. */
+export const mediaEndIfStillLostScript = defineScript<
+  [media: string],
+  [sessionId: string, lostAt: number],
+  boolean
+>('media-end-if-still-lost', (value) => reply.integer(value) === 1);
+
+/** Mark a media session lost if it still streams for `owner`; true when marked now. */
+export const mediaMarkLostIfOwnedScript = defineScript<
+  [media: string],
+  [sessionId: string, owner: string, lostAt: number],
+  boolean
+>('media-mark-lost-if-owned', (value) => reply.integer(value) === 1);
