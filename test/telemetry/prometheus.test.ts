@@ -8,13 +8,14 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
 import type { Simulator } from '../../src/simulator/index.js';
-import { killAll, startRoleProcess } from '../helpers/role-process.js';
+import { killAll, startRoleProcess, type RoleProcess } from '../helpers/role-process.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 import { eventually, testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 
 const prefix = uniquePrefix('prom');
 const children: ChildProcess[] = [];
 let sim: Simulator;
+let launcher: RoleProcess | undefined;
 let ingressPort: number;
 let metricsPort: number;
 
@@ -49,6 +50,7 @@ beforeAll(async () => {
     PROMETHEUS_HOST: '127.0.0.1',
   };
   const role = startRoleProcess('src/launch.ts', env, children, { capture: true });
+  launcher = role;
   await eventually(
     async () => {
       const res = await fetch(`http://127.0.0.1:${ingressPort}/readyz`).catch(() => undefined);
@@ -62,6 +64,9 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
+  // SIGTERM: the launcher stops its roles (SIGKILL would orphan them)
+  launcher?.child.kill('SIGTERM');
+  await Promise.race([launcher?.exit, new Promise((r) => setTimeout(r, 10_000))]);
   await killAll(children);
   await sim?.close();
   const redis = plainRedis();
