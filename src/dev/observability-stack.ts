@@ -13,6 +13,8 @@ export const COLLECTOR_CONFIG = fileURLToPath(
   new URL('../../otel-collector.yaml', import.meta.url),
 );
 export const JAEGER_CONFIG = join(TOOLS_DIR, 'jaeger', 'jaeger.yaml');
+/** The trace viewer Jaeger serves instead of its UI, which a go-built Jaeger lacks. */
+export const JAEGER_UI_ASSETS = join(TOOLS_DIR, 'jaeger', 'ui');
 
 export interface StackPorts {
   /** The collector's OTLP receivers (what the orchestrator sends to). */
@@ -139,6 +141,7 @@ export async function startStack(options: StackOptions): Promise<ObservabilitySt
       JAEGER_OTLP_GRPC_ENDPOINT: `${HOST}:${ports.jaegerOtlpGrpc}`,
       JAEGER_OTLP_HTTP_ENDPOINT: `${HOST}:${ports.jaegerOtlpHttp}`,
       JAEGER_LOG_LEVEL: logLevel,
+      JAEGER_UI_ASSETS,
     });
     run('otelcol', tools.otelcol, collectorArgs(ports, logLevel), {
       JAEGER_OTLP_ENDPOINT: `${HOST}:${ports.jaegerOtlpGrpc}`,
