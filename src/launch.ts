@@ -29,7 +29,13 @@ const roles: Record<string, string> = {
 // One machine, one PROMETHEUS_PORT: each role serves /metrics on its own port, in this order
 // from the configured one up (ingress = PROMETHEUS_PORT, workers = +1, media = +2).
 const METRICS_PORT_ORDER = ['ingress', 'workers', 'media'];
-const prometheus = telemetrySettings().prometheus;
+const prometheus = (() => {
+  try {
+    return telemetrySettings().prometheus;
+  } catch (error) {
+    return exitOnStartupError('launcher')(error);
+  }
+})();
 const roleEnv = (role: string): NodeJS.ProcessEnv =>
   prometheus
     ? {

@@ -143,11 +143,12 @@ export async function startStack(options: StackOptions): Promise<ObservabilitySt
       JAEGER_LOG_LEVEL: logLevel,
       JAEGER_UI_ASSETS,
     });
+    const deadline = Date.now() + 30_000;
+    await httpUp(`${jaegerUrl}/api/services`, deadline, exited);
+    // after Jaeger is up, so the collector's first connection to it succeeds
     run('otelcol', tools.otelcol, collectorArgs(ports, logLevel), {
       JAEGER_OTLP_ENDPOINT: `${HOST}:${ports.jaegerOtlpGrpc}`,
     });
-    const deadline = Date.now() + 30_000;
-    await httpUp(`${jaegerUrl}/api/services`, deadline, exited);
     await httpUp(`http://${HOST}:${ports.otlpHttp}/v1/traces`, deadline, exited);
   } catch (error) {
     await stop();
