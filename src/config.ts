@@ -375,11 +375,19 @@ export function checkConfigFiles(
 export interface TelemetrySettings {
   /** On when an OTLP endpoint or a traces exporter is configured and the SDK is not disabled. */
   enabled: boolean;
+  /** OTLP metrics go out with the traces unless `OTEL_METRICS_EXPORTER=none`. @default false */
+  otlpMetrics?: boolean;
   /**
    * `OTEL_SERVICE_NAME`, when set, replaces `cr-orchestrator` as the base of each process's name
    * (`<base>-ingress`, …).
    */
   serviceName: string | undefined;
+  /**
+   * `PROMETHEUS_PORT` (and `PROMETHEUS_HOST`): this process serves its metrics at `/metrics`
+   * for a Prometheus that scrapes; off when unset. Independent of OTLP, and of
+   * `OTEL_SDK_DISABLED`, which is about the exporters the SDK configures from the environment.
+   */
+  prometheus?: { host: string; port: number } | undefined;
 }
 
 export function telemetrySettings(
@@ -390,8 +398,23 @@ export function telemetrySettings(
   const configured =
     Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ||
     (exporter !== undefined && exporter !== '' && exporter !== 'none');
+  const enabled = configured && !disabled && exporter !== 'none';
+  const metricsExporters = (env.OTEL_METRICS_EXPORTER ?? '').toLowerCase().split(',');
   return {
-    enabled: configured && !disabled && exporter !== 'none',
+    enabled,
+    otlpMetrics: enabled && !metricsExporters.map((e) => e.trim()).includes('none'),
     serviceName: env.OTEL_SERVICE_NAME?.trim() || undefined,
+    prometheus: prometheusSettings(env),
   };
+}
+
+function prometheusSettings(
+  env: Record<string, string | undefined>,
+): TelemetrySettings['prometheus'] {
+  const raw = env.PROMETHEUS_PORT?.trim();
+  if (!raw) return undefined;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65535)
+    throw new ConfigError(`PROMETHEUS_PORT: must be a port number (1-65535), got ${raw}`);
+  return { host: env.PROMETHEUS_HOST?.trim() || '0.0.0.0', port };
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { checkConfigFiles, loadConfig } from './config.js';
+import { checkConfigFiles, loadConfig, telemetrySettings } from './config.js';
 import { exitOnStartupError } from './fatal.js';
 import { createLogger } from './logger.js';
 
@@ -28,6 +28,23 @@ const roles: Record<string, string> = {
     ? { media: fileURLToPath(new URL(`./media/main${ext}`, import.meta.url)) }
     : {}),
 };
+// One machine, one PROMETHEUS_PORT: each role serves /metrics on its own port, in this order
+// from the configured one up (ingress = PROMETHEUS_PORT, workers = +1, media = +2).
+const METRICS_PORT_ORDER = ['ingress', 'workers', 'media'];
+const prometheus = (() => {
+  try {
+    return telemetrySettings().prometheus;
+  } catch (error) {
+    return exitOnStartupError('launcher')(error);
+  }
+})();
+const roleEnv = (role: string): NodeJS.ProcessEnv =>
+  prometheus
+    ? {
+        ...process.env,
+        PROMETHEUS_PORT: String(prometheus.port + METRICS_PORT_ORDER.indexOf(role)),
+      }
+    : process.env;
 const BACKOFF_MS = [250, 500, 1000, 2000, 5000];
 const GRACE_MS = 15_000;
 const logger = createLogger('launcher', config.logLevel);
@@ -42,7 +59,7 @@ function start(role: string, file: string, failures = 0): void {
   if (stopping) return;
   const child = spawn(process.execPath, [...process.execArgv, file], {
     stdio: 'inherit',
-    env: process.env,
+    env: roleEnv(role),
   });
   children.set(role, child);
   const startedAt = Date.now();

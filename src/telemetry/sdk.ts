@@ -8,6 +8,8 @@
  * the Graph client's fetch is traced by instrumentation-undici through diagnostics_channel,
  * and the rest (applyEvent, commits, jobs, media) is traced by our own spans. Instruments are
  * created by factories that run after this, so they bind to the real meter provider.
+ *
+ * `PROMETHEUS_PORT` adds a pull endpoint (`/metrics`) next to, or instead of, the OTLP push.
  */
 import {
   context,
@@ -19,6 +21,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { hostname } from 'node:os';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   NodeSDK,
@@ -26,6 +29,13 @@ import {
   type metrics as sdkMetrics,
   type tracing,
 } from '@opentelemetry/sdk-node';
+// The SDK's own OTLP-metrics-from-environment reader: NodeSDK builds it only when given no
+// readers, and a Prometheus reader is one. Same package and version, so no second copy of the
+// OTEL_EXPORTER_OTLP_* / OTEL_METRIC_EXPORT_* rules here.
+import {
+  getOtlpMetricExporterFromEnv,
+  getPeriodicExportingMetricReaderFromEnv,
+} from '@opentelemetry/sdk-node/build/src/utils.js';
 import { telemetrySettings, type TelemetrySettings } from '../config.js';
 import { requestAttributes } from './spans.js';
 
@@ -54,7 +64,8 @@ const NAMESPACE = 'cr-orchestrator';
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const settings = options.settings ?? telemetrySettings();
   const serviceName = `${settings.serviceName ?? NAMESPACE}-${options.role}`;
-  const enabled = settings.enabled || options.spanProcessors !== undefined;
+  const otlp = settings.enabled || options.spanProcessors !== undefined;
+  const enabled = otlp || settings.prometheus !== undefined;
   if (!enabled) {
     return {
       enabled,
@@ -71,8 +82,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       // the pod name in Kubernetes, where every process is pid 1
       'service.instance.id': `${hostname()}:${process.pid}`,
     }),
-    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
-    ...(options.metricReaders ? { metricReaders: options.metricReaders } : {}),
+    // Prometheus alone: no spans, rather than the SDK's default OTLP exporter to localhost
+    ...(options.spanProcessors || !otlp ? { spanProcessors: options.spanProcessors ?? [] } : {}),
+    ...metricReaders(options, settings),
     // logs are pino JSON on stdout, with trace ids (src/logger.ts)
     logRecordProcessors: [],
     instrumentations: [
@@ -104,4 +116,18 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         context.disable();
       })()),
   };
+}
+
+/** NodeSDK's `metricReaders` option: absent = the SDK's readers from the environment. */
+function metricReaders(
+  options: TelemetryOptions,
+  settings: TelemetrySettings,
+): { metricReaders?: sdkMetrics.IMetricReader[] } {
+  if (options.metricReaders) return { metricReaders: options.metricReaders };
+  if (!settings.prometheus) return {};
+  const { host, port } = settings.prometheus;
+  const readers: sdkMetrics.IMetricReader[] = [new PrometheusExporter({ host, port })];
+  if (settings.otlpMetrics)
+    readers.push(getPeriodicExportingMetricReaderFromEnv(getOtlpMetricExporterFromEnv()));
+  return { metricReaders: readers };
 }

@@ -73,7 +73,7 @@ export function testTls(): { cert: string; key: string } {
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }
 
-async function mediaEnv(): Promise<Record<string, string>> {
+export async function mediaEnv(): Promise<Record<string, string>> {
   const certFile = process.env.TEST_MEDIA_CERT_FILE;
   const keyFile = process.env.TEST_MEDIA_KEY_FILE;
   if (!certFile || !keyFile)

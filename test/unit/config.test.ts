@@ -73,4 +73,24 @@ describe('telemetrySettings', () => {
     ).toBe(false);
     expect(telemetrySettings({ OTEL_SERVICE_NAME: ' bank-a ' }).serviceName).toBe('bank-a');
   });
+
+  it('serves Prometheus metrics only when PROMETHEUS_PORT is set, and names a bad port', () => {
+    expect(telemetrySettings({}).prometheus).toBeUndefined();
+    expect(telemetrySettings({ PROMETHEUS_PORT: '9464' }).prometheus).toEqual({
+      host: '0.0.0.0',
+      port: 9464,
+    });
+    expect(
+      telemetrySettings({ PROMETHEUS_PORT: '9464', PROMETHEUS_HOST: '127.0.0.1' }).prometheus?.host,
+    ).toBe('127.0.0.1');
+    for (const bad of ['0', '65536', '94a', '-1'])
+      expect(() => telemetrySettings({ PROMETHEUS_PORT: bad })).toThrow(/PROMETHEUS_PORT/);
+  });
+
+  it('keeps OTLP metrics unless OTEL_METRICS_EXPORTER says none', () => {
+    const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' };
+    expect(telemetrySettings(otlp).otlpMetrics).toBe(true);
+    expect(telemetrySettings({ ...otlp, OTEL_METRICS_EXPORTER: 'none' }).otlpMetrics).toBe(false);
+    expect(telemetrySettings({}).otlpMetrics).toBe(false);
+  });
 });

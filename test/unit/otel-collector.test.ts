@@ -53,7 +53,7 @@ function loadConfig(): CollectorConfig {
   return CollectorConfig.parse(raw);
 }
 
-/** `otlp/jaeger` → `otlp`: the part before the slash picks the component type. */
+/** `otlp_grpc/jaeger` → `otlp_grpc`: the part before the slash picks the component type. */
 const typeOf = (id: string): string => id.split('/')[0] ?? id;
 
 /** What the collector refuses at start-up: undefined or repeated components, bad pipeline ids. */
@@ -218,7 +218,7 @@ describe('otel-collector.yaml', () => {
   });
 
   it('defaults the Jaeger endpoint to the jaeger container and lets the env override it', () => {
-    const { endpoint } = OtlpExporter.parse(config.exporters['otlp/jaeger']);
+    const { endpoint } = OtlpExporter.parse(config.exporters['otlp_grpc/jaeger']);
     expect(expandEnv(endpoint, {})).toBe('jaeger:4317');
     expect(expandEnv(endpoint, { JAEGER_OTLP_ENDPOINT: 'tracing.internal:4317' })).toBe(
       'tracing.internal:4317',
