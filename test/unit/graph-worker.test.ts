@@ -78,9 +78,11 @@ describe('Retry-After', () => {
 describe('graph worker decisions', () => {
   it('reports success as the operation’s event', async () => {
     const h = harness(undefined);
-    await h.run(h.job({ op: 'updateRecordingStatus', status: 'recording', clientContext: 'c' }));
+    await h.run(
+      h.job({ op: 'updateRecordingStatus', recordingStatus: 'recording', clientContext: 'c' }),
+    );
     expect(h.events).toEqual([
-      { type: 'GRAPH.RECORDING_STATUS_OK', at: NOW, status: 'recording', attempts: 1 },
+      { type: 'GRAPH.RECORDING_STATUS_OK', at: NOW, recordingStatus: 'recording', attempts: 1 },
     ]);
   });
 
@@ -99,7 +101,7 @@ describe('graph worker decisions', () => {
     const h = harness(err(429, 'TooManyRequests', '6'));
     await expect(h.run(h.job({ op: 'answer' }))).rejects.toBeInstanceOf(UnrecoverableError);
     expect(h.events).toEqual([
-      expect.objectContaining({ type: 'GRAPH.ANSWER_FAILED', status: 429 }),
+      expect.objectContaining({ type: 'GRAPH.ANSWER_FAILED', httpStatus: 429 }),
     ]);
   });
 
@@ -111,7 +113,9 @@ describe('graph worker decisions', () => {
   ])('%i %s is final, never retried', async (status, code) => {
     const h = harness(err(status, code));
     await expect(h.run(h.job({ op: 'keepAlive' }))).rejects.toBeInstanceOf(UnrecoverableError);
-    expect(h.events).toEqual([expect.objectContaining({ type: 'GRAPH.KEEPALIVE_FAILED', status })]);
+    expect(h.events).toEqual([
+      expect.objectContaining({ type: 'GRAPH.KEEPALIVE_FAILED', httpStatus: status }),
+    ]);
   });
 
   it('sends nothing once the deadline has passed', async () => {
