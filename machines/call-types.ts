@@ -110,22 +110,33 @@ export type CallEvent =
   /** The bot ends the call (operator request). */
   | { type: 'CALL.HANGUP'; at: number; reason: string }
   | { type: 'GRAPH.ANSWER_ACCEPTED'; at: number; attempts: number }
-  | { type: 'GRAPH.ANSWER_FAILED'; at: number; reason: string; status?: number; attempts: number }
+  | {
+      type: 'GRAPH.ANSWER_FAILED';
+      at: number;
+      reason: string;
+      httpStatus?: number;
+      attempts: number;
+    }
   | { type: 'GRAPH.REJECT_ACCEPTED'; at: number }
-  | { type: 'GRAPH.REJECT_FAILED'; at: number; reason: string; status?: number }
-  | { type: 'GRAPH.RECORDING_STATUS_OK'; at: number; status: RecordingStatus; attempts: number }
+  | { type: 'GRAPH.REJECT_FAILED'; at: number; reason: string; httpStatus?: number }
+  | {
+      type: 'GRAPH.RECORDING_STATUS_OK';
+      at: number;
+      recordingStatus: RecordingStatus;
+      attempts: number;
+    }
   | {
       type: 'GRAPH.RECORDING_STATUS_FAILED';
       at: number;
-      status: RecordingStatus;
+      recordingStatus: RecordingStatus;
       reason: string;
       httpStatus?: number;
       attempts: number;
     }
   | { type: 'GRAPH.KEEPALIVE_OK'; at: number }
-  | { type: 'GRAPH.KEEPALIVE_FAILED'; at: number; reason: string; status?: number }
+  | { type: 'GRAPH.KEEPALIVE_FAILED'; at: number; reason: string; httpStatus?: number }
   | { type: 'GRAPH.HANGUP_OK'; at: number }
-  | { type: 'GRAPH.HANGUP_FAILED'; at: number; reason: string; status?: number }
+  | { type: 'GRAPH.HANGUP_FAILED'; at: number; reason: string; httpStatus?: number }
   /** From the media process: the peer proved the call's credential. */
   | { type: 'MEDIA.CONNECTED'; at: number }
   /** Media frames are arriving (first frame, and again after a resume). */
@@ -209,7 +220,11 @@ export interface CallContext {
   trail: Array<[string, number]>;
 }
 
-/** Parameters of the effects the machine asks for (executed by workers, never by the machine). */
+/**
+ * The effects the machine asks for, with their params: executed by workers, never by the
+ * machine. Each Graph request carries the generation that keys its job and a `deadlineAt` after
+ * which nothing is sent.
+ */
 interface GraphEffectBase {
   callId: string;
   tenantId: string;
@@ -217,16 +232,18 @@ interface GraphEffectBase {
   deadlineAt: number;
   gen: number;
 }
-export type AnswerEffect = GraphEffectBase;
-export interface RejectEffect extends GraphEffectBase {
-  reason: RejectReason;
+/** The params of each Graph operation, by operation name (`graph.<op>` is its effect). */
+export interface GraphEffects {
+  answer: GraphEffectBase;
+  reject: GraphEffectBase & { reason: RejectReason };
+  updateRecordingStatus: GraphEffectBase & {
+    recordingStatus: RecordingStatus;
+    clientContext: string;
+  };
+  keepAlive: GraphEffectBase;
+  hangUp: GraphEffectBase;
 }
-export interface RecordingStatusEffect extends GraphEffectBase {
-  status: RecordingStatus;
-  clientContext: string;
-}
-export type KeepAliveEffect = GraphEffectBase;
-export type HangUpEffect = GraphEffectBase;
+export type GraphOp = keyof GraphEffects;
 export interface TimerEffect {
   timerId: TimerId;
   gen: number;
@@ -237,3 +254,12 @@ export interface TimerCancelEffect {
   timerId: TimerId;
   gen: number;
 }
+
+/** Every effect by its action name: the one list the machine, the job table and tests share. */
+export type EffectParams = { [K in GraphOp as `graph.${K}`]: GraphEffects[K] } & {
+  'timer.start': TimerEffect;
+  'timer.cancel': TimerCancelEffect;
+};
+export type EffectType = keyof EffectParams;
+/** One effect as the machine enqueues it and `transition()` returns it: a name and its params. */
+export type CallEffect = { [K in EffectType]: { type: K; params: EffectParams[K] } }[EffectType];

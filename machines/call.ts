@@ -8,8 +8,11 @@
  *       → terminating; ending{stoppingMedia → reportingStopped → hangingUp} when the bot hangs up
  * answering ─deadline | Graph refused | 408/8544→ failed;  live ─CALL.TERMINATED→ terminated
  *
- * Effects are named actions with params (`graph.*`, `timer.start`, `timer.cancel`); the runtime
- * turns them into durable jobs after the commit, results come back as events. No `after` or
+ * Effects are named actions with params (`CallEffect`: `graph.<op>`, `timer.start`,
+ * `timer.cancel`), enqueued through `setup().enqueueActions` so each name is checked against its
+ * params (an enqueue inside `setup({ actions })` cannot see its sibling actions' types,
+ * statelyai/xstate#4820); the runtime turns them into durable jobs after the commit, results
+ * come back as events. No `after` or
  * `invoke`: they would not survive a process boundary (delayed events are not persisted,
  * statelyai/xstate#5331, and a restored promise actor runs again). Timers carry a
  * generation; a timer event of another generation than the armed one is stale and ignored.
@@ -20,18 +23,14 @@
  * `failed` instead (docs/media-protocol.md, "Stopping"). Unhandled events leave the snapshot
  * untouched: late and duplicate notifications are no-ops.
  */
-import { and, assign, enqueueActions, or, setup, stateIn } from 'xstate';
+import { and, assign, or, setup, stateIn } from 'xstate';
 import type {
-  AnswerEffect,
   CallContext,
+  CallEffect,
   CallEvent,
-  HangUpEffect,
-  KeepAliveEffect,
+  EffectParams,
+  EffectType,
   RecordingStatus,
-  RecordingStatusEffect,
-  RejectEffect,
-  TimerCancelEffect,
-  TimerEffect,
   TimerEventType,
   TimerId,
 } from './call-types.js';
@@ -58,119 +57,34 @@ const TIMER_OF: Record<TimerEventType, TimerId> = {
   'TIMER.MEDIA_ARRIVAL': 'mediaArrival',
   'TIMER.MEDIA_STOP': 'mediaStop',
 };
+const isTimerId = (key: string): key is TimerId => key in TIMER_EVENT;
 
 const enter = (state: string) => ({ type: 'enterState' as const, params: { state } });
-type GraphRequest =
-  | { op: 'answer' | 'reject' | 'keepAlive' | 'hangUp' }
-  | { op: 'updateRecordingStatus'; status: RecordingStatus };
-const graph = (request: GraphRequest) => ({ type: 'graph' as const, params: request });
-const report = (status: RecordingStatus) => graph({ op: 'updateRecordingStatus', status });
-const arm = (timer: TimerId) => ({ type: 'armTimer' as const, params: { timer } });
-const disarm = (timer: TimerId) => ({ type: 'disarmTimer' as const, params: { timer } });
 const nextRoster = (context: CallContext, event: Extract<CallEvent, { type: 'CALL.ROSTER' }>) =>
   applyRoster(context.roster, event.update, event.at, context.settings?.rosterMaxParticipants);
 
-type EffectParams = {
-  'graph.answer': AnswerEffect;
-  'graph.reject': RejectEffect;
-  'graph.updateRecordingStatus': RecordingStatusEffect;
-  'graph.keepAlive': KeepAliveEffect;
-  'graph.hangUp': HangUpEffect;
-  'timer.start': TimerEffect;
-  'timer.cancel': TimerCancelEffect;
-};
 /**
- * An effect action object for `enqueue`. Inside `setup()` the enqueue callback cannot see the
- * sibling action names' types, so the name and params are checked here instead.
+ * The effects, declared as actions so that `enqueue` checks each name against its params. They
+ * do nothing here: src/calls/effects.ts turns the actions a transition returns into jobs.
  */
-const effect = <K extends keyof EffectParams>(type: K, params: EffectParams[K]) =>
-  ({ type, params }) as unknown as never;
+const declared = () => undefined;
+const EFFECTS: { [K in EffectType]: (_: unknown, params: EffectParams[K]) => void } = {
+  'graph.answer': declared,
+  'graph.reject': declared,
+  'graph.updateRecordingStatus': declared,
+  'graph.keepAlive': declared,
+  'graph.hangUp': declared,
+  'timer.start': declared,
+  'timer.cancel': declared,
+};
 
-export const callMachine = setup({
+const calls = setup({
   types: { context: {} as CallContext, events: {} as CallEvent },
   actions: {
-    // Effects: declared here so their names and params are typed; src/calls executes them.
-    'graph.answer': (_a, _p: AnswerEffect) => undefined,
-    'graph.reject': (_a, _p: RejectEffect) => undefined,
-    'graph.updateRecordingStatus': (_a, _p: RecordingStatusEffect) => undefined,
-    'graph.keepAlive': (_a, _p: KeepAliveEffect) => undefined,
-    'graph.hangUp': (_a, _p: HangUpEffect) => undefined,
-    'timer.start': (_a, _p: TimerEffect) => undefined,
-    'timer.cancel': (_a, _p: TimerCancelEffect) => undefined,
-
+    ...EFFECTS,
     enterState: assign(({ context, event }, params: { state: string }) => ({
       trail: [...context.trail, [params.state, event.at] as [string, number]].slice(-TRAIL_MAX),
     })),
-    armTimer: enqueueActions(({ context, event, enqueue }, params: { timer: TimerId }) => {
-      const gen = context.seq + 1;
-      const s = context.settings!;
-      const delay = {
-        keepAlive: s.keepAliveIntervalMs,
-        mediaArrival: s.mediaArrivalTimeoutMs,
-        mediaStop: s.mediaStopTimeoutMs ?? MEDIA_STOP_FALLBACK_MS,
-      };
-      const fireAt =
-        params.timer === 'answerDeadline' ? context.deadlineAt! : event.at + delay[params.timer];
-      enqueue.assign({ seq: gen, timers: { ...context.timers, [params.timer]: gen } });
-      enqueue(
-        effect('timer.start', {
-          timerId: params.timer,
-          gen,
-          fireAt,
-          event: TIMER_EVENT[params.timer],
-        }),
-      );
-    }),
-    disarmTimer: enqueueActions(({ context, enqueue }, params: { timer: TimerId }) => {
-      const gen = context.timers[params.timer];
-      if (gen === undefined) return;
-      const timers = { ...context.timers };
-      delete timers[params.timer];
-      enqueue.assign({ timers });
-      enqueue(effect('timer.cancel', { timerId: params.timer, gen }));
-    }),
-    // Every Graph request gets the next generation: its job id, and the key of its result.
-    graph: enqueueActions(({ context, event, enqueue }, request: GraphRequest) => {
-      const gen = context.seq + 1;
-      const common = { callId: context.invite!.callId, tenantId: context.invite!.tenantId, gen };
-      const withinBudget = event.at + context.settings!.effectBudgetMs;
-      enqueue.assign({ seq: gen });
-      switch (request.op) {
-        case 'answer':
-          enqueue(effect('graph.answer', { ...common, deadlineAt: context.deadlineAt! }));
-          break;
-        case 'reject': {
-          const reason = context.verdict?.action === 'reject' ? context.verdict.reason : 'none';
-          enqueue(effect('graph.reject', { ...common, deadlineAt: context.deadlineAt!, reason }));
-          break;
-        }
-        case 'updateRecordingStatus': {
-          const clientContext = `${common.callId}-${request.status}-${gen}`.slice(0, 256);
-          enqueue(
-            effect('graph.updateRecordingStatus', {
-              ...common,
-              deadlineAt: withinBudget,
-              status: request.status,
-              clientContext,
-            }),
-          );
-          break;
-        }
-        case 'keepAlive':
-          // worth sending until the next one is due
-          enqueue.assign({ keepAlive: { ...context.keepAlive, sent: context.keepAlive.sent + 1 } });
-          enqueue(
-            effect('graph.keepAlive', {
-              ...common,
-              deadlineAt: event.at + context.settings!.keepAliveIntervalMs,
-            }),
-          );
-          break;
-        case 'hangUp':
-          enqueue(effect('graph.hangUp', { ...common, deadlineAt: withinBudget }));
-          break;
-      }
-    }),
     recordInvite: assign(({ event }) =>
       event.type === 'CALL.INCOMING'
         ? {
@@ -198,12 +112,6 @@ export const callMachine = setup({
         recording: { ...context.recording, persist: false },
       };
     }),
-    cancelTimers: enqueueActions(({ context, enqueue }) => {
-      for (const [timerId, gen] of Object.entries(context.timers)) {
-        enqueue(effect('timer.cancel', { timerId: timerId as TimerId, gen }));
-      }
-      enqueue.assign({ timers: {} });
-    }),
     mediaUp: assign(({ context }) => ({
       media: { ...context.media, connected: true, flowing: true, lost: undefined },
     })),
@@ -229,7 +137,7 @@ export const callMachine = setup({
         return {};
       const ok = event.type === 'GRAPH.RECORDING_STATUS_OK';
       const entry = {
-        status: event.status,
+        status: event.recordingStatus,
         at: event.at,
         ok,
         ...(ok ? {} : { detail: event.reason }),
@@ -275,11 +183,11 @@ export const callMachine = setup({
       event.type in TIMER_OF &&
       'gen' in event &&
       context.timers[TIMER_OF[event.type as TimerEventType]] === event.gen,
-    reports: ({ event }, params: { status: RecordingStatus }) =>
+    reports: ({ event }, params: { recordingStatus: RecordingStatus }) =>
       (event.type === 'GRAPH.RECORDING_STATUS_OK' ||
         event.type === 'GRAPH.RECORDING_STATUS_FAILED') &&
-      event.status === params.status,
-    callGone: ({ event }) => 'status' in event && event.status === 404,
+      event.recordingStatus === params.recordingStatus,
+    callGone: ({ event }) => 'httpStatus' in event && event.httpStatus === 404,
     goneBefore: ({ context }) => context.keepAlive.goneAt !== undefined,
     wasRecording: ({ context }) => context.recording.persist,
     rosterChanges: ({ context, event }) =>
@@ -294,7 +202,93 @@ export const callMachine = setup({
     // ENDED/FAULT are reported only after the session stopped writing, and it cannot resume
     noMediaSession: ({ context }) => !context.media.connected && !context.media.flowing,
   },
-}).createMachine({
+});
+
+type GraphEffect = Extract<CallEffect, { type: `graph.${string}` }>;
+type RequestBase = Pick<GraphEffect['params'], 'callId' | 'tenantId' | 'gen'>;
+
+/**
+ * A Graph request: it gets the next generation (its job id, and the key of its result) and the
+ * effect `build` names, checked against the effect's params by `enqueue`.
+ */
+const request = (build: (base: RequestBase, context: CallContext, at: number) => GraphEffect) =>
+  calls.enqueueActions(({ context, event, enqueue }) => {
+    const gen = context.seq + 1;
+    const base = { callId: context.invite!.callId, tenantId: context.invite!.tenantId, gen };
+    enqueue.assign({ seq: gen });
+    enqueue(build(base, context, event.at));
+  });
+const withinBudget = (context: CallContext, at: number) => at + context.settings!.effectBudgetMs;
+
+const answer = request((base, context) => ({
+  type: 'graph.answer',
+  params: { ...base, deadlineAt: context.deadlineAt! },
+}));
+const reject = request((base, context) => ({
+  type: 'graph.reject',
+  params: {
+    ...base,
+    deadlineAt: context.deadlineAt!,
+    reason: context.verdict?.action === 'reject' ? context.verdict.reason : 'none',
+  },
+}));
+const report = (recordingStatus: RecordingStatus) =>
+  request((base, context, at) => ({
+    type: 'graph.updateRecordingStatus',
+    params: {
+      ...base,
+      deadlineAt: withinBudget(context, at),
+      recordingStatus,
+      clientContext: `${base.callId}-${recordingStatus}-${base.gen}`.slice(0, 256),
+    },
+  }));
+// worth sending until the next one is due
+const keepAlive = request((base, context, at) => ({
+  type: 'graph.keepAlive',
+  params: { ...base, deadlineAt: at + context.settings!.keepAliveIntervalMs },
+}));
+const countKeepAlive = calls.assign(({ context }) => ({
+  keepAlive: { ...context.keepAlive, sent: context.keepAlive.sent + 1 },
+}));
+const hangUp = request((base, context, at) => ({
+  type: 'graph.hangUp',
+  params: { ...base, deadlineAt: withinBudget(context, at) },
+}));
+
+const arm = (timer: TimerId) =>
+  calls.enqueueActions(({ context, event, enqueue }) => {
+    const gen = context.seq + 1;
+    const s = context.settings!;
+    const delay = {
+      keepAlive: s.keepAliveIntervalMs,
+      mediaArrival: s.mediaArrivalTimeoutMs,
+      mediaStop: s.mediaStopTimeoutMs ?? MEDIA_STOP_FALLBACK_MS,
+    };
+    const fireAt = timer === 'answerDeadline' ? context.deadlineAt! : event.at + delay[timer];
+    enqueue.assign({ seq: gen, timers: { ...context.timers, [timer]: gen } });
+    enqueue({
+      type: 'timer.start',
+      params: { timerId: timer, gen, fireAt, event: TIMER_EVENT[timer] },
+    });
+  });
+const disarm = (timer: TimerId) =>
+  calls.enqueueActions(({ context, enqueue }) => {
+    const gen = context.timers[timer];
+    if (gen === undefined) return;
+    const timers = { ...context.timers };
+    delete timers[timer];
+    enqueue.assign({ timers });
+    enqueue({ type: 'timer.cancel', params: { timerId: timer, gen } });
+  });
+const cancelTimers = calls.enqueueActions(({ context, enqueue }) => {
+  for (const timerId of Object.keys(context.timers).filter(isTimerId)) {
+    const gen = context.timers[timerId];
+    if (gen !== undefined) enqueue({ type: 'timer.cancel', params: { timerId, gen } });
+  }
+  enqueue.assign({ timers: {} });
+});
+
+export const callMachine = calls.createMachine({
   id: 'call',
   context: {
     seq: 0,
@@ -315,7 +309,7 @@ export const callMachine = setup({
       always: [{ guard: 'verdictIsAnswer', target: 'answering' }, { target: 'rejecting' }],
     },
     answering: {
-      entry: [enter('answering'), graph({ op: 'answer' }), arm('answerDeadline')],
+      entry: [enter('answering'), answer, arm('answerDeadline')],
       on: {
         'GRAPH.ANSWER_ACCEPTED': { target: 'live.answered', actions: 'recordAnswer' },
         'GRAPH.ANSWER_FAILED': {
@@ -353,7 +347,7 @@ export const callMachine = setup({
         'CALL.ROSTER': { guard: 'rosterChanges', actions: 'applyRoster' },
         'TIMER.KEEPALIVE_DUE': {
           guard: 'timerIsCurrent',
-          actions: [graph({ op: 'keepAlive' }), arm('keepAlive')],
+          actions: [countKeepAlive, keepAlive, arm('keepAlive')],
         },
         'GRAPH.KEEPALIVE_OK': {
           actions: assign(({ context, event }) => ({
@@ -425,12 +419,12 @@ export const callMachine = setup({
               entry: [enter('startingRecording'), report('recording')],
               on: {
                 'GRAPH.RECORDING_STATUS_OK': {
-                  guard: { type: 'reports', params: { status: 'recording' } },
+                  guard: { type: 'reports', params: { recordingStatus: 'recording' } },
                   target: 'recording',
                   actions: ['noteReport', 'startPersisting'],
                 },
                 'GRAPH.RECORDING_STATUS_FAILED': {
-                  guard: { type: 'reports', params: { status: 'recording' } },
+                  guard: { type: 'reports', params: { recordingStatus: 'recording' } },
                   target: 'recordingFailed',
                   actions: 'noteReport',
                 },
@@ -488,12 +482,12 @@ export const callMachine = setup({
               entry: ['stopPersisting', report('notRecording')],
               on: {
                 'GRAPH.RECORDING_STATUS_OK': {
-                  guard: { type: 'reports', params: { status: 'notRecording' } },
+                  guard: { type: 'reports', params: { recordingStatus: 'notRecording' } },
                   target: 'hangingUp',
                   actions: 'noteReport',
                 },
                 'GRAPH.RECORDING_STATUS_FAILED': {
-                  guard: { type: 'reports', params: { status: 'notRecording' } },
+                  guard: { type: 'reports', params: { recordingStatus: 'notRecording' } },
                   target: 'hangingUp',
                   actions: 'noteReport',
                 },
@@ -504,19 +498,19 @@ export const callMachine = setup({
               entry: report('failed'),
               on: {
                 'GRAPH.RECORDING_STATUS_OK': {
-                  guard: { type: 'reports', params: { status: 'failed' } },
+                  guard: { type: 'reports', params: { recordingStatus: 'failed' } },
                   target: 'hangingUp',
                   actions: 'noteReport',
                 },
                 'GRAPH.RECORDING_STATUS_FAILED': {
-                  guard: { type: 'reports', params: { status: 'failed' } },
+                  guard: { type: 'reports', params: { recordingStatus: 'failed' } },
                   target: 'hangingUp',
                   actions: 'noteReport',
                 },
               },
             },
             hangingUp: {
-              entry: graph({ op: 'hangUp' }),
+              entry: hangUp,
               on: {
                 'GRAPH.HANGUP_FAILED': {
                   guard: 'callGone',
@@ -530,7 +524,7 @@ export const callMachine = setup({
       },
     },
     rejecting: {
-      entry: [enter('rejecting'), graph({ op: 'reject' }), arm('answerDeadline')],
+      entry: [enter('rejecting'), reject, arm('answerDeadline')],
       on: {
         'GRAPH.REJECT_ACCEPTED': {
           target: 'rejected',
@@ -550,9 +544,9 @@ export const callMachine = setup({
         },
       },
     },
-    terminated: { type: 'final', entry: [enter('terminated'), 'cancelTimers'] },
-    rejected: { type: 'final', entry: [enter('rejected'), 'cancelTimers'] },
-    failed: { type: 'final', entry: [enter('failed'), 'cancelTimers'] },
+    terminated: { type: 'final', entry: [enter('terminated'), cancelTimers] },
+    rejected: { type: 'final', entry: [enter('rejected'), cancelTimers] },
+    failed: { type: 'final', entry: [enter('failed'), cancelTimers] },
   },
 });
 

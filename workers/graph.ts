@@ -12,7 +12,12 @@ import type { CallEvent } from '../machines/call.js';
 import type { CallRuntime } from '../src/calls/runtime.js';
 import type { AnswerBody, GraphCalls } from '../src/graph/calls.js';
 import { toGraphCallError, type GraphCallError } from '../src/graph/errors.js';
-import type { GraphJob } from '../src/queues/jobs.js';
+import {
+  currentGraphJob,
+  type GraphJobs,
+  type GraphOp,
+  type StoredGraphJob,
+} from '../src/queues/jobs.js';
 import { GRAPH_MAX_ATTEMPTS } from '../src/queues/producer.js';
 import {
   ATTR,
@@ -50,115 +55,118 @@ export function graphBackoffStrategy(attemptsMade: number, _type?: string, err?:
   return err instanceof RetryLaterError ? err.retryAfterMs : backoffMs(attemptsMade);
 }
 
-interface Outcome {
-  ok(at: number, attempts: number): CallEvent;
-  failed(at: number, reason: string, status: number | undefined, attempts: number): CallEvent;
+/** A failed attempt as its call hears it; `httpStatus` is absent for transport failures. */
+interface Failure {
+  at: number;
+  reason: string;
+  httpStatus: number | undefined;
+  attempts: number;
+}
+
+/** One Graph operation: the request it sends, and the events that report its result. */
+interface Operation<K extends GraphOp> {
+  send(deps: GraphWorkerDeps, job: GraphJobs[K], signal: AbortSignal): Promise<void>;
+  ok(job: GraphJobs[K], at: number, attempts: number): CallEvent;
+  failed(job: GraphJobs[K], failure: Failure): CallEvent;
 }
 
 const REPORT_RETRIES_MS = [50, 200, 500, 1000];
 
-const opt = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+const http = (status: number | undefined) => (status === undefined ? {} : { httpStatus: status });
 
-/** The events that report each operation's result to its call. */
-function outcomeOf(data: GraphJob): Outcome {
-  switch (data.op) {
-    case 'answer':
-      return {
-        ok: (at, attempts) => ({ type: 'GRAPH.ANSWER_ACCEPTED', at, attempts }),
-        failed: (at, reason, status, attempts) => ({
-          type: 'GRAPH.ANSWER_FAILED',
-          at,
-          reason,
-          attempts,
-          ...opt('status', status),
-        }),
-      };
-    case 'reject':
-      return {
-        ok: (at) => ({ type: 'GRAPH.REJECT_ACCEPTED', at }),
-        failed: (at, reason, status) => ({
-          type: 'GRAPH.REJECT_FAILED',
-          at,
-          reason,
-          ...opt('status', status),
-        }),
-      };
-    case 'updateRecordingStatus':
-      return {
-        ok: (at, attempts) => ({
-          type: 'GRAPH.RECORDING_STATUS_OK',
-          at,
-          status: data.status,
-          attempts,
-        }),
-        failed: (at, reason, status, attempts) => ({
-          type: 'GRAPH.RECORDING_STATUS_FAILED',
-          at,
-          status: data.status,
-          reason,
-          attempts,
-          ...opt('httpStatus', status),
-        }),
-      };
-    case 'keepAlive':
-      return {
-        ok: (at) => ({ type: 'GRAPH.KEEPALIVE_OK', at }),
-        failed: (at, reason, status) => ({
-          type: 'GRAPH.KEEPALIVE_FAILED',
-          at,
-          reason,
-          ...opt('status', status),
-        }),
-      };
-    case 'hangUp':
-      return {
-        ok: (at) => ({ type: 'GRAPH.HANGUP_OK', at }),
-        failed: (at, reason, status) => ({
-          type: 'GRAPH.HANGUP_FAILED',
-          at,
-          reason,
-          ...opt('status', status),
-        }),
-      };
-  }
-}
+/** Every Graph operation the machine can ask for. Typed by its effects: a missing row fails tsc. */
+const OPERATIONS: { [K in GraphOp]: Operation<K> } = {
+  answer: {
+    send: (deps, job, signal) =>
+      deps.graph.answer(job.tenantId, job.callId, deps.answerBody(job.callId), signal),
+    ok: (_job, at, attempts) => ({ type: 'GRAPH.ANSWER_ACCEPTED', at, attempts }),
+    failed: (_job, f) => ({
+      type: 'GRAPH.ANSWER_FAILED',
+      at: f.at,
+      reason: f.reason,
+      attempts: f.attempts,
+      ...http(f.httpStatus),
+    }),
+  },
+  reject: {
+    send: (deps, job, signal) =>
+      deps.graph.reject(
+        job.tenantId,
+        job.callId,
+        { reason: job.reason, callbackUri: deps.callbackUri },
+        signal,
+      ),
+    ok: (_job, at) => ({ type: 'GRAPH.REJECT_ACCEPTED', at }),
+    failed: (_job, f) => ({
+      type: 'GRAPH.REJECT_FAILED',
+      at: f.at,
+      reason: f.reason,
+      ...http(f.httpStatus),
+    }),
+  },
+  updateRecordingStatus: {
+    send: (deps, job, signal) =>
+      deps.graph.updateRecordingStatus(
+        job.tenantId,
+        job.callId,
+        { status: job.recordingStatus, clientContext: job.clientContext },
+        signal,
+      ),
+    ok: (job, at, attempts) => ({
+      type: 'GRAPH.RECORDING_STATUS_OK',
+      at,
+      recordingStatus: job.recordingStatus,
+      attempts,
+    }),
+    failed: (job, f) => ({
+      type: 'GRAPH.RECORDING_STATUS_FAILED',
+      at: f.at,
+      recordingStatus: job.recordingStatus,
+      reason: f.reason,
+      attempts: f.attempts,
+      ...http(f.httpStatus),
+    }),
+  },
+  keepAlive: {
+    send: (deps, job, signal) => deps.graph.keepAlive(job.tenantId, job.callId, signal),
+    ok: (_job, at) => ({ type: 'GRAPH.KEEPALIVE_OK', at }),
+    failed: (_job, f) => ({
+      type: 'GRAPH.KEEPALIVE_FAILED',
+      at: f.at,
+      reason: f.reason,
+      ...http(f.httpStatus),
+    }),
+  },
+  hangUp: {
+    send: (deps, job, signal) => deps.graph.hangUp(job.tenantId, job.callId, signal),
+    ok: (_job, at) => ({ type: 'GRAPH.HANGUP_OK', at }),
+    failed: (_job, f) => ({
+      type: 'GRAPH.HANGUP_FAILED',
+      at: f.at,
+      reason: f.reason,
+      ...http(f.httpStatus),
+    }),
+  },
+};
+
+/** The operation of a job, bound to its data. */
+const bind = <K extends GraphOp>(deps: GraphWorkerDeps, op: Operation<K>, job: GraphJobs[K]) => ({
+  send: (signal: AbortSignal) => op.send(deps, job, signal),
+  ok: (at: number, attempts: number) => op.ok(job, at, attempts),
+  failed: (failure: Failure) => op.failed(job, failure),
+});
 
 export function createGraphProcessor(deps: GraphWorkerDeps) {
   const now = deps.now ?? Date.now;
   const metrics = deps.instruments ?? jobInstruments();
 
-  const send = (data: GraphJob, signal: AbortSignal): Promise<void> => {
-    switch (data.op) {
-      case 'answer':
-        return deps.graph.answer(data.tenantId, data.callId, deps.answerBody(data.callId), signal);
-      case 'reject':
-        return deps.graph.reject(
-          data.tenantId,
-          data.callId,
-          { reason: data.reason, callbackUri: deps.callbackUri },
-          signal,
-        );
-      case 'updateRecordingStatus':
-        return deps.graph.updateRecordingStatus(
-          data.tenantId,
-          data.callId,
-          { status: data.status, clientContext: data.clientContext },
-          signal,
-        );
-      case 'keepAlive':
-        return deps.graph.keepAlive(data.tenantId, data.callId, signal);
-      case 'hangUp':
-        return deps.graph.hangUp(data.tenantId, data.callId, signal);
-    }
-  };
-
   return async function processGraphJob(
-    job: Job<GraphJob>,
+    job: Job<StoredGraphJob>,
     _token?: string,
     signal?: AbortSignal,
   ): Promise<void> {
-    const { data } = job;
-    const outcome = outcomeOf(data);
+    const data = currentGraphJob(job.data);
+    const operation = bind(deps, OPERATIONS[data.op], data);
     const attempt = job.attemptsMade + 1;
     // The dedup id makes a repeated report a no-op. A report that fails after the request
     // succeeded is retried here rather than by BullMQ, which would send the request again.
@@ -178,7 +186,9 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
     if (left <= 0) {
       metrics.effectsExpired.add(1, { [ATTR.graphOp]: data.op });
       const why = `${data.op} no longer matters: its deadline passed before it could be sent`;
-      await report(outcome.failed(now(), why, undefined, attempt));
+      await report(
+        operation.failed({ at: now(), reason: why, httpStatus: undefined, attempts: attempt }),
+      );
       throw new UnrecoverableError(why);
     }
     // A plain timer rather than AbortSignal.timeout inside AbortSignal.any: on Node 20 the
@@ -199,7 +209,7 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
           [ATTR.retryCount]: job.attemptsMade,
           [ATTR.callId]: data.callId,
         },
-        () => send(data, abort),
+        () => operation.send(abort),
       );
     } catch (error) {
       const err = toGraphCallError(error);
@@ -213,12 +223,13 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
         !err.retryable || attempt >= GRAPH_MAX_ATTEMPTS
           ? err.message
           : `${err.message}; no retry fits before the deadline`;
-      await report(outcome.failed(now(), why, err.status > 0 ? err.status : undefined, attempt));
+      const httpStatus = err.status > 0 ? err.status : undefined;
+      await report(operation.failed({ at: now(), reason: why, httpStatus, attempts: attempt }));
       throw new UnrecoverableError(why);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', forward);
     }
-    await report(outcome.ok(now(), attempt));
+    await report(operation.ok(now(), attempt));
   };
 }

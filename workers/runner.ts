@@ -15,7 +15,7 @@ import { createTokenSource } from '../src/graph/tokens.js';
 import type { AnswerPolicy } from '../src/policy/policy.js';
 import { buildAnswerBody } from '../src/graph/answer-body.js';
 import { MediaCredentials } from '../src/media/credentials.js';
-import { QUEUE, type GraphJob, type TimerJob } from '../src/queues/jobs.js';
+import { QUEUE, type StoredGraphJob, type TimerJob } from '../src/queues/jobs.js';
 import { createGraphProcessor, graphBackoffStrategy } from './graph.js';
 import { traced } from './job-span.js';
 import { createTimerProcessor } from './timers.js';
@@ -77,7 +77,7 @@ export function startWorkers(
   const workerName = `${hostname()}:${process.pid}`;
   const callbackUri = `${settings.publicBaseUrl}/api/calling`;
   const credentials = new MediaCredentials(settings.mediaCredentialSecret);
-  const graphWorker = new Worker<GraphJob>(
+  const graphWorker = new Worker<StoredGraphJob>(
     QUEUE.graph,
     traced(
       QUEUE.graph,

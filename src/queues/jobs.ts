@@ -3,8 +3,9 @@
  * data and the effect records that the commit script writes to a call's outbox.
  */
 import type {
+  GraphEffects,
+  GraphOp,
   RecordingStatus,
-  RejectReason,
   TimerEventType,
   TimerId,
 } from '../../machines/call.js';
@@ -13,25 +14,33 @@ import type { TraceCarrier } from '../telemetry/index.js';
 export const QUEUE = { graph: 'graph', timers: 'timers' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
-interface GraphJobBase {
-  callId: string;
-  tenantId: string;
-  /** Nothing is sent after this time (the answer deadline, or the effect's budget). */
-  deadlineAt: number;
+/**
+ * One job per Graph operation: the effect's params (the call, the tenant, `deadlineAt` after
+ * which nothing is sent, and the operation's own) without `gen`, which is in the job id.
+ */
+export type GraphJobs = { [K in GraphOp]: { op: K } & Omit<GraphEffects[K], 'gen'> };
+export type GraphJob = GraphJobs[GraphOp] & {
   /** Trace context of the enqueue (W3C); the job's span continues that trace. */
   trace?: TraceCarrier;
+};
+export type { GraphOp };
+
+/**
+ * A recording-status job enqueued before its field was named `recordingStatus`: such jobs can
+ * still sit in a queue or an outbox when a new worker starts, so the worker reads them too.
+ */
+export type LegacyRecordingJob = Omit<GraphJobs['updateRecordingStatus'], 'recordingStatus'> & {
+  trace?: TraceCarrier;
+  status: RecordingStatus;
+};
+export type StoredGraphJob = GraphJob | LegacyRecordingJob;
+
+/** The current shape of any stored Graph job. */
+export function currentGraphJob(data: StoredGraphJob): GraphJob {
+  if (!('status' in data)) return data;
+  const { status, ...rest } = data;
+  return { ...rest, recordingStatus: status };
 }
-
-export type GraphJob = GraphJobBase &
-  (
-    | { op: 'answer' }
-    | { op: 'reject'; reason: RejectReason }
-    | { op: 'updateRecordingStatus'; status: RecordingStatus; clientContext: string }
-    | { op: 'keepAlive' }
-    | { op: 'hangUp' }
-  );
-
-export type GraphOp = GraphJob['op'];
 
 export interface TimerJob {
   callId: string;

@@ -33,7 +33,14 @@ const established = () =>
 const recording = () => {
   const s = run([{ type: 'MEDIA.FLOWING', at: T0 + 100 }], established()).snapshot;
   return run(
-    [{ type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 150, status: 'recording', attempts: 1 }],
+    [
+      {
+        type: 'GRAPH.RECORDING_STATUS_OK',
+        at: T0 + 150,
+        recordingStatus: 'recording',
+        attempts: 1,
+      },
+    ],
     s,
   ).snapshot;
 };
@@ -151,7 +158,7 @@ describe('call machine: answering', () => {
           type: 'GRAPH.ANSWER_FAILED',
           at: T0 + 10,
           reason: 'Graph answered 403',
-          status: 403,
+          httpStatus: 403,
           attempts: 1,
         },
       ]).snapshot.context.failure,
@@ -203,7 +210,7 @@ describe('call machine: recording status (docs/teams-protocol.md#recording-statu
     expect(stateName(starting)).toBe('live.established.startingRecording');
     expect(starting.context.recording.persist).toBe(false);
     expect(actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params).toMatchObject({
-      status: 'recording',
+      recordingStatus: 'recording',
     });
     const s1 = recording();
     expect(stateName(s1)).toBe('live.established.recording');
@@ -224,7 +231,7 @@ describe('call machine: recording status (docs/teams-protocol.md#recording-statu
         {
           type: 'GRAPH.RECORDING_STATUS_FAILED',
           at: T0 + 120,
-          status: 'recording',
+          recordingStatus: 'recording',
           reason: '8506',
           httpStatus: 403,
           attempts: 1,
@@ -235,14 +242,14 @@ describe('call machine: recording status (docs/teams-protocol.md#recording-statu
     expect(refused.name).toBe('live.established.recordingFailed');
     expect(
       refused.actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params,
-    ).toMatchObject({ status: 'failed' });
+    ).toMatchObject({ recordingStatus: 'failed' });
 
     const fault = run([{ type: 'MEDIA.FAULT', at: T0 + 200, reason: 'socket lost' }], recording());
     expect(fault.name).toBe('live.established.recordingFailed');
     expect(fault.snapshot.context.recording.persist).toBe(false);
     expect(
       fault.actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params,
-    ).toMatchObject({ status: 'failed' });
+    ).toMatchObject({ recordingStatus: 'failed' });
 
     const waiting = established();
     const noMedia = run(
@@ -281,14 +288,21 @@ describe('call machine: recording status (docs/teams-protocol.md#recording-statu
     expect(stateName(snapshot)).toBe('live.ending.reportingStopped');
     expect(snapshot.context.recording.stop?.confirmedAt).toBe(T0 + 520);
     expect(actions.find((a) => a.type === 'graph.updateRecordingStatus')?.params).toMatchObject({
-      status: 'notRecording',
+      recordingStatus: 'notRecording',
     });
     expect(actions.find((a) => a.type === 'timer.cancel')?.params).toMatchObject({
       timerId: 'mediaStop',
     });
     expect(actions.some((a) => a.type === 'graph.hangUp')).toBe(false);
     const next = run(
-      [{ type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 550, status: 'notRecording', attempts: 1 }],
+      [
+        {
+          type: 'GRAPH.RECORDING_STATUS_OK',
+          at: T0 + 550,
+          recordingStatus: 'notRecording',
+          attempts: 1,
+        },
+      ],
       snapshot,
     );
     expect(next.name).toBe('live.ending.hangingUp');
@@ -316,9 +330,18 @@ describe('call machine: recording status (docs/teams-protocol.md#recording-statu
     );
     expect(name).toBe('live.ending.reportingUnconfirmed');
     const reports = actions.filter((a) => a.type === 'graph.updateRecordingStatus');
-    expect(reports.map((a) => (a.params as { status: string }).status)).toEqual(['failed']);
+    expect(reports.map((a) => (a.params as { recordingStatus: string }).recordingStatus)).toEqual([
+      'failed',
+    ]);
     const done = run(
-      [{ type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 3600, status: 'failed', attempts: 1 }],
+      [
+        {
+          type: 'GRAPH.RECORDING_STATUS_OK',
+          at: T0 + 3600,
+          recordingStatus: 'failed',
+          attempts: 1,
+        },
+      ],
       snapshot,
     );
     expect(done.name).toBe('live.ending.hangingUp');
@@ -405,7 +428,7 @@ describe('call machine: keep-alive and roster', () => {
     expect(due.snapshot.context.keepAlive.sent).toBe(1);
     expect(timerGen(due.snapshot, 'keepAlive')).toBeGreaterThan(timerGen(s0, 'keepAlive'));
     const first = run(
-      [{ type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 900_100, reason: '8522', status: 404 }],
+      [{ type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 900_100, reason: '8522', httpStatus: 404 }],
       due.snapshot,
     );
     // the end notification may still be on its way: wait for it (keep-alive still armed)
@@ -426,7 +449,7 @@ describe('call machine: keep-alive and roster', () => {
       first.snapshot,
     );
     const gone = run(
-      [{ type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 1_800_100, reason: '8522', status: 404 }],
+      [{ type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 1_800_100, reason: '8522', httpStatus: 404 }],
       again.snapshot,
     );
     expect(gone.snapshot.value).toBe('terminated');
@@ -447,7 +470,7 @@ describe('call machine: keep-alive and roster', () => {
       const gone = run(
         [
           ...before,
-          { type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 100, reason: '8522', status: 404 },
+          { type: 'GRAPH.KEEPALIVE_FAILED', at: T0 + 100, reason: '8522', httpStatus: 404 },
           {
             type: 'CALL.TERMINATED',
             at: T0 + 200,
@@ -519,7 +542,7 @@ it('round-trips through JSON at every step', () => {
     { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
     { type: 'CALL.ESTABLISHED', at: T0 + 60 },
     { type: 'MEDIA.FLOWING', at: T0 + 70 },
-    { type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 80, status: 'recording', attempts: 1 },
+    { type: 'GRAPH.RECORDING_STATUS_OK', at: T0 + 80, recordingStatus: 'recording', attempts: 1 },
     { type: 'CALL.HANGUP', at: T0 + 90, reason: 'x' },
     { type: 'MEDIA.STOPPED', at: T0 + 95, gen: 6 }, // the stop's generation
   ];

@@ -9,7 +9,7 @@ import type { CallEvent } from '../../machines/call.js';
 import type { GraphCalls } from '../../src/graph/calls.js';
 import type { GraphCallError } from '../../src/graph/errors.js';
 import { parseRetryAfter, toGraphCallError } from '../../src/graph/errors.js';
-import type { GraphJob } from '../../src/queues/jobs.js';
+import type { GraphJobs, GraphOp, StoredGraphJob } from '../../src/queues/jobs.js';
 import {
   createGraphProcessor,
   graphBackoffStrategy,
@@ -17,14 +17,19 @@ import {
 } from '../../workers/graph.js';
 
 const NOW = 1_700_000_000_000;
+const REFUSED = 'Graph answered 403 (Forbidden): x';
 
 function harness(failure: GraphCallError | undefined) {
   const events: CallEvent[] = [];
   const sent: string[] = [];
-  const act = (op: string) => () => {
-    sent.push(op);
-    return failure ? Promise.reject(failure) : Promise.resolve();
-  };
+  const args: unknown[][] = [];
+  const act =
+    (op: string) =>
+    (...given: unknown[]) => {
+      sent.push(op);
+      args.push(given.slice(0, -1)); // all but the AbortSignal
+      return failure ? Promise.reject(failure) : Promise.resolve();
+    };
   const graph: GraphCalls = {
     answer: act('answer'),
     reject: act('reject'),
@@ -48,13 +53,13 @@ function harness(failure: GraphCallError | undefined) {
     }),
     now: () => NOW,
   });
-  const job = (data: Partial<GraphJob> & Pick<GraphJob, 'op'>, attemptsMade = 0) =>
+  const job = (data: Partial<StoredGraphJob> & Pick<StoredGraphJob, 'op'>, attemptsMade = 0) =>
     ({
       id: 'j1',
       attemptsMade,
       data: { callId: 'c1', tenantId: 't1', deadlineAt: NOW + 5000, ...data },
-    }) as Job<GraphJob>;
-  return { events, sent, job, run: (j: Job<GraphJob>) => processJob(j) };
+    }) as Job<StoredGraphJob>;
+  return { events, sent, args, job, run: (j: Job<StoredGraphJob>) => processJob(j) };
 }
 
 const err = (status: number, code?: string, retryAfter?: string) =>
@@ -75,12 +80,98 @@ describe('Retry-After', () => {
   });
 });
 
+/**
+ * Every Graph operation: the port method it calls and the events that report it. Typed by the
+ * machine's operations, so a new operation does not compile until it has a row here.
+ */
+const OPERATIONS: {
+  [K in GraphOp]: {
+    job: Omit<GraphJobs[K], 'callId' | 'tenantId' | 'deadlineAt'>;
+    sends: unknown[];
+    ok: CallEvent;
+    failed: CallEvent;
+  };
+} = {
+  answer: {
+    job: { op: 'answer' },
+    sends: ['t1', 'c1', expect.objectContaining({ acceptedModalities: ['audio'] })],
+    ok: { type: 'GRAPH.ANSWER_ACCEPTED', at: NOW, attempts: 1 },
+    failed: { type: 'GRAPH.ANSWER_FAILED', at: NOW, reason: REFUSED, attempts: 1, httpStatus: 403 },
+  },
+  reject: {
+    job: { op: 'reject', reason: 'busy' },
+    sends: ['t1', 'c1', { reason: 'busy', callbackUri: 'https://bot.example.com/api/calling' }],
+    ok: { type: 'GRAPH.REJECT_ACCEPTED', at: NOW },
+    failed: { type: 'GRAPH.REJECT_FAILED', at: NOW, reason: REFUSED, httpStatus: 403 },
+  },
+  updateRecordingStatus: {
+    job: { op: 'updateRecordingStatus', recordingStatus: 'notRecording', clientContext: 'cc' },
+    sends: ['t1', 'c1', { status: 'notRecording', clientContext: 'cc' }],
+    ok: {
+      type: 'GRAPH.RECORDING_STATUS_OK',
+      at: NOW,
+      recordingStatus: 'notRecording',
+      attempts: 1,
+    },
+    failed: {
+      type: 'GRAPH.RECORDING_STATUS_FAILED',
+      at: NOW,
+      recordingStatus: 'notRecording',
+      reason: REFUSED,
+      attempts: 1,
+      httpStatus: 403,
+    },
+  },
+  keepAlive: {
+    job: { op: 'keepAlive' },
+    sends: ['t1', 'c1'],
+    ok: { type: 'GRAPH.KEEPALIVE_OK', at: NOW },
+    failed: { type: 'GRAPH.KEEPALIVE_FAILED', at: NOW, reason: REFUSED, httpStatus: 403 },
+  },
+  hangUp: {
+    job: { op: 'hangUp' },
+    sends: ['t1', 'c1'],
+    ok: { type: 'GRAPH.HANGUP_OK', at: NOW },
+    failed: { type: 'GRAPH.HANGUP_FAILED', at: NOW, reason: REFUSED, httpStatus: 403 },
+  },
+};
+
+describe('graph operations', () => {
+  it.each(Object.entries(OPERATIONS))(
+    '%s: sends its request and reports success',
+    async (op, { job, sends, ok }) => {
+      const h = harness(undefined);
+      await h.run(h.job(job));
+      expect(h.sent).toEqual([op]);
+      expect(h.args).toEqual([sends]);
+      expect(h.events).toEqual([ok]);
+    },
+  );
+
+  it.each(Object.entries(OPERATIONS))('%s: reports a refusal', async (_op, { job, failed }) => {
+    const h = harness(err(403, 'Forbidden'));
+    await expect(h.run(h.job(job))).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(h.events).toEqual([failed]);
+  });
+
+  it('a recording-status job stored before `recordingStatus` was named so still sends its status', async () => {
+    const h = harness(undefined);
+    await h.run(h.job({ op: 'updateRecordingStatus', status: 'failed', clientContext: 'cc' }));
+    expect(h.args).toEqual([['t1', 'c1', { status: 'failed', clientContext: 'cc' }]]);
+    expect(h.events).toEqual([
+      { type: 'GRAPH.RECORDING_STATUS_OK', at: NOW, recordingStatus: 'failed', attempts: 1 },
+    ]);
+  });
+});
+
 describe('graph worker decisions', () => {
   it('reports success as the operation’s event', async () => {
     const h = harness(undefined);
-    await h.run(h.job({ op: 'updateRecordingStatus', status: 'recording', clientContext: 'c' }));
+    await h.run(
+      h.job({ op: 'updateRecordingStatus', recordingStatus: 'recording', clientContext: 'c' }),
+    );
     expect(h.events).toEqual([
-      { type: 'GRAPH.RECORDING_STATUS_OK', at: NOW, status: 'recording', attempts: 1 },
+      { type: 'GRAPH.RECORDING_STATUS_OK', at: NOW, recordingStatus: 'recording', attempts: 1 },
     ]);
   });
 
@@ -99,7 +190,7 @@ describe('graph worker decisions', () => {
     const h = harness(err(429, 'TooManyRequests', '6'));
     await expect(h.run(h.job({ op: 'answer' }))).rejects.toBeInstanceOf(UnrecoverableError);
     expect(h.events).toEqual([
-      expect.objectContaining({ type: 'GRAPH.ANSWER_FAILED', status: 429 }),
+      expect.objectContaining({ type: 'GRAPH.ANSWER_FAILED', httpStatus: 429 }),
     ]);
   });
 
@@ -111,7 +202,9 @@ describe('graph worker decisions', () => {
   ])('%i %s is final, never retried', async (status, code) => {
     const h = harness(err(status, code));
     await expect(h.run(h.job({ op: 'keepAlive' }))).rejects.toBeInstanceOf(UnrecoverableError);
-    expect(h.events).toEqual([expect.objectContaining({ type: 'GRAPH.KEEPALIVE_FAILED', status })]);
+    expect(h.events).toEqual([
+      expect.objectContaining({ type: 'GRAPH.KEEPALIVE_FAILED', httpStatus: status }),
+    ]);
   });
 
   it('sends nothing once the deadline has passed', async () => {
