@@ -278,7 +278,10 @@ describe('traces of calls in Jaeger', () => {
           (s) => tagOf(s, 'cr.graph.operation') === 'answer' && tagOf(s, 'span.kind') === 'client',
         )
         .map((s) => tagOf(s, 'http.response.status_code'));
-      expect(statuses).toEqual(expect.arrayContaining([429, 202]));
+      // the 429, then a success in whichever shape Graph chose (200, 202 or 204)
+      expect(statuses).toHaveLength(2);
+      expect(statuses).toContain(429);
+      expect(statuses.filter((s) => Number(s) >= 200 && Number(s) < 300)).toHaveLength(1);
     }
     if (kind === 'media') {
       const mediaSpans = linked.flatMap((t) => t.spans.filter((s) => serviceOf(t, s) === MEDIA));
