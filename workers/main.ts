@@ -4,13 +4,13 @@
  * in-flight jobs (bounded), then closes queues and Redis.
  */
 import { loadConfig } from '../src/config.js';
-import { createCore } from '../src/core.js';
-import { exitOnStartupError } from '../src/fatal.js';
+import { createCore } from '../src/roles/core.js';
+import { exitOnStartupError } from '../src/process/fatal.js';
 import { createLogger } from '../src/logger.js';
 import { loadPolicy } from '../src/policy/policy.js';
-import { onShutdown } from '../src/shutdown.js';
+import { onShutdown } from '../src/process/shutdown.js';
 import { startTelemetry } from '../src/telemetry/sdk.js';
-import { startWorkers } from './runner.js';
+import { startWorkers } from './compose.js';
 
 async function main(): Promise<void> {
   const telemetry = startTelemetry({ role: 'workers' });

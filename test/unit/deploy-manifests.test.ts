@@ -21,7 +21,7 @@ const NAMESPACE = 'cr-orchestrator';
 const TEMPLATE = /\.template\.ya?ml$/;
 /** The only values a Secret in deploy/ may hold. */
 const PLACEHOLDER = /^REPLACE_ME[A-Z0-9_]*$/;
-/** src/shutdown.ts forces a process's exit this long after SIGTERM. */
+/** src/process/shutdown.ts forces a process's exit this long after SIGTERM. */
 const SHUTDOWN_FORCE_MS = 20_000;
 
 /**
@@ -222,7 +222,7 @@ const pvcs = all('PersistentVolumeClaim', Pvc);
 /** Secrets come from the templates (created out of band in a real cluster). */
 const secrets = all('Secret', Secret, docs);
 
-/** `node dist/src/main.js` and the like, as package.json's start scripts run each role. */
+/** `node dist/src/roles/ingress/main.js` and the like, as package.json's start scripts run each role. */
 function roleCommands(): Record<'ingress' | 'workers' | 'media', string[]> {
   const pkg = z
     .object({ scripts: z.record(z.string(), z.string()) })

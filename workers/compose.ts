@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Core } from '../src/core.js';
+import type { Core } from '../src/roles/core.js';
 import { queuePrefix } from '../src/calls/keys.js';
 import type { Config } from '../src/config.js';
 import { createGraphCalls, type GraphCalls } from '../src/graph/calls.js';

@@ -2,8 +2,8 @@
  * Start-up failures of a composition root: configuration and policy errors print one clear
  * message (naming the bad variable or field) and exit 2; anything else exits 1 with its stack.
  */
-import { ConfigError } from './config.js';
-import { PolicyError } from './policy/policy.js';
+import { ConfigError } from '../config.js';
+import { PolicyError } from '../policy/policy.js';
 
 export function exitOnStartupError(role: string): (error: unknown) => never {
   return (error) => {

@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from './config.js';
+import { loadConfig } from '../config.js';
 import { exitOnStartupError } from './fatal.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../logger.js';
 
 const here = fileURLToPath(import.meta.url);
 const ext = here.endsWith('.ts') ? '.ts' : '.js';
@@ -19,11 +19,11 @@ const config = (() => {
   }
 })();
 const roles: Record<string, string> = {
-  ingress: fileURLToPath(new URL(`./main${ext}`, import.meta.url)),
-  workers: fileURLToPath(new URL(`../workers/main${ext}`, import.meta.url)),
+  ingress: fileURLToPath(new URL(`../roles/ingress/main${ext}`, import.meta.url)),
+  workers: fileURLToPath(new URL(`../../workers/main${ext}`, import.meta.url)),
   // the media process needs its TLS certificate; without one this machine records nothing
   ...(config.mediaTlsCertFile
-    ? { media: fileURLToPath(new URL(`./media/main${ext}`, import.meta.url)) }
+    ? { media: fileURLToPath(new URL(`../roles/media/main${ext}`, import.meta.url)) }
     : {}),
 };
 const BACKOFF_MS = [250, 500, 1000, 2000, 5000];

@@ -3,14 +3,14 @@
  * HTTP. SIGTERM/SIGINT close in order: readiness 503 and stop intake, then queues and Redis,
  * telemetry last; a second signal forces exit.
  */
-import { loadConfig } from './config.js';
-import { createCore } from './core.js';
-import { exitOnStartupError } from './fatal.js';
-import { startIngress } from './ingress.js';
-import { createLogger } from './logger.js';
-import { loadPolicy } from './policy/policy.js';
-import { onShutdown } from './shutdown.js';
-import { startTelemetry } from './telemetry/sdk.js';
+import { loadConfig } from '../../config.js';
+import { createCore } from '../core.js';
+import { exitOnStartupError } from '../../process/fatal.js';
+import { startIngress } from './compose.js';
+import { createLogger } from '../../logger.js';
+import { loadPolicy } from '../../policy/policy.js';
+import { onShutdown } from '../../process/shutdown.js';
+import { startTelemetry } from '../../telemetry/sdk.js';
 
 async function main(): Promise<void> {
   const telemetry = startTelemetry({ role: 'ingress' });

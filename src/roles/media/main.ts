@@ -3,13 +3,13 @@
  * endpoint. SIGTERM drains: stop accepting, flush and close every recording (peers resume on
  * another media process), then Redis.
  */
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../../config.js';
 import { createCore } from '../core.js';
-import { exitOnStartupError } from '../fatal.js';
-import { createLogger } from '../logger.js';
-import { onShutdown } from '../shutdown.js';
-import { startTelemetry } from '../telemetry/sdk.js';
-import { startMediaRole } from './role.js';
+import { exitOnStartupError } from '../../process/fatal.js';
+import { createLogger } from '../../logger.js';
+import { onShutdown } from '../../process/shutdown.js';
+import { startTelemetry } from '../../telemetry/sdk.js';
+import { startMediaRole } from './compose.js';
 
 async function main(): Promise<void> {
   const telemetry = startTelemetry({ role: 'media' });

@@ -1,17 +1,17 @@
 /**
  * The ingress role: the Hono app served by @hono/node-server, wired to the call runtime. Used by
- * `src/main.ts`, the demo and the tests.
+ * `src/roles/ingress/main.ts`, the demo and the tests.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import type { Core } from './core.js';
-import { createApp, type Readiness } from './http/app.js';
-import { createTeamsTokenVerifier } from './http/teams-auth.js';
-import type { AnswerPolicy } from './policy/policy.js';
-import { observeActiveCalls, rosterCutCounter } from './telemetry/index.js';
+import type { Config } from '../../config.js';
+import type { Core } from '../core.js';
+import { createApp, type Readiness } from '../../http/app.js';
+import { createTeamsTokenVerifier } from '../../http/teams-auth.js';
+import type { AnswerPolicy } from '../../policy/policy.js';
+import { observeActiveCalls, rosterCutCounter } from '../../telemetry/index.js';
 
 export interface Ingress {
   readonly url: string;
