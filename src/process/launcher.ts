@@ -1,13 +1,23 @@
 /**
  * `npm start`: the whole orchestrator on one machine. Each role runs as its own child process
- * (as it would in a scaled deployment), restarted with capped backoff when it dies; SIGTERM is
- * passed on and, after a grace period, followed by SIGKILL.
+ * (as it would in a scaled deployment); what happens when a child dies or a signal comes is
+ * decided by the state machine in ./launcher-machine.ts, this file only carries out its
+ * commands. Children get SHUTDOWN_GRACE_MS to stop (they force their own exit then); whatever
+ * is still running KILL_MARGIN_MS later is sent SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
-import { exitOnStartupError } from './fatal.js';
 import { createLogger } from '../logger.js';
+import { EXIT } from './exit-codes.js';
+import { exitOnStartupError } from './fatal.js';
+import {
+  initialState,
+  step,
+  type LauncherCommand,
+  type LauncherEvent,
+} from './launcher-machine.js';
+import { KILL_MARGIN_MS } from './shutdown.js';
 
 const here = fileURLToPath(import.meta.url);
 const ext = here.endsWith('.ts') ? '.ts' : '.js';
@@ -18,7 +28,7 @@ const config = (() => {
     return exitOnStartupError('launcher')(error);
   }
 })();
-const roles: Record<string, string> = {
+const files: Record<string, string> = {
   ingress: fileURLToPath(new URL(`../roles/ingress/main${ext}`, import.meta.url)),
   workers: fileURLToPath(new URL(`../../workers/main${ext}`, import.meta.url)),
   // the media process needs its TLS certificate; without one this machine records nothing
@@ -26,60 +36,66 @@ const roles: Record<string, string> = {
     ? { media: fileURLToPath(new URL(`../roles/media/main${ext}`, import.meta.url)) }
     : {}),
 };
-const BACKOFF_MS = [250, 500, 1000, 2000, 5000];
-const GRACE_MS = 15_000;
 const logger = createLogger('launcher', config.logLevel);
-if (!roles.media)
+if (!files.media)
   logger.warn('MEDIA_TLS_CERT_FILE is not set: no media process, nothing is recorded');
 
-let stopping = false;
-let exitStatus = 0;
+let state = initialState(Object.keys(files));
 const children = new Map<string, ChildProcess>();
 
-function start(role: string, file: string, failures = 0): void {
-  if (stopping) return;
-  const child = spawn(process.execPath, [...process.execArgv, file], {
-    stdio: 'inherit',
-    env: process.env,
-  });
-  children.set(role, child);
-  const startedAt = Date.now();
-  child.on('error', (err) => logger.error({ err, role }, 'could not start role'));
-  child.on('exit', (code, signal) => {
-    children.delete(role);
-    if (stopping) {
-      if (children.size === 0) process.exit(exitStatus);
-      return;
-    }
-    if (code === 2) {
-      // a configuration error: restarting cannot help
-      logger.error({ role }, 'role refused its configuration; stopping');
-      stop('SIGTERM', 2);
-      return;
-    }
-    const streak = Date.now() - startedAt > 30_000 ? 0 : failures + 1;
-    const delay = BACKOFF_MS[Math.min(streak, BACKOFF_MS.length - 1)] ?? 5000;
-    logger.error({ role, code, signal, restartInMs: delay }, 'role exited; restarting');
-    setTimeout(() => start(role, file, streak), delay);
-  });
+function dispatch(event: LauncherEvent): void {
+  const next = step(state, event);
+  state = next.state;
+  for (const command of next.commands) perform(command);
 }
 
-function stop(signal: NodeJS.Signals, exitCode = 0): void {
-  if (stopping) {
-    for (const child of children.values()) child.kill('SIGKILL');
-    process.exit(1);
+function perform(command: LauncherCommand): void {
+  switch (command.type) {
+    case 'spawn': {
+      const { role } = command;
+      const child = spawn(process.execPath, [...process.execArgv, files[role]!], {
+        stdio: 'inherit',
+        env: process.env,
+      });
+      children.set(role, child);
+      child.on('error', (err) => logger.error({ err, role }, 'could not start role'));
+      child.on('exit', (code, signal) => {
+        children.delete(role);
+        if (state.phase === 'running' && code === EXIT.config)
+          logger.error({ role }, 'role refused its configuration; stopping');
+        else if (state.phase === 'running') logger.error({ role, code, signal }, 'role exited');
+        dispatch({ type: 'child-exited', role, code, at: Date.now() });
+      });
+      return;
+    }
+    case 'restart-later':
+      logger.error({ role: command.role, restartInMs: command.delayMs }, 'restarting role');
+      setTimeout(
+        () => dispatch({ type: 'restart-due', role: command.role, at: Date.now() }),
+        command.delayMs,
+      );
+      return;
+    case 'terminate':
+      children.get(command.role)?.kill('SIGTERM');
+      return;
+    case 'kill':
+      children.get(command.role)?.kill('SIGKILL');
+      return;
+    case 'arm-kill-deadline':
+      setTimeout(
+        () => dispatch({ type: 'kill-deadline' }),
+        config.shutdownGraceMs + KILL_MARGIN_MS,
+      ).unref();
+      return;
+    case 'exit':
+      process.exit(command.code);
   }
-  stopping = true;
-  exitStatus = exitCode;
-  logger.info({ signal }, 'stopping roles');
-  if (children.size === 0) process.exit(exitCode);
-  for (const child of children.values()) child.kill('SIGTERM');
-  setTimeout(() => {
-    for (const child of children.values()) child.kill('SIGKILL');
-    process.exit(1);
-  }, GRACE_MS).unref();
 }
 
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
-for (const [role, file] of Object.entries(roles)) start(role, file);
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    logger.info({ signal }, 'stopping roles');
+    dispatch({ type: 'signal', signal });
+  });
+}
+dispatch({ type: 'start', at: Date.now() });

@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
 import { startRoleProcess } from '../helpers/role-process.js';
@@ -38,7 +39,10 @@ describe('graceful shutdown', () => {
   it('ingress: readiness 503 at once, still serving for SHUTDOWN_DELAY_MS, then closed, exit 0', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const ingress = role('src/roles/ingress/main.ts', { PORT: String(port), SHUTDOWN_DELAY_MS: '1500' });
+    const ingress = role('src/roles/ingress/main.ts', {
+      PORT: String(port),
+      SHUTDOWN_DELAY_MS: '1500',
+    });
     // ready needs a worker: the in-process ones of another test are not running here
     const worker = role('workers/main.ts', {});
     await eventually(
@@ -63,7 +67,10 @@ describe('graceful shutdown', () => {
 
   it('ingress: a second signal exits at once with 1', async () => {
     const port = await freePort();
-    const ingress = role('src/roles/ingress/main.ts', { PORT: String(port), SHUTDOWN_DELAY_MS: '10000' });
+    const ingress = role('src/roles/ingress/main.ts', {
+      PORT: String(port),
+      SHUTDOWN_DELAY_MS: '10000',
+    });
     await eventually(
       async () => ((await status(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined),
       20_000,
@@ -75,6 +82,35 @@ describe('graceful shutdown', () => {
     const { code, at } = await ingress.exited;
     expect(code).toBe(1);
     expect(at - forcedAt).toBeLessThan(5000); // not the 10 s delay
+  });
+
+  it('ingress: a request still in flight is cut when the drain stage of SHUTDOWN_GRACE_MS ends', async () => {
+    const port = await freePort();
+    // 3 s in all: no delay, 2.25 s to drain, 0.75 s to close (src/process/shutdown.ts)
+    const ingress = role('src/roles/ingress/main.ts', {
+      PORT: String(port),
+      SHUTDOWN_GRACE_MS: '3000',
+    });
+    await eventually(
+      async () => ((await status(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined),
+      20_000,
+    );
+    // a client that announced a body and never sends it keeps its request open
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      'POST /api/calling HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 1000\r\n\r\n{',
+    );
+    const cut = new Promise<number>((r) => socket.once('close', () => r(Date.now())));
+    socket.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const signalledAt = Date.now();
+    ingress.child.kill('SIGTERM');
+    const { code, at } = await ingress.exited;
+    expect(code).toBe(0);
+    expect((await cut) - signalledAt).toBeGreaterThanOrEqual(2000);
+    expect(at - signalledAt).toBeLessThan(3000);
   });
 
   it('workers: a Graph request in flight at SIGTERM is finished and recorded before exit 0', async () => {

@@ -95,7 +95,10 @@ describe('process roles', () => {
   }, 20_000);
 
   it('the launcher does not restart a role that refuses its configuration', async () => {
-    const launcher = run('src/process/launcher.ts', { ...baseEnv(0), GRAPH_BASE_URL: 'ftp://graph' });
+    const launcher = run('src/process/launcher.ts', {
+      ...baseEnv(0),
+      GRAPH_BASE_URL: 'ftp://graph',
+    });
     expect(await launcher.exit).toBe(2);
     expect(launcher.output()).toMatch(/GRAPH_BASE_URL/);
     expect(launcher.output()).not.toMatch(/restarting/);
