@@ -59,7 +59,8 @@ export async function startMediaRole(
   checkMediaTls(config.mediaTlsCertFile, config.mediaTlsKeyFile);
   await checkRecordingsDir(config.recordingsDir);
   const metrics = newMediaMetrics();
-  // after the SDK started (src/process/run-role.ts starts it first), so the instruments bind to its meter
+  // after the SDK started (src/process/run-role.ts starts it first), so the instruments bind
+  // to its meter
   const telemetry = new MediaTelemetry({
     metrics,
     firstTrace: async (callId) => (await core.store.load(callId)).trace,
