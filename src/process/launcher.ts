@@ -56,6 +56,10 @@ function perform(command: LauncherCommand): void {
       const child = spawn(process.execPath, [...process.execArgv, files[role]!], {
         stdio: 'inherit',
         env: process.env,
+        // a process group of its own: Ctrl-C in a terminal signals the whole foreground group,
+        // and a child that got it from there too would take the launcher's SIGTERM as a second
+        // signal and exit at once instead of draining
+        detached: true,
       });
       children.set(role, child);
       child.on('error', (err) => logger.error({ err, role }, 'could not start role'));
