@@ -138,6 +138,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBOX_SWEEP_INTERVAL_MS: int(50, 60_000).default(500),
   OUTBOX_GRACE_MS: int(100, 60_000).default(1000),
+  SHUTDOWN_GRACE_MS: int(2000, 600_000).default(20_000),
   SHUTDOWN_DELAY_MS: int(0, 120_000).default(0),
   FAULT_CRASH_AFTER_COMMIT: z
     .string()
@@ -237,7 +238,15 @@ export interface Config {
   outboxSweepIntervalMs: number;
   /** An outbox entry older than this is re-driven by any replica. @default 1000 */
   outboxGraceMs: number;
-  /** SIGTERM: readiness reports 503 this long before the ingress stops accepting. @default 0 */
+  /**
+   * SIGTERM → exit, every stage included; the process forces its exit after it. Every stage's
+   * deadline derives from it (src/process/shutdown.ts). @default 20000
+   */
+  shutdownGraceMs: number;
+  /**
+   * SIGTERM: readiness reports 503 this long before the ingress stops accepting; part of
+   * `shutdownGraceMs`, which must leave at least 1 s after it to drain and close. @default 0
+   */
   shutdownDelayMs: number;
   /**
    * Tests only: the process kills itself (SIGKILL) right after committing an event of this type
@@ -247,6 +256,9 @@ export interface Config {
 }
 
 export type Modality = 'audio' | 'video';
+
+/** What SHUTDOWN_GRACE_MS must leave after SHUTDOWN_DELAY_MS to drain and close. */
+const MIN_DRAIN_MS = 1000;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -283,6 +295,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((e.MEDIA_TLS_CERT_FILE === undefined) !== (e.MEDIA_TLS_KEY_FILE === undefined)) {
     throw new ConfigError(
       'invalid configuration:\n  MEDIA_TLS_CERT_FILE and MEDIA_TLS_KEY_FILE must be set together',
+    );
+  }
+  if (e.SHUTDOWN_DELAY_MS > e.SHUTDOWN_GRACE_MS - MIN_DRAIN_MS) {
+    throw new ConfigError(
+      `invalid configuration:\n  SHUTDOWN_DELAY_MS (${e.SHUTDOWN_DELAY_MS}) must be at least ${MIN_DRAIN_MS} ms less than SHUTDOWN_GRACE_MS (${e.SHUTDOWN_GRACE_MS}): the delay is part of the grace, and the drain needs the rest`,
     );
   }
   return Object.freeze({
@@ -337,6 +354,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     outboxSweepIntervalMs: e.OUTBOX_SWEEP_INTERVAL_MS,
     outboxGraceMs: e.OUTBOX_GRACE_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     faultCrashAfterCommit: e.FAULT_CRASH_AFTER_COMMIT,
   });

@@ -1,32 +1,18 @@
 /**
- * Composition root of the worker role (`npm run start:workers`): config → Redis → Graph port
- * (msal tokens per tenant) → BullMQ workers for the graph and timers queues. SIGTERM drains
- * in-flight jobs (bounded), then closes queues and Redis.
+ * The worker process (`npm run start:workers`): the role runner's sequence with the answer
+ * policy prepared and the BullMQ workers of the graph and timers queues served (./compose.ts).
+ * Draining: stop fetching, finish the jobs in flight within the drain stage, then force.
  */
-import { checkConfigFiles, loadConfig } from '../src/config.js';
-import { createCore } from '../src/core.js';
-import { exitOnStartupError } from '../src/fatal.js';
-import { createLogger } from '../src/logger.js';
 import { loadPolicy } from '../src/policy/policy.js';
-import { onShutdown } from '../src/shutdown.js';
-import { startTelemetry } from '../src/telemetry/sdk.js';
-import { startWorkers } from './runner.js';
+import { runRole } from '../src/process/run-role.js';
+import { startWorkers } from './compose.js';
 
-async function main(): Promise<void> {
-  const telemetry = startTelemetry({ role: 'workers' });
-  const config = loadConfig();
-  checkConfigFiles(config);
-  const logger = createLogger('workers', config.logLevel);
-  const policy = await loadPolicy(config.policyFile);
-  const core = createCore(config, logger);
-  await core.ready();
-  const workers = startWorkers(core, config, policy, logger);
-  logger.info('workers running: graph, timers');
-  onShutdown(logger, async () => {
-    await workers.close();
-    await core.close();
-    await telemetry.shutdown();
-  });
-}
-
-main().catch(exitOnStartupError('workers'));
+runRole({
+  name: 'workers',
+  prepare: (config) => loadPolicy(config.policyFile),
+  serve({ config, core, logger }, policy) {
+    const workers = startWorkers(core, config, policy, logger);
+    logger.info('workers running: graph, timers');
+    return Promise.resolve({ drain: (budget) => workers.close(budget.drainMs) });
+  },
+});

@@ -9,7 +9,7 @@
  *
  * Assumes replica clocks agree to well within `graceMs` (index scores are writer time).
  */
-import { every } from '../periodic.js';
+import { every } from '../process/periodic.js';
 import type { RedisClient } from '../redis/client.js';
 import { forgetIfUnchangedScript } from '../redis/scripts.js';
 import type { Logger } from 'pino';

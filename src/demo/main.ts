@@ -125,10 +125,14 @@ async function main(): Promise<number> {
     MEDIA_ARRIVAL_TIMEOUT_MS: '2000',
     ADMIN_TOKEN,
   };
-  const orchestrator = spawn(process.execPath, [...process.execArgv, join(root, 'src/launch.ts')], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const orchestrator = spawn(
+    process.execPath,
+    [...process.execArgv, join(root, 'src/process/launcher.ts')],
+    {
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const exited = new Promise<number>((r) => orchestrator.once('exit', (code) => r(code ?? 1)));
   const reader = new Redis(redis.url);
   const base = `http://127.0.0.1:${port}`;

@@ -1,6 +1,6 @@
 /**
  * The ingress as a plain value: `createApp(deps)` builds the Hono app; tests call
- * `app.request()`, `src/main.ts` serves it. `POST /api/calling` answers 202 only after every
+ * `app.request()`, `src/roles/ingress/main.ts` serves it. `POST /api/calling` answers 202 only after every
  * notification's effect on its call is committed to Redis (never "respond then
  * process": a crash would lose a notification Teams was told succeeded); a failure to commit
  * answers 503 so Teams may deliver again.

@@ -19,7 +19,7 @@
  */
 import type { Logger } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
-import { every } from '../periodic.js';
+import { every } from '../process/periodic.js';
 import { ATTR, withSpan } from '../telemetry/index.js';
 import type { Recording } from './recording/index.js';
 import type { MediaSessionStore, StoredSession } from './session-store.js';

@@ -226,8 +226,8 @@ export async function runB1(options: B1Options): Promise<B1Result> {
     RECORD_RETENTION_MS: '10000',
   };
   const roles: RoleProcess[] = [
-    startRole('ingress-0', 'src/main.ts', { ...env, PORT: String(ports[0]) }),
-    startRole('ingress-1', 'src/main.ts', { ...env, PORT: String(ports[1]) }),
+    startRole('ingress-0', 'src/roles/ingress/main.ts', { ...env, PORT: String(ports[0]) }),
+    startRole('ingress-1', 'src/roles/ingress/main.ts', { ...env, PORT: String(ports[1]) }),
     startRole('worker-0', 'workers/main.ts', env),
   ];
   const floorPort = await freePort();

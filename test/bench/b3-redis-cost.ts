@@ -135,7 +135,7 @@ async function measure(servers: Servers, calls: number, run: number): Promise<B3
     firstKey(name, args)?.startsWith(queuePrefix(prefix)) === false ? 'ours' : 'bullmq',
   );
   const meter: Meter = { stateObserver, queueObserver, stateWire, queueWire };
-  // the runtime's connection fails commands instead of queueing them (as in src/core.ts)
+  // the runtime's connection fails commands instead of queueing them (as in src/roles/core.ts)
   if (redis.status !== 'ready') await new Promise((r) => redis.once('ready', r));
   const store = createSnapshotStore(redis, { prefix });
   const queues = createEffectQueues(queueConnection, prefix);

@@ -1,6 +1,6 @@
 /**
  * B7's worker process: a BullMQ Worker on the graph queue with the graph worker's settings
- * (workers/runner.ts) whose processor only notes when it started. Start times go to the parent
+ * (workers/compose.ts) whose processor only notes when it started. Start times go to the parent
  * over IPC in batches, on this process's epoch clock (timeOrigin + now, sub-ms); the parent
  * measures the offset between the two clocks by ping-pong. Env: REDIS_URL, BENCH_PREFIX,
  * BENCH_CONCURRENCY.
@@ -8,9 +8,9 @@
 import { Worker } from 'bullmq';
 import { pino } from 'pino';
 import { queuePrefix } from '../../src/redis/keys.js';
-import { createCore } from '../../src/core.js';
+import { createCore } from '../../src/roles/core.js';
 import { QUEUE, type GraphJob } from '../../src/queues/jobs.js';
-import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/runner.js';
+import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
 
 export type ToParent =
   | { type: 'ready' }

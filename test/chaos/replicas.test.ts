@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../src/calls/runtime.js';
 import { freePort } from '../../src/dev/local-redis.js';
-import { createCore, type Core } from '../../src/core.js';
+import { createCore, type Core } from '../../src/roles/core.js';
 import type { SimCall, Simulator } from '../../src/simulator/index.js';
 import { pino } from 'pino';
 import { startRoleProcess } from '../helpers/role-process.js';
@@ -47,7 +47,7 @@ function startRole(name: string, file: string, extra: Record<string, string> = {
 
 const ingressUrl = (i: number) => `http://127.0.0.1:${ports[i]}`;
 const startIngress = (i: number) =>
-  startRole(`ingress-${i}`, 'src/main.ts', { PORT: String(ports[i]) });
+  startRole(`ingress-${i}`, 'src/roles/ingress/main.ts', { PORT: String(ports[i]) });
 const startWorker = (i: number) => startRole(`worker-${i}`, 'workers/main.ts');
 
 async function ready(i: number): Promise<void> {

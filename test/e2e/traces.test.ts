@@ -89,7 +89,7 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: '200',
     OTEL_METRIC_EXPORT_INTERVAL: '1000',
   };
-  launcher = startRoleProcess('src/launch.ts', env, children, { capture: true });
+  launcher = startRoleProcess('src/process/launcher.ts', env, children, { capture: true });
   await eventually(
     async () => {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
- * Orchestrator roles as child processes (`src/main.ts`, `workers/main.ts`, `src/media/main.ts`,
- * `src/launch.ts`), for tests that signal or kill them.
+ * Orchestrator roles as child processes (`src/roles/ingress/main.ts`, `workers/main.ts`, `src/roles/media/main.ts`,
+ * `src/process/launcher.ts`), for tests that signal or kill them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
@@ -40,9 +40,9 @@ export function startRoleProcess(
   return { child, exit, output: () => output };
 }
 
-/** The media role (`src/media/main.ts`) with `env`. */
+/** The media role (`src/roles/media/main.ts`) with `env`. */
 export const startMediaProcess = (env: Record<string, string>, children: ChildProcess[]) =>
-  startRoleProcess('src/media/main.ts', env, children);
+  startRoleProcess('src/roles/media/main.ts', env, children);
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:`port`. */
 export async function listening(port: number): Promise<void> {

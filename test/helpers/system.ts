@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createCore, type Core } from '../../src/core.js';
+import { createCore, type Core } from '../../src/roles/core.js';
 import { stateName } from '../../src/calls/runtime.js';
 import { localOrchestratorEnv } from '../../src/dev/local-env.js';
 import { freePort } from '../../src/dev/local-redis.js';
-import { startIngress, type Ingress } from '../../src/ingress.js';
-import { startMediaRole, type MediaRole } from '../../src/media/role.js';
+import { startIngress, type Ingress } from '../../src/roles/ingress/compose.js';
+import { startMediaRole, type MediaRole } from '../../src/roles/media/compose.js';
 import { DEFAULT_POLICY, type AnswerPolicy } from '../../src/policy/policy.js';
 import {
   startSimulator,
@@ -23,7 +23,7 @@ import {
   type Simulator,
   type SimulatorOptions,
 } from '../../src/simulator/index.js';
-import { startWorkers, type RunningWorkers } from '../../workers/runner.js';
+import { startWorkers, type RunningWorkers } from '../../workers/compose.js';
 import { testMetrics, type TestMetrics } from './metrics.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from './redis.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, checkConfigFiles, loadConfig, redactUrl } from '../../src/config.js';
-import { createCore } from '../../src/core.js';
+import { createCore } from '../../src/roles/core.js';
 import { pino } from 'pino';
 import { killAll, startRoleProcess } from '../helpers/role-process.js';
 import { testRedisUrl } from '../helpers/redis.js';
@@ -118,12 +118,17 @@ describe('processes refuse a bad configuration with exit 2', () => {
   };
 
   it.each([
-    ['ingress', 'src/main.ts', { POLICY_FILE: '/nonexistent/policy.yaml' }, /POLICY_FILE/],
-    ['ingress', 'src/main.ts', { HOST: '999.1.1.1' }, /HOST/],
+    [
+      'ingress',
+      'src/roles/ingress/main.ts',
+      { POLICY_FILE: '/nonexistent/policy.yaml' },
+      /POLICY_FILE/,
+    ],
+    ['ingress', 'src/roles/ingress/main.ts', { HOST: '999.1.1.1' }, /HOST/],
     ['workers', 'workers/main.ts', { POLICY_FILE: '/nonexistent/policy.yaml' }, /POLICY_FILE/],
     [
       'media',
-      'src/media/main.ts',
+      'src/roles/media/main.ts',
       { MEDIA_TLS_CERT_FILE: '/nonexistent/c.pem', MEDIA_TLS_KEY_FILE: '/nonexistent/k.pem' },
       /MEDIA_TLS_CERT_FILE/,
     ],
@@ -136,7 +141,7 @@ describe('processes refuse a bad configuration with exit 2', () => {
   it('the launcher stops at once when a key file is missing, instead of restarting', async () => {
     const started = Date.now();
     const p = startRoleProcess(
-      'src/launch.ts',
+      'src/process/launcher.ts',
       {
         ...base,
         ADMIN_TOKEN: 'launcher-test-admin-token',

@@ -28,7 +28,7 @@ afterAll(async () => {
 
 async function startMedia(env: Record<string, string>) {
   const role = startRoleProcess(
-    'src/media/main.ts',
+    'src/roles/media/main.ts',
     {
       BOT_APP_ID,
       BOT_APP_SECRET,

@@ -38,7 +38,10 @@ describe('graceful shutdown', () => {
   it('ingress: readiness 503 at once, still serving for SHUTDOWN_DELAY_MS, then closed, exit 0', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const ingress = role('src/main.ts', { PORT: String(port), SHUTDOWN_DELAY_MS: '1500' });
+    const ingress = role('src/roles/ingress/main.ts', {
+      PORT: String(port),
+      SHUTDOWN_DELAY_MS: '1500',
+    });
     // ready needs a worker: the in-process ones of another test are not running here
     const worker = role('workers/main.ts', {});
     await eventually(
@@ -63,7 +66,10 @@ describe('graceful shutdown', () => {
 
   it('ingress: a second signal exits at once with 1', async () => {
     const port = await freePort();
-    const ingress = role('src/main.ts', { PORT: String(port), SHUTDOWN_DELAY_MS: '10000' });
+    const ingress = role('src/roles/ingress/main.ts', {
+      PORT: String(port),
+      SHUTDOWN_DELAY_MS: '10000',
+    });
     await eventually(
       async () => ((await status(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined),
       20_000,

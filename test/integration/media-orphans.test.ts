@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mediaOpenKey } from '../../src/redis/keys.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { verifyRecording } from '../../src/media/recording/index.js';
-import { startMediaRole, type MediaRole } from '../../src/media/role.js';
+import { startMediaRole, type MediaRole } from '../../src/roles/media/compose.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
 import { killAll, listening, startMediaProcess } from '../helpers/role-process.js';
 import { manifestOf, wavData } from '../helpers/recordings.js';

@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { callMachine, type CallEvent } from '../../machines/call.js';
 import { stateName } from '../../src/calls/runtime.js';
-import { createCore, type Core } from '../../src/core.js';
+import { createCore, type Core } from '../../src/roles/core.js';
 import { incoming, participant } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeCallsKey, outboxIndexKey } from '../../src/redis/keys.js';
 import { startOutboxSweeper } from '../../src/calls/outbox-sweeper.js';
-import { createCore, type Core } from '../../src/core.js';
+import { createCore, type Core } from '../../src/roles/core.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -176,7 +176,7 @@ describe('a process killed between commit and enqueue', () => {
     try {
       const port = await freePort();
       const { child, output } = startRoleProcess(
-        'src/main.ts',
+        'src/roles/ingress/main.ts',
         { ...system.env, PORT: String(port), FAULT_CRASH_AFTER_COMMIT: 'CALL.INCOMING' },
         children,
         { capture: true },

@@ -46,7 +46,7 @@ describe('process roles', () => {
     const mediaPort = await freePort();
     const recordings = await mkdtemp(join(tmpdir(), 'cr-launch-'));
     keys = await startKeyServer();
-    const launcher = run('src/launch.ts', {
+    const launcher = run('src/process/launcher.ts', {
       ...baseEnv(port),
       TEAMS_OPENID_CONFIG_URL: keys.openIdConfigUrl,
       MEDIA_TLS_CERT_FILE: process.env.TEST_MEDIA_CERT_FILE!,
@@ -95,13 +95,16 @@ describe('process roles', () => {
   }, 40_000);
 
   it('a bad variable stops the ingress with exit 2 and a message naming it', async () => {
-    const ingress = run('src/main.ts', { ...baseEnv(0), PORT: 'eighty' });
+    const ingress = run('src/roles/ingress/main.ts', { ...baseEnv(0), PORT: 'eighty' });
     expect(await ingress.exit).toBe(2);
     expect(ingress.output()).toMatch(/PORT: must be a whole number/);
   }, 20_000);
 
   it('the launcher does not restart a role that refuses its configuration', async () => {
-    const launcher = run('src/launch.ts', { ...baseEnv(0), GRAPH_BASE_URL: 'ftp://graph' });
+    const launcher = run('src/process/launcher.ts', {
+      ...baseEnv(0),
+      GRAPH_BASE_URL: 'ftp://graph',
+    });
     expect(await launcher.exit).toBe(2);
     expect(launcher.output()).toMatch(/GRAPH_BASE_URL/);
     expect(launcher.output()).not.toMatch(/restarting/);

@@ -192,7 +192,7 @@ describe('Redis faults', () => {
     expect(sim.deliveries.filter((d) => d.callId === c.id && d.attempt > 1)).toEqual([]);
   });
 
-  // The ingress's command connection has a command timeout (src/core.ts): against a Redis
+  // The ingress's command connection has a command timeout (src/roles/core.ts): against a Redis
   // that keeps the connection open and never replies, /readyz and applyEvent still fail fast.
   it('while Redis hangs (SIGSTOP): still a 503 well before Teams gives up', async () => {
     await ready();

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
-import { createCore, type Core } from '../../src/core.js';
+import { createCore, type Core } from '../../src/roles/core.js';
 import { activeCallsKey, callKeys } from '../../src/redis/keys.js';
 import { createCallRuntime } from '../../src/calls/runtime.js';
 import { incoming } from '../helpers/call-events.js';

@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/runner.js';
+import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
 import { startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 

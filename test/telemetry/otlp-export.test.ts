@@ -91,7 +91,7 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: '600000',
     OTEL_METRIC_EXPORT_INTERVAL: '600000',
   };
-  const role = startRoleProcess('src/launch.ts', env, children, { capture: true });
+  const role = startRoleProcess('src/process/launcher.ts', env, children, { capture: true });
   launcher = role.child;
   output = role.output;
   await eventually(

@@ -49,7 +49,7 @@ beforeAll(async () => {
     PROMETHEUS_PORT: String(metricsPort),
     PROMETHEUS_HOST: '127.0.0.1',
   };
-  const role = startRoleProcess('src/launch.ts', env, children, { capture: true });
+  const role = startRoleProcess('src/process/launcher.ts', env, children, { capture: true });
   launcher = role;
   await eventually(
     async () => {

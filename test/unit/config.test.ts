@@ -53,6 +53,22 @@ describe('config', () => {
   });
 });
 
+describe('shutdown settings', () => {
+  it('take SHUTDOWN_DELAY_MS as a part of SHUTDOWN_GRACE_MS, leaving at least 1 s after it', () => {
+    expect(loadConfig(required)).toMatchObject({ shutdownGraceMs: 20_000, shutdownDelayMs: 0 });
+    const c = loadConfig({ ...required, SHUTDOWN_GRACE_MS: '40000', SHUTDOWN_DELAY_MS: '39000' });
+    expect(c).toMatchObject({ shutdownGraceMs: 40_000, shutdownDelayMs: 39_000 });
+    // the default grace cannot hold the longest delay
+    expect(() => loadConfig({ ...required, SHUTDOWN_DELAY_MS: '120000' })).toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ ...required, SHUTDOWN_GRACE_MS: '5000', SHUTDOWN_DELAY_MS: '4001' }),
+    ).toThrow(/SHUTDOWN_DELAY_MS \(4001\) must be at least 1000 ms less than SHUTDOWN_GRACE_MS/);
+    expect(() => loadConfig({ ...required, SHUTDOWN_GRACE_MS: '500' })).toThrow(
+      /SHUTDOWN_GRACE_MS/,
+    );
+  });
+});
+
 describe('telemetrySettings', () => {
   it('is off unless an OTLP endpoint or a traces exporter is configured, and not disabled', () => {
     expect(telemetrySettings({}).enabled).toBe(false);

@@ -13,6 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { parsePolicy } from '../../src/policy/policy.js';
+import { KILL_MARGIN_MS } from '../../src/process/shutdown.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const DEPLOY = new URL('deploy/', ROOT);
@@ -21,8 +22,6 @@ const NAMESPACE = 'cr-orchestrator';
 const TEMPLATE = /\.template\.ya?ml$/;
 /** The only values a Secret in deploy/ may hold. */
 const PLACEHOLDER = /^REPLACE_ME[A-Z0-9_]*$/;
-/** src/shutdown.ts forces a process's exit this long after SIGTERM. */
-const SHUTDOWN_FORCE_MS = 20_000;
 
 /**
  * Variables the manifests set that src/config.ts does not read, each on purpose. OTEL_* are the
@@ -222,7 +221,7 @@ const pvcs = all('PersistentVolumeClaim', Pvc);
 /** Secrets come from the templates (created out of band in a real cluster). */
 const secrets = all('Secret', Secret, docs);
 
-/** `node dist/src/main.js` and the like, as package.json's start scripts run each role. */
+/** `node dist/src/roles/ingress/main.js` and the like, as package.json's start scripts run each role. */
 function roleCommands(): Record<'ingress' | 'workers' | 'media', string[]> {
   const pkg = z
     .object({ scripts: z.record(z.string(), z.string()) })
@@ -411,14 +410,17 @@ describe('Deployments', () => {
     expectNone(problems);
   });
 
-  it('give SIGTERM time for SHUTDOWN_DELAY_MS and the bounded drain', () => {
+  it('let each process force its own exit (SHUTDOWN_GRACE_MS, delay included) before SIGKILL', () => {
     for (const d of deployments) {
-      const env = realEnvironment(mainContainer(d));
-      const delayMs = Number(env.SHUTDOWN_DELAY_MS ?? 0);
+      // loadConfig refuses a SHUTDOWN_DELAY_MS that does not fit inside SHUTDOWN_GRACE_MS
+      const config = loadConfig(realEnvironment(mainContainer(d)));
+      expect(config.shutdownDelayMs, `${d.metadata.name} SHUTDOWN_DELAY_MS`).toBeLessThan(
+        config.shutdownGraceMs,
+      );
       expect(
         d.spec.template.spec.terminationGracePeriodSeconds * 1000,
         `${d.metadata.name} terminationGracePeriodSeconds`,
-      ).toBeGreaterThan(delayMs + SHUTDOWN_FORCE_MS);
+      ).toBeGreaterThanOrEqual(config.shutdownGraceMs + KILL_MARGIN_MS);
     }
   });
 

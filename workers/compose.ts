@@ -1,5 +1,5 @@
 /**
- * Starts the BullMQ workers of one process. The graph queue is deadline-bound: short locks and
+ * The workers role composed: the BullMQ workers of one process (workers/main.ts runs it). The graph queue is deadline-bound: short locks and
  * stall checks so a job held by a dead worker is retried well inside the 5 s answer window
  * (BullMQ's defaults would take 30–60 s: lock expiry plus a stalled-check tick,
  * https://docs.bullmq.io/guide/workers/stalled-jobs).
@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Core } from '../src/core.js';
+import type { Core } from '../src/roles/core.js';
 import { queuePrefix } from '../src/redis/keys.js';
 import type { Config } from '../src/config.js';
 import { createGraphCalls, type GraphCalls } from '../src/graph/calls.js';
@@ -49,8 +49,8 @@ export const TIMER_STALL_CHECK_MS = 500;
 export interface RunningWorkers {
   readonly workers: Worker[];
   isRunning(): boolean;
-  /** Stop fetching, wait up to `graceMs` for active jobs, then force. */
-  close(graceMs?: number): Promise<void>;
+  /** Stop fetching, wait up to `drainMs` for active jobs, then force. */
+  close(drainMs: number): Promise<void>;
 }
 
 /** The Graph port as configured: msal client-credential tokens per tenant, Graph client. */
@@ -147,11 +147,11 @@ export function startWorkers(
   return {
     workers,
     isRunning: () => workers.every((w) => w.isRunning()),
-    close: (graceMs = 10_000) =>
+    close: (drainMs) =>
       (closed ??= (async () => {
         await sweeper.close();
         let timer: NodeJS.Timeout | undefined;
-        const grace = new Promise<'timeout'>((r) => (timer = setTimeout(r, graceMs, 'timeout')));
+        const grace = new Promise<'timeout'>((r) => (timer = setTimeout(r, drainMs, 'timeout')));
         const drained = await Promise.race([Promise.all(workers.map((w) => w.close())), grace]);
         clearTimeout(timer);
         if (drained === 'timeout') await Promise.all(workers.map((w) => w.close(true)));

@@ -1,23 +1,27 @@
 /**
- * The ingress role: the Hono app served by @hono/node-server, wired to the call runtime. Used by
- * `src/main.ts`, the demo and the tests.
+ * The ingress role composed: the Hono app served by @hono/node-server, wired to the call runtime.
+ * Used by `src/roles/ingress/main.ts`, the demo and the tests.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import type { Core } from './core.js';
-import { createApp, type Readiness } from './http/app.js';
-import { createTeamsTokenVerifier } from './http/teams-auth.js';
-import type { AnswerPolicy } from './policy/policy.js';
-import { observeActiveCalls, rosterCutCounter } from './telemetry/index.js';
+import type { Config } from '../../config.js';
+import type { Core } from '../core.js';
+import { createApp, type Readiness } from '../../http/app.js';
+import { shutdownBudget, type ShutdownBudget } from '../../process/shutdown.js';
+import { createTeamsTokenVerifier } from '../../http/teams-auth.js';
+import type { AnswerPolicy } from '../../policy/policy.js';
+import { observeActiveCalls, rosterCutCounter } from '../../telemetry/index.js';
 
 export interface Ingress {
   readonly url: string;
   readonly server: ServerType;
-  /** Readiness goes 503 (load balancers stop sending), then the server stops accepting. */
-  close(): Promise<void>;
+  /**
+   * Readiness goes 503 (load balancers stop sending) for `budget.delayMs`, then the server stops
+   * accepting; requests still open after `budget.drainMs` are cut. @default from `config`
+   */
+  close(budget?: ShutdownBudget): Promise<void>;
 }
 
 export async function startIngress(
@@ -109,15 +113,14 @@ export async function startIngress(
   return {
     url: `http://${host}:${port}`,
     server,
-    close: () =>
+    close: (budget = shutdownBudget(config)) =>
       (closed ??= (async () => {
         // readiness 503 first, and for SHUTDOWN_DELAY_MS the server still takes what a load
         // balancer sends before it notices; then stop intake and let in-flight requests finish
         draining = true;
-        if (config.shutdownDelayMs > 0)
-          await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
+        if (budget.delayMs > 0) await new Promise((r) => setTimeout(r, budget.delayMs));
         await new Promise<void>((resolve) => {
-          const force = setTimeout(() => (server as Server).closeAllConnections(), 5000);
+          const force = setTimeout(() => (server as Server).closeAllConnections(), budget.drainMs);
           force.unref();
           server.close(() => {
             clearTimeout(force);

@@ -10,16 +10,16 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { CallEvent } from '../../machines/call.js';
-import type { Config } from '../config.js';
+import type { CallEvent } from '../../../machines/call.js';
+import type { Config } from '../../config.js';
 import type { Core } from '../core.js';
-import { MediaCredentials } from './credentials.js';
-import { startOrphanSweeper, type OrphanSweeper } from './orphan-sweeper.js';
-import { checkMediaTls, checkRecordingsDir } from './preflight.js';
-import { openRecording } from './recording/index.js';
-import { startMediaServer, type MediaServer } from './server.js';
-import { createMediaSessionStore } from './session-store.js';
-import { MediaTelemetry } from './telemetry.js';
+import { MediaCredentials } from '../../media/credentials.js';
+import { startOrphanSweeper, type OrphanSweeper } from '../../media/orphan-sweeper.js';
+import { checkMediaTls, checkRecordingsDir } from '../../media/preflight.js';
+import { openRecording } from '../../media/recording/index.js';
+import { startMediaServer, type MediaServer } from '../../media/server.js';
+import { createMediaSessionStore } from '../../media/session-store.js';
+import { MediaTelemetry } from '../../media/telemetry.js';
 
 export type MediaConfig = Pick<
   Config,
@@ -59,7 +59,8 @@ export async function startMediaRole(
   }
   checkMediaTls(config.mediaTlsCertFile, config.mediaTlsKeyFile);
   await checkRecordingsDir(config.recordingsDir);
-  // after the SDK started (src/media/main.ts), so the instruments bind to its meter
+  // after the SDK started (src/process/run-role.ts starts it first), so the instruments bind
+  // to its meter
   const telemetry = new MediaTelemetry({
     meterProvider,
     firstTrace: async (callId) => (await core.store.load(callId)).trace,

@@ -1,15 +1,15 @@
 /**
  * What every process role shares: Redis connections, the snapshot store, the effect queues
- * and the call runtime. Called by the composition roots (src/main.ts, workers/main.ts) and by
+ * and the call runtime. Called by the composition roots (src/roles/ingress/main.ts, workers/main.ts) and by
  * tests; it creates no singletons.
  */
 import type { Logger } from 'pino';
-import { redactUrl, type Config } from './config.js';
-import { connectRedis, type RedisClient } from './redis/client.js';
-import { startOutboxSweeper, type OutboxSweeper } from './calls/outbox-sweeper.js';
-import { createCallRuntime, type CallRuntime } from './calls/runtime.js';
-import { createSnapshotStore, type SnapshotStore } from './calls/snapshot-store.js';
-import { createEffectQueues, type EffectQueues } from './queues/producer.js';
+import { redactUrl, type Config } from '../config.js';
+import { connectRedis, type RedisClient } from '../redis/client.js';
+import { startOutboxSweeper, type OutboxSweeper } from '../calls/outbox-sweeper.js';
+import { createCallRuntime, type CallRuntime } from '../calls/runtime.js';
+import { createSnapshotStore, type SnapshotStore } from '../calls/snapshot-store.js';
+import { createEffectQueues, type EffectQueues } from '../queues/producer.js';
 
 export interface Core {
   /** Commands of the call runtime; fails fast while Redis is unreachable. */
