@@ -9,10 +9,9 @@ import fc from 'fast-check';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/app.js';
 import { createTeamsTokenVerifier } from '../../src/http/teams-auth.js';
-import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { plainRedis } from '../helpers/redis.js';
+import { systemApp } from '../helpers/system-app.js';
 import { startSystem, type System } from '../helpers/system.js';
 import {
   AUDIENCE,
@@ -152,25 +151,15 @@ describe('fuzzed notifications under a valid token', () => {
         },
       }),
     );
-    const app = createApp({
-      runtime: system.core.runtime,
-      policy: DEFAULT_POLICY,
-      answerDeadlineMs: 5000,
-      callSettings: {
-        keepAliveIntervalMs: system.config.keepAliveIntervalMs,
-        mediaArrivalTimeoutMs: system.config.mediaArrivalTimeoutMs,
-        effectBudgetMs: system.config.effectBudgetMs,
-      },
-      rosterMode: 'full',
-      verifier: createTeamsTokenVerifier({
+    const app = systemApp(
+      system,
+      createTeamsTokenVerifier({
         openIdConfigUrl: keys.openIdConfigUrl,
         issuers: [ISSUER],
         audience: AUDIENCE,
       }),
-      maxBodyBytes: 256 * 1024,
-      readiness: () => Promise.resolve({ ready: true, checks: {} }),
       logger,
-    });
+    );
     const redis = plainRedis();
     /** What a refused request must leave as it was: every key, and every fuzzed call's version. */
     const written = async () => {

@@ -4,13 +4,11 @@
  * real ingress socket; each refused one writes nothing. Keys come from a key endpoint of the
  * test's own, so the forger holds the private keys (HS256 confusion, `kid` games, clock games).
  */
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/app.js';
 import { HttpError } from '../../src/http/http-error.js';
 import { createTeamsTokenVerifier, type KeyHealth } from '../../src/http/teams-auth.js';
-import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { plainRedis } from '../helpers/redis.js';
+import { systemApp } from '../helpers/system-app.js';
 import { startSystem, type System } from '../helpers/system.js';
 import {
   AUDIENCE,
@@ -243,22 +241,7 @@ describe('key rotation and outages', () => {
 });
 
 describe('through app.request() and the real ingress socket', () => {
-  const app = () =>
-    createApp({
-      runtime: system.core.runtime,
-      policy: DEFAULT_POLICY,
-      answerDeadlineMs: 5000,
-      callSettings: {
-        keepAliveIntervalMs: system.config.keepAliveIntervalMs,
-        mediaArrivalTimeoutMs: system.config.mediaArrivalTimeoutMs,
-        effectBudgetMs: system.config.effectBudgetMs,
-      },
-      rosterMode: 'full',
-      verifier: verifier(),
-      maxBodyBytes: 256 * 1024,
-      readiness: () => Promise.resolve({ ready: true, checks: {} }),
-      logger: pino({ level: 'silent' }),
-    });
+  const app = () => systemApp(system, verifier());
 
   const invite = (callId: string) =>
     JSON.stringify(system.sim.inviteBody({ kind: 'p2p', callId, tenantId: TENANT }));
