@@ -126,7 +126,15 @@ function metricReaders(
   if (options.metricReaders) return { metricReaders: options.metricReaders };
   if (!settings.prometheus) return {};
   const { host, port } = settings.prometheus;
-  const readers: sdkMetrics.IMetricReader[] = [new PrometheusExporter({ host, port })];
+  // telemetry is never fatal: a port that cannot be bound is said in one line, not a stack
+  const exporter = new PrometheusExporter({ host, port }, (error) => {
+    if (error) {
+      process.stderr.write(
+        `telemetry: cannot serve /metrics on ${host}:${port} (PROMETHEUS_PORT): ${error.message}\n`,
+      );
+    }
+  });
+  const readers: sdkMetrics.IMetricReader[] = [exporter];
   if (settings.otlpMetrics)
     readers.push(getPeriodicExportingMetricReaderFromEnv(getOtlpMetricExporterFromEnv()));
   return { metricReaders: readers };
