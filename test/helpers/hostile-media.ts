@@ -50,6 +50,15 @@ export interface HostileMedia {
   close(): Promise<void>;
 }
 
+/** Session settings of a media server under test: short windows, the production limits. */
+export const TEST_SESSION_SETTINGS: SessionSettings = {
+  heartbeatMs: 1000,
+  reconnectWindowMs: 1000,
+  handshakeTimeoutMs: 1000,
+  maxTimestampJumpMs: 60_000,
+  maxUnmixedSources: 4,
+};
+
 export interface HostileMediaOptions {
   settings?: Partial<SessionSettings>;
   connections?: Partial<ConnectionLimits>;
@@ -77,14 +86,7 @@ export async function startHostileMedia(
     connections: { maxConnections: 100, tlsTimeoutMs: 1000, ...options.connections },
     session: {
       owner: `${name}-owner`,
-      settings: {
-        heartbeatMs: 1000,
-        reconnectWindowMs: 1000,
-        handshakeTimeoutMs: 1000,
-        maxTimestampJumpMs: 60_000,
-        maxUnmixedSources: 4,
-        ...options.settings,
-      },
+      settings: { ...TEST_SESSION_SETTINGS, ...options.settings },
       store,
       credentials,
       openRecording: open,

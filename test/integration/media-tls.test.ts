@@ -15,6 +15,7 @@ import { MEDIA_ALPN } from '../../src/media/protocol/index.js';
 import { openRecording } from '../../src/media/recording/index.js';
 import { startMediaServer, type MediaServer } from '../../src/media/server.js';
 import type { MediaSessionStore } from '../../src/media/session-store.js';
+import { TEST_SESSION_SETTINGS } from '../helpers/hostile-media.js';
 import { eventually } from '../helpers/system.js';
 
 let dir: string;
@@ -36,13 +37,7 @@ beforeAll(async () => {
     connections: { maxConnections: 100, tlsTimeoutMs: 1000 },
     session: {
       owner: 'test',
-      settings: {
-        heartbeatMs: 1000,
-        reconnectWindowMs: 1000,
-        handshakeTimeoutMs: 1000,
-        maxTimestampJumpMs: 60_000,
-        maxUnmixedSources: 4,
-      },
+      settings: TEST_SESSION_SETTINGS,
       store: {} as MediaSessionStore,
       credentials: new MediaCredentials('x'.repeat(32)),
       openRecording: (callId) => openRecording({ rootDir: dir, callId }),
