@@ -1,5 +1,7 @@
 // Lint rules of the style in CONTRIBUTING.md: strict TS, no floating promises, no import cycles and
-// the import directions test → anything, workers → src+machines, src → machines, machines → xstate.
+// the import directions test → anything, workers → src+machines, src → machines, machines → xstate,
+// and the workspace packages (packages/*) → nothing of the orchestrator; only src/demo and src/dev
+// may run the simulator.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
@@ -7,6 +9,20 @@ import prettier from 'eslint-config-prettier';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const restrict = (patterns) => ['error', { patterns }];
+/** Product code (src/ but the demo and dev tooling, workers/, machines/) never runs the simulator. */
+const NO_SIMULATOR = {
+  group: [
+    '@cr-orchestrator/teams-simulator',
+    '@cr-orchestrator/teams-simulator/*',
+    '**/packages/teams-simulator/*',
+  ],
+  message: 'production code never imports the simulator (@cr-orchestrator/teams-simulator).',
+};
+/** A workspace package is imported by its name and its `exports`, never by a path into packages/. */
+const BY_PACKAGE_NAME = {
+  group: ['**/packages/*', '@cr-orchestrator/*/*'],
+  message: 'import a workspace package by its name (@cr-orchestrator/media-protocol), not by path.',
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
@@ -34,7 +50,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict([
         {
-          group: ['../src/*', '../workers/*', '../test/*', 'node:*'],
+          group: [
+            '../src/*',
+            '../workers/*',
+            '../test/*',
+            '../packages/*',
+            '@cr-orchestrator/*',
+            'node:*',
+          ],
           message: 'machines/ imports only xstate (machines are pure, see CONTRIBUTING.md).',
         },
       ]),
@@ -45,18 +68,21 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict([
         { group: ['**/workers/*', '**/test/*'], message: 'src/ never imports workers/ or test/.' },
+        BY_PACKAGE_NAME,
       ]),
     },
   },
   {
-    files: ['src/**/*.ts'],
-    ignores: ['src/simulator/**', 'src/demo/**'],
+    files: ['src/**/*.ts', 'workers/**/*.ts'],
+    ignores: ['src/demo/**', 'src/dev/**'],
     rules: {
       'no-restricted-imports': restrict([
         {
-          group: ['**/workers/*', '**/test/*', '**/simulator/*', '**/demo/*'],
-          message: 'production code never imports workers/, test/, the simulator or the demo.',
+          group: ['**/workers/*', '**/test/*', '**/demo/*'],
+          message: 'production code never imports workers/, test/ or the demo.',
         },
+        NO_SIMULATOR,
+        BY_PACKAGE_NAME,
       ]),
     },
   },
@@ -65,29 +91,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict([
         {
-          group: ['**/workers/*', '**/test/*', '**/media/*', '**/simulator/*'],
-          message: 'the ingress never imports the media process, the simulator, workers/ or test/.',
-        },
-      ]),
-    },
-  },
-  {
-    files: ['src/simulator/**/*.ts'],
-    rules: {
-      'no-restricted-imports': restrict([
-        {
-          group: [
-            '**/workers/*',
-            '**/test/*',
-            '../calls/*',
-            '../http/*',
-            '../graph/*',
-            '../queues/*',
-            '../../machines/*',
-          ],
+          group: ['**/workers/*', '**/test/*', '**/media/*', '@cr-orchestrator/media-protocol'],
           message:
-            'the simulator is built from docs/teams-protocol.md, not from our implementation.',
+            'the ingress never imports the media process, the media codec, workers/ or test/.',
         },
+        NO_SIMULATOR,
+        BY_PACKAGE_NAME,
       ]),
     },
   },
@@ -96,6 +105,31 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict([
         { group: ['**/test/*'], message: 'workers/ never imports test/.' },
+        NO_SIMULATOR,
+        BY_PACKAGE_NAME,
+      ]),
+    },
+  },
+  {
+    files: ['packages/teams-simulator/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        {
+          group: ['../*', '@cr-orchestrator/*', '!@cr-orchestrator/media-protocol'],
+          message:
+            'the simulator package imports its own files, @cr-orchestrator/media-protocol and its dependencies, never the orchestrator (it is built from docs/teams-protocol.md, not from our implementation).',
+        },
+      ]),
+    },
+  },
+  {
+    files: ['packages/media-protocol/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        {
+          group: ['../*', '@cr-orchestrator/*'],
+          message: 'the codec package imports only its own files and node: built-ins.',
+        },
       ]),
     },
   },

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { PACKAGE_SOURCES } from './vitest.packages.js';
 
 /**
  * Three tiers, one `vitest run` (what `npm test` and CI run):
@@ -17,11 +18,13 @@ const SYSTEM = [
 ];
 /** Ends each run with each project's wall time and the slowest files. */
 const TIMING = './test/helpers/timing-reporter.ts';
-const UNIT = ['test/unit/**/*.test.ts', 'test/media/protocol/**/*.test.ts'];
+// the codec's tests are pure; the simulator's (packages/teams-simulator/test) are integration
+const UNIT = ['test/unit/**/*.test.ts', 'packages/media-protocol/test/**/*.test.ts'];
 // test/e2e needs Jaeger and the collector built from source: `npm run test:e2e`
 const EXCLUDE = ['test/bench/**', 'test/e2e/**', 'node_modules/**'];
 
 export default defineConfig({
+  resolve: { alias: PACKAGE_SOURCES },
   test: {
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
@@ -36,7 +39,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/**/*.test.ts'],
+          include: ['test/**/*.test.ts', 'packages/teams-simulator/test/**/*.test.ts'],
           exclude: [...EXCLUDE, ...UNIT, ...SYSTEM],
         },
       },

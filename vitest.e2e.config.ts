@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { PACKAGE_SOURCES } from './vitest.packages.js';
 
 // `npm run test:e2e`: traces through the real OpenTelemetry Collector into a real Jaeger, both
 // built from source by the global setup (Go required: it fails, never skips, without it).
 export default defineConfig({
+  resolve: { alias: PACKAGE_SOURCES },
   test: {
     include: ['test/e2e/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts', 'test/e2e/tools-setup.ts'],

@@ -15,7 +15,11 @@ import { ensureDevCerts } from '../dev/certs.js';
 import { relaunchTrusting } from '../dev/trusted-relaunch.js';
 import { localOrchestratorEnv } from '../dev/local-env.js';
 import { ensureRedis, freePort } from '../dev/local-redis.js';
-import { startSimulator, type PlaceCallOptions, type SimCall } from '../simulator/index.js';
+import {
+  startSimulator,
+  type PlaceCallOptions,
+  type SimCall,
+} from '@cr-orchestrator/teams-simulator';
 import { startTelemetry } from '../telemetry/sdk.js';
 import { describeRecording, printSummary, readCallRecord, type DemoRow } from './summary.js';
 

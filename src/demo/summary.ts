@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeSpeakers, verifyRecording } from '../media/recording/index.js';
 import { callKeys } from '../redis/keys.js';
-import type { SimCall } from '../simulator/index.js';
+import type { SimCall } from '@cr-orchestrator/teams-simulator';
 
 export interface CallRecord {
   state: string;

@@ -13,7 +13,7 @@
  * - Modalities: video only when the answer accepted video (the credential carries what it did).
  */
 import type { Modality } from '../config.js';
-import { FRAME_MS, type Frame } from './protocol/index.js';
+import { FRAME_MS, type Frame } from '@cr-orchestrator/media-protocol';
 import type { DropReason } from './telemetry.js';
 
 export interface FrameGuardLimits {

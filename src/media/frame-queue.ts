@@ -4,7 +4,7 @@
  * taken is either counted as written or dropped with its reason.
  */
 import type { TLSSocket } from 'node:tls';
-import type { Frame } from './protocol/index.js';
+import type { Frame } from '@cr-orchestrator/media-protocol';
 import type { AudioTrack, Recording } from './recording/index.js';
 import type { DropReason, MediaTelemetry } from './telemetry.js';
 

@@ -14,7 +14,7 @@ import {
   type ConnectionLimits,
 } from './connection-guard.js';
 import { checkMediaTls } from './preflight.js';
-import { MEDIA_ALPN } from './protocol/index.js';
+import { MEDIA_ALPN } from '@cr-orchestrator/media-protocol';
 import { MediaSession, type SessionDeps } from './session.js';
 import { MediaTelemetry } from './telemetry.js';
 

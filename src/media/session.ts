@@ -29,7 +29,12 @@ import { CredentialError, type MediaCredentials } from './credentials.js';
 import { FrameGuard } from './frame-guard.js';
 import { FrameQueue } from './frame-queue.js';
 import { SourceGate } from './source-gate.js';
-import { encodeFrame, FrameDecoder, ProtocolError, type Frame } from './protocol/index.js';
+import {
+  encodeFrame,
+  FrameDecoder,
+  ProtocolError,
+  type Frame,
+} from '@cr-orchestrator/media-protocol';
 import type { Recording, SpeakerMap } from './recording/index.js';
 import type { MediaSessionStore } from './session-store.js';
 import { MediaTelemetry, type MediaState, type SessionTelemetry } from './telemetry.js';

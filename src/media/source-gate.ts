@@ -5,7 +5,7 @@
  * once the roster names it; after that it is dropped and counted. Held sources and frames are
  * capped, so a peer inventing source ids cannot grow memory.
  */
-import type { Frame } from './protocol/index.js';
+import type { Frame } from '@cr-orchestrator/media-protocol';
 import type { SpeakerMap } from './recording/index.js';
 
 export type AudioFrame = Extract<Frame, { type: 'audio' }>;

@@ -15,7 +15,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { queuePrefix } from '../../src/redis/keys.js';
 import { freePort } from '../../src/dev/local-redis.js';
-import type { SimCall, Simulator } from '../../src/simulator/index.js';
+import type { SimCall, Simulator } from '@cr-orchestrator/teams-simulator';
 import { deleteByPrefix, uniquePrefix } from '../helpers/redis.js';
 import { testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 import { startFloor } from './b1-floor.js';

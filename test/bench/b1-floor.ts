@@ -14,7 +14,7 @@ import { createTokenSource } from '../../src/graph/tokens.js';
 import { HttpError } from '../../src/http/http-error.js';
 import { createTeamsTokenVerifier } from '../../src/http/teams-auth.js';
 import { MediaCredentials } from '../../src/media/credentials.js';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '@cr-orchestrator/teams-simulator';
 import { BOT_APP_ID, BOT_APP_SECRET } from '../helpers/system.js';
 
 export interface Floor {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateName } from '../../src/calls/runtime.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { createCore, type Core } from '../../src/roles/core.js';
-import type { SimCall, Simulator } from '../../src/simulator/index.js';
+import type { SimCall, Simulator } from '@cr-orchestrator/teams-simulator';
 import { pino } from 'pino';
 import { startRoleProcess } from '../helpers/role-process.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';

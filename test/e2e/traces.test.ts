@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObservabilityStack } from '../../src/dev/observability-stack.js';
 import { freePort } from '../../src/dev/local-redis.js';
-import type { SimCall, Simulator } from '../../src/simulator/index.js';
+import type { SimCall, Simulator } from '@cr-orchestrator/teams-simulator';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/sdk.js';
 import { killAll, startRoleProcess, type RoleProcess } from '../helpers/role-process.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';

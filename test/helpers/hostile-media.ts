@@ -12,12 +12,7 @@ import { callKeys } from '../../src/redis/keys.js';
 import type { Modality } from '../../src/config.js';
 import type { ConnectionLimits } from '../../src/media/connection-guard.js';
 import { MediaCredentials } from '../../src/media/credentials.js';
-import {
-  encodeFrame,
-  FrameDecoder,
-  MEDIA_ALPN,
-  type Frame,
-} from '../../src/media/protocol/index.js';
+import { encodeFrame, FrameDecoder, MEDIA_ALPN, type Frame } from '@cr-orchestrator/media-protocol';
 import { openRecording } from '../../src/media/recording/index.js';
 import { startMediaServer, type MediaServer } from '../../src/media/server.js';
 import { createMediaSessionStore, type MediaSessionStore } from '../../src/media/session-store.js';

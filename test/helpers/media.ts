@@ -1,11 +1,6 @@
 /** Raw media-protocol clients for tests that play a peer by hand. */
 import { connect } from 'node:tls';
-import {
-  encodeFrame,
-  FrameDecoder,
-  MEDIA_ALPN,
-  type Frame,
-} from '../../src/media/protocol/index.js';
+import { encodeFrame, FrameDecoder, MEDIA_ALPN, type Frame } from '@cr-orchestrator/media-protocol';
 
 /** HELLO with any credential on a raw TLS connection to `port`: the server's first frame. */
 export function hello(port: number, credential: string, callId: string): Promise<Frame | 'closed'> {

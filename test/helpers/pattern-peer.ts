@@ -12,7 +12,7 @@ import {
   MEDIA_ALPN,
   PCM_FRAME_BYTES,
   type Frame,
-} from '../../src/media/protocol/index.js';
+} from '@cr-orchestrator/media-protocol';
 
 export interface SentFrame {
   index: number;

@@ -22,7 +22,7 @@ import {
   type SimCall,
   type Simulator,
   type SimulatorOptions,
-} from '../../src/simulator/index.js';
+} from '@cr-orchestrator/teams-simulator';
 import { startWorkers, type RunningWorkers } from '../../workers/compose.js';
 import { testMetrics, type TestMetrics } from './metrics.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from './redis.js';

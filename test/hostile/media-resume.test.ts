@@ -4,7 +4,7 @@
  * connection never takes a session from a live one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../../src/media/protocol/index.js';
+import type { Frame } from '@cr-orchestrator/media-protocol';
 import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import {
   audio,

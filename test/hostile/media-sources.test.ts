@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Modality } from '../../src/config.js';
-import { HEADER_BYTES } from '../../src/media/protocol/index.js';
+import { HEADER_BYTES } from '@cr-orchestrator/media-protocol';
 import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import {
   audio,

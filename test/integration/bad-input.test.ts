@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { callKeys } from '../../src/redis/keys.js';
-import type { TokenMode } from '../../src/simulator/index.js';
+import type { TokenMode } from '@cr-orchestrator/teams-simulator';
 import { plainRedis } from '../helpers/redis.js';
 import { startSystem, type System } from '../helpers/system.js';
 

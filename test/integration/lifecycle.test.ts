@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { callKeys } from '../../src/redis/keys.js';
 import { stateName } from '../../src/calls/runtime.js';
-import type { PlaceCallOptions } from '../../src/simulator/index.js';
+import type { PlaceCallOptions } from '@cr-orchestrator/teams-simulator';
 import { plainRedis } from '../helpers/redis.js';
 import {
   callReaches,

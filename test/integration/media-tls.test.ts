@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevCerts } from '../../src/dev/certs.js';
 import { MediaCredentials } from '../../src/media/credentials.js';
-import { MEDIA_ALPN } from '../../src/media/protocol/index.js';
+import { MEDIA_ALPN } from '@cr-orchestrator/media-protocol';
 import { openRecording } from '../../src/media/recording/index.js';
 import { startMediaServer, type MediaServer } from '../../src/media/server.js';
 import type { MediaSessionStore } from '../../src/media/session-store.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaCredentials } from '../../src/media/credentials.js';
 import { verifyRecording } from '../../src/media/recording/index.js';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { SimCall } from '@cr-orchestrator/teams-simulator';
 import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import { hello as helloAt } from '../helpers/media.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';

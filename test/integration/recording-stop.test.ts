@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaCredentials } from '../../src/media/credentials.js';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { SimCall } from '@cr-orchestrator/teams-simulator';
 import { freePort } from '../../src/dev/local-redis.js';
 import { PatternPeer, patternsIn } from '../helpers/pattern-peer.js';
 import { killAll, listening, startMediaProcess } from '../helpers/role-process.js';

@@ -9,7 +9,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callKeys } from '../../src/redis/keys.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
-import type { PlaceCallOptions } from '../../src/simulator/index.js';
+import type { PlaceCallOptions } from '@cr-orchestrator/teams-simulator';
 import { startRedisCluster, type LocalCluster } from '../helpers/redis-cluster.js';
 import {
   callReaches,

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../src/media/protocol/index.js';
+import { encodeFrame } from '@cr-orchestrator/media-protocol';
 import { verifyRecording } from '../../src/media/recording/index.js';
 import { ATTR, METRIC } from '../../src/telemetry/index.js';
 import { manifestOf } from '../helpers/recordings.js';

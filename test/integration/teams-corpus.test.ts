@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Participant } from '../../machines/call.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { SimCall } from '@cr-orchestrator/teams-simulator';
 import { replay } from '../helpers/teams-corpus.js';
 import { callReaches, placeEstablished, startSystem, type System } from '../helpers/system.js';
 

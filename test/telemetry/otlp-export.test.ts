@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '@cr-orchestrator/teams-simulator';
 import { startRoleProcess } from '../helpers/role-process.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 import { eventually, testOrchestratorEnv, testSimulator } from '../helpers/system.js';

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '@cr-orchestrator/teams-simulator';
 import { killAll, startRoleProcess, type RoleProcess } from '../helpers/role-process.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 import { eventually, testOrchestratorEnv, testSimulator } from '../helpers/system.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FrameGuard } from '../../src/media/frame-guard.js';
-import type { Frame } from '../../src/media/protocol/index.js';
+import type { Frame } from '@cr-orchestrator/media-protocol';
 
 const T0 = 1_760_000_000_000;
 

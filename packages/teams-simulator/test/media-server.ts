@@ -7,12 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import {
-  FrameDecoder,
-  MEDIA_ALPN,
-  encodeFrame,
-  type Frame,
-} from '../../src/media/protocol/index.js';
+import { FrameDecoder, MEDIA_ALPN, encodeFrame, type Frame } from '@cr-orchestrator/media-protocol';
 import { testTls } from './setup.js';
 
 type Hello = Extract<Frame, { type: 'hello' }>;

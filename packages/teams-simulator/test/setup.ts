@@ -9,7 +9,7 @@ import {
   type SimCall,
   type Simulator,
   type SimulatorOptions,
-} from '../../src/simulator/index.js';
+} from '../src/index.js';
 import { answerBody, graphSide, startBotStub, type BotStub, type GraphSide } from './bot-stub.js';
 
 export const APP_ID = 'b0710000-0000-4000-8000-000000000001';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/dev/local-redis.js';
-import type { DeliveryLogEntry, SimCall } from '../../src/simulator/index.js';
+import { freePort } from '../../../src/dev/local-redis.js';
+import type { DeliveryLogEntry, SimCall } from '../src/index.js';
 import {
   answerBody,
   callIdOf,

@@ -18,7 +18,7 @@
  * (302/307 + Location) are followed for incoming-call notifications only, as
  * docs/teams-protocol.md#delivery documents; the hops of one attempt share its attempt number.
  */
-import { ATTR, ROOT_CONTEXT, withRequestAttributes } from '../telemetry/index.js';
+import { ATTR, ROOT_CONTEXT, withRequestAttributes } from './telemetry.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenService } from './tokens.js';

@@ -13,7 +13,7 @@ import {
   ProtocolError,
   encodeFrame,
   type Frame,
-} from '../../../src/media/protocol/index.js';
+} from '../src/index.js';
 
 const pcm = (seed: number): Buffer =>
   Buffer.from(Array.from({ length: PCM_FRAME_BYTES }, (_, i) => (i * 7 + seed) & 0xff));

@@ -6,7 +6,7 @@
  * for byte-exact comparison with what a server received.
  */
 import type { Socket } from 'node:net';
-import { FRAME_MS, encodeFrame } from '../media/protocol/index.js';
+import { FRAME_MS, encodeFrame } from '@cr-orchestrator/media-protocol';
 import { CallTimers } from './call-timers.js';
 import { DominantSpeaker, composeTick } from './media-ticks.js';
 import type { SimSentAudio, SimSentVideo } from './media-types.js';

@@ -9,7 +9,7 @@ import type {
   SimCall,
   SimUserOutcome,
   SimUserOutcomeReason,
-} from '../../src/simulator/index.js';
+} from '../src/index.js';
 import { answerBody } from './bot-stub.js';
 import { establish, graphAction, startHarness, type Harness, GRAPH_SUCCESS } from './setup.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { SimCall } from '../src/index.js';
 import {
   answerBody,
   callIdOf,

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { encodeFrame, type Frame, type FrameDecoder } from '../media/protocol/index.js';
+import { encodeFrame, type Frame, type FrameDecoder } from '@cr-orchestrator/media-protocol';
 import { CallTimers } from './call-timers.js';
 import { handshake, parseBlob, parseMpUri, type Handshake } from './media-link.js';
 import * as probes from './media-probes.js';

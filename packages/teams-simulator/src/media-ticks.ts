@@ -5,7 +5,7 @@
  * muted and for pauses; with video, an access unit every 5th tick per video MSI, a keyframe
  * every 50th. Pure apart from the dominant-speaker tracker's memory.
  */
-import type { Frame } from '../media/protocol/index.js';
+import type { Frame } from '@cr-orchestrator/media-protocol';
 import { accessUnit, mixFrames, pcmBytes, speechFrame } from './media-synth.js';
 import type { SimParticipant } from './types.js';
 

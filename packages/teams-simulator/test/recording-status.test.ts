@@ -4,7 +4,7 @@
  * request so a test can tell when the bot was first allowed to persist media.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { SimCall } from '../src/index.js';
 import { errorOf } from './bot-stub.js';
 import { establish, graphAction, startHarness, type Harness, GRAPH_SUCCESS } from './setup.js';
 

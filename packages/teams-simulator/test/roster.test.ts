@@ -5,7 +5,7 @@
  * (docs/teams-protocol.md#recording-status).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { PlaceCallOptions, SimCall } from '../../src/simulator/index.js';
+import type { PlaceCallOptions, SimCall } from '../src/index.js';
 import {
   callIdOf,
   isRosterOf,

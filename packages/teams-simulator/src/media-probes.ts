@@ -5,7 +5,7 @@
  * with what the server did; none of them touches the peer's session.
  */
 import { connect } from 'node:net';
-import { FrameDecoder, encodeFrame, type Frame } from '../media/protocol/index.js';
+import { FrameDecoder, encodeFrame, type Frame } from '@cr-orchestrator/media-protocol';
 import { handshake, tlsConnect, type MediaTarget } from './media-link.js';
 
 export interface Probe {

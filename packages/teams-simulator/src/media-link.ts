@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
-import { FrameDecoder, MEDIA_ALPN, encodeFrame, type Frame } from '../media/protocol/index.js';
+import { FrameDecoder, MEDIA_ALPN, encodeFrame, type Frame } from '@cr-orchestrator/media-protocol';
 import type { SimMediaBlob, SimMediaWelcome } from './media-types.js';
 
 export interface MediaTarget {

@@ -1,7 +1,7 @@
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TokenMode } from '../../src/simulator/index.js';
+import type { TokenMode } from '../src/index.js';
 import { verifier } from './bot-stub.js';
 import { APP_ID, APP_SECRET, startHarness, type Harness } from './setup.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { SimCall } from '../src/index.js';
 import { answerBody, errorOf, isRosterOf, stateOf } from './bot-stub.js';
-import { seededShapes, SUCCESS_SHAPES } from '../../src/simulator/graph-replies.js';
+import { seededShapes, SUCCESS_SHAPES } from '../src/graph-replies.js';
 import { startHarness, type Harness, GRAPH_SUCCESS } from './setup.js';
 
 let h: Harness;

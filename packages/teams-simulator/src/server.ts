@@ -13,7 +13,7 @@ import { handleGraph, type GraphDeps } from './graph-api.js';
 import type { SuccessShape } from './graph-replies.js';
 import { entraError, graphError } from './graph-errors.js';
 import { logEntry } from './request-log.js';
-import { ATTR, contextFrom, SpanKind, withSpan } from '../telemetry/index.js';
+import { ATTR, contextFrom, SpanKind, withSpan } from './telemetry.js';
 import { classify, type Reply, type RequestContext } from './routes.js';
 import type { TokenService } from './tokens.js';
 import type { GraphRoute, RequestLogEntry, RequestRoute, SimulatorLogger } from './types.js';

@@ -7,9 +7,9 @@
  */
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FRAME_MS, type Frame } from '../../src/media/protocol/index.js';
-import { pcmBytes, speechFrame } from '../../src/simulator/media-synth.js';
-import type { PlaceCallOptions, SimCall, SimMediaPeer } from '../../src/simulator/index.js';
+import { FRAME_MS, type Frame } from '@cr-orchestrator/media-protocol';
+import { pcmBytes, speechFrame } from '../src/media-synth.js';
+import type { PlaceCallOptions, SimCall, SimMediaPeer } from '../src/index.js';
 import { answerBody } from './bot-stub.js';
 import {
   audioByTrack,

@@ -8,7 +8,7 @@
  * per-syllable pitch around the speaker's own f0 with two harmonics. Phases run on the absolute
  * sample index, so consecutive frames join without clicks.
  */
-import { PCM_FRAME_BYTES } from '../media/protocol/index.js';
+import { PCM_FRAME_BYTES } from '@cr-orchestrator/media-protocol';
 
 const SAMPLE_RATE = 16_000;
 const SAMPLES = PCM_FRAME_BYTES / 2;

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimCall } from '../../src/simulator/index.js';
+import type { SimCall } from '../src/index.js';
 import { callIdOf, errorOf, notificationOf, stateOf, type Received } from './bot-stub.js';
 import {
   callbackFor,

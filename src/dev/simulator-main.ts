@@ -11,9 +11,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pino from 'pino';
-import { ensureDevCerts } from '../dev/certs.js';
+import { ensureDevCerts } from './certs.js';
 import { startTelemetry } from '../telemetry/sdk.js';
-import { startSimulator } from './simulator.js';
+import { startSimulator } from '@cr-orchestrator/teams-simulator';
 
 const logger = pino({ name: 'simulator' });
 
