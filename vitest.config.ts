@@ -1,11 +1,17 @@
 import { defineConfig } from 'vitest/config';
 import { PACKAGE_SOURCES } from './vitest.packages.js';
+import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
 
 /**
  * Three tiers, one `vitest run` (what `npm test` and CI run):
  * - unit: pure tests, no Redis, no child processes (`npm run test:unit`, seconds);
  * - integration: real Redis, BullMQ, TLS sockets and the simulator, in this process;
  * - system: several role processes, crashes and failover (`npm run test:system`).
+ *
+ * Most files wait on sockets, Redis and timers far more than they compute, so unit and
+ * integration files run four at a time (vitest's default on two cores would be one). The system
+ * files start process after process, and a process that starts slowly because the cores are
+ * busy misses the deadlines those files assert: they run after the others, two at a time.
  */
 const SYSTEM = [
   'test/chaos/**/*.test.ts',
@@ -22,28 +28,45 @@ const TIMING = './test/helpers/timing-reporter.ts';
 const UNIT = ['test/unit/**/*.test.ts', 'packages/media-protocol/test/**/*.test.ts'];
 // test/e2e needs Jaeger and the collector built from source: `npm run test:e2e`
 const EXCLUDE = ['test/bench/**', 'test/e2e/**', 'node_modules/**'];
+/** Files at once: unit and integration (one group), then system. */
+const WORKERS = 4;
+const SYSTEM_WORKERS = 2;
 
 export default defineConfig({
   resolve: { alias: PACKAGE_SOURCES },
   test: {
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
+    sequence: { sequencer: SlowFirstSequencer },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: process.env.CI
       ? ['default', TIMING, ['json', { outputFile: 'test-results/vitest.json' }]]
       : ['default', TIMING],
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT, exclude: EXCLUDE } },
+      {
+        extends: true,
+        test: { name: 'unit', include: UNIT, exclude: EXCLUDE, maxWorkers: WORKERS },
+      },
       {
         extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts', 'packages/teams-simulator/test/**/*.test.ts'],
           exclude: [...EXCLUDE, ...UNIT, ...SYSTEM],
+          maxWorkers: WORKERS,
         },
       },
-      { extends: true, test: { name: 'system', include: SYSTEM, exclude: EXCLUDE } },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: SYSTEM,
+          exclude: EXCLUDE,
+          maxWorkers: SYSTEM_WORKERS,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

@@ -111,6 +111,7 @@ const EnvSchema = z.object({
   MEDIA_CREDENTIAL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   MEDIA_HEARTBEAT_MS: int(50, 60_000).default(1000),
   MEDIA_RECONNECT_WINDOW_MS: int(100, 10 * 60_000).default(10_000),
+  MEDIA_ORPHAN_SWEEP_MS: int(50, 60_000).optional(),
   MEDIA_HANDSHAKE_TIMEOUT_MS: int(100, 60_000).default(2000),
   MEDIA_TLS_TIMEOUT_MS: int(100, 60_000).default(1000),
   MEDIA_MAX_CONNECTIONS: int(1, 100_000).default(500),
@@ -179,6 +180,12 @@ export interface Config {
   mediaHeartbeatMs: number;
   /** How long a lost media session may be resumed. @default 10000 */
   mediaReconnectWindowMs: number;
+  /**
+   * How often a media process refreshes its liveness key and sweeps for sessions of dead
+   * processes; a process is taken for dead 3 of these after its last refresh.
+   * @default a third of `mediaReconnectWindowMs`, within 100..1000
+   */
+  mediaOrphanSweepMs?: number;
   /** After TLS, a peer must have its HELLO accepted within this. @default 2000 */
   mediaHandshakeTimeoutMs: number;
   /**
@@ -327,6 +334,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ).toString('base64url'),
     mediaHeartbeatMs: e.MEDIA_HEARTBEAT_MS,
     mediaReconnectWindowMs: e.MEDIA_RECONNECT_WINDOW_MS,
+    mediaOrphanSweepMs: e.MEDIA_ORPHAN_SWEEP_MS,
     mediaHandshakeTimeoutMs: e.MEDIA_HANDSHAKE_TIMEOUT_MS,
     mediaTlsTimeoutMs: e.MEDIA_TLS_TIMEOUT_MS,
     mediaMaxConnections: e.MEDIA_MAX_CONNECTIONS,

@@ -4,6 +4,7 @@
  * free loopback port with a temporary directory, and stop it again on `stop()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,8 +40,33 @@ export function pingRedis(host: string, port: number, timeoutMs = 500): Promise<
   });
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
+/**
+ * Ports below the ephemeral ranges (Linux 32768+, macOS, BSD and Windows 49152+): outgoing
+ * connections and `listen(0)` never take one of these by chance between `freePort()` and the
+ * listen it is for, which matters when several test files start servers side by side.
+ */
+const PORT_POOL = { from: 20_000, to: 32_000 };
+
+/** True when 127.0.0.1:`port` can be listened on right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1 (a random one of `PORT_POOL`). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const port = PORT_POOL.from + randomInt(PORT_POOL.to - PORT_POOL.from);
+    if (await canListen(port)) return port;
+  }
+  return anyFreePort();
+}
+
+/** Whatever port the system hands out (the fallback when the pool seems taken). */
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -123,12 +123,16 @@ export function testOrchestratorEnv(
 export async function startSystem(options: SystemOptions): Promise<System> {
   const prefix = uniquePrefix(options.name);
   const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const sim = await testSimulator('http://127.0.0.1:9/not-yet', options.sim);
+  const mediaVars = options.media ? await mediaEnv() : {};
+  // The ingress port last, just before the ingress listens: test files run side by side, and a
+  // free port found early may be taken by another process in the meantime.
   const port = await freePort();
-  const sim = await testSimulator(`http://127.0.0.1:${port}/api/calling`, options.sim);
+  sim.webhookUrl = `http://127.0.0.1:${port}/api/calling`;
   const env: Record<string, string> = {
     ...testOrchestratorEnv(sim, prefix, port),
     LOG_LEVEL: 'silent',
-    ...(options.media ? await mediaEnv() : {}),
+    ...mediaVars,
     ...options.env,
   };
   const config = loadConfig(env);

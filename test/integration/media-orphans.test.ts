@@ -33,11 +33,14 @@ afterEach(async () => {
  * A system whose media runs as a child process, a second media role in this process on its own
  * port (the survivor), and a call recording through the child.
  */
-async function recordingOnChild(name: string, windowMs: number) {
+async function recordingOnChild(name: string, windowMs: number, sweepMs?: number) {
   const sys = (system = await startSystem({
     name,
     media: { inProcess: false },
-    env: { MEDIA_RECONNECT_WINDOW_MS: String(windowMs) },
+    env: {
+      MEDIA_RECONNECT_WINDOW_MS: String(windowMs),
+      ...(sweepMs ? { MEDIA_ORPHAN_SWEEP_MS: String(sweepMs) } : {}),
+    },
     sim: { media: { enabled: true, paceMs: 20 } },
   }));
   const child = startMediaProcess(sys.env, children);
@@ -150,10 +153,14 @@ describe('a media process dies and no peer comes back', () => {
   }, 60_000);
 
   it('a peer that resumes after the sweeper marked the session lost wins', async () => {
-    // the survivor sweeps every 1 s and takes a missing owner key (PX 3 s) for a death; the
+    // the survivor sweeps every 0.5 s and takes a missing owner key (PX 1.5 s) for a death; the
     // window leaves the peer (retrying every ≤ 1 s) time to resume after that
-    const windowMs = 8000;
-    const { sys, call, dir, store, survivorPort } = await recordingOnChild('media-race', windowMs);
+    const windowMs = 5000;
+    const { sys, call, dir, store, survivorPort } = await recordingOnChild(
+      'media-race',
+      windowMs,
+      500,
+    );
 
     const lost = await eventually(
       async () => {

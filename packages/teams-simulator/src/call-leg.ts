@@ -13,6 +13,7 @@
  */
 import { CallNotices } from './call-notices.js';
 import { CallTimers } from './call-timers.js';
+import type { Clock, ClockTimer } from './clock.js';
 import type { Deliverer } from './deliveries.js';
 import type { MediaPeerSettings } from './media-peer.js';
 import { RESULTS, callView, type Invite } from './payloads.js';
@@ -28,6 +29,8 @@ import type {
 
 export interface CallDeps {
   deliverer: Deliverer;
+  /** The simulator's clock: the deadline, keep-alive expiry and establish delays run on it. */
+  clock: Clock;
   answerDeadlineMs: number;
   establishDelayMs: number;
   keepAliveTimeoutMs: number;
@@ -55,7 +58,7 @@ export abstract class CallLeg {
   readonly kind: 'p2p' | 'meeting';
   readonly userId: string;
   readonly callChainId: string;
-  readonly invitedAt = Date.now();
+  readonly invitedAt: number;
   state: SimCallState = 'invited';
   answer?: SimCall['answer'];
   reject?: { at: number; reason: string };
@@ -64,7 +67,7 @@ export abstract class CallLeg {
   readonly keepAlives: number[] = [];
 
   protected readonly waiters: StateWaiters;
-  protected readonly timers = new CallTimers();
+  protected readonly timers: CallTimers;
   protected readonly notices: CallNotices;
   protected readonly options: PlaceCallOptions;
   protected readonly invite: Invite;
@@ -74,12 +77,14 @@ export abstract class CallLeg {
   protected closed = false;
   private callbackUri: string | undefined;
   private lastAliveAt = 0;
-  private aliveTimer: NodeJS.Timeout | undefined;
+  private aliveTimer: ClockTimer | undefined;
 
   constructor(
     init: CallInit,
     private readonly deps: CallDeps,
   ) {
+    this.invitedAt = deps.clock.now();
+    this.timers = new CallTimers(deps.clock);
     this.id = init.id;
     this.tenantId = init.tenantId;
     this.kind = init.kind;
@@ -126,7 +131,7 @@ export abstract class CallLeg {
   isPending(): boolean {
     if (this.state !== 'invited' || this.ending) return false;
     // Timers can fire late under load; the deadline is a fact about time, not about the timer.
-    if (Date.now() - this.invitedAt >= this.deps.answerDeadlineMs) this.missDeadline();
+    if (this.deps.clock.now() - this.invitedAt >= this.deps.answerDeadlineMs) this.missDeadline();
     return this.state === 'invited';
   }
 
@@ -134,7 +139,8 @@ export abstract class CallLeg {
   isLive(): boolean {
     if (!LIVE.has(this.state) || this.ending) return false;
     // Same reasoning as isPending: a late timer must not keep a starved call alive.
-    if (Date.now() - this.lastAliveAt >= this.deps.keepAliveTimeoutMs) this.expireKeepAlive();
+    if (this.deps.clock.now() - this.lastAliveAt >= this.deps.keepAliveTimeoutMs)
+      this.expireKeepAlive();
     return LIVE.has(this.state);
   }
 
@@ -145,7 +151,7 @@ export abstract class CallLeg {
   acceptAnswer(body: { callbackUri?: string }, path: string): void {
     this.timers.clear();
     this.state = 'answered';
-    this.answer = { at: Date.now(), body, path };
+    this.answer = { at: this.deps.clock.now(), body, path };
     this.callbackUri = body.callbackUri;
     this.armKeepAlive();
     this.waiters.mark('answered');
@@ -168,7 +174,7 @@ export abstract class CallLeg {
   acceptReject(reason: string, callbackUri: string | undefined): void {
     this.timers.clear();
     this.state = 'rejected';
-    this.reject = { at: Date.now(), reason };
+    this.reject = { at: this.deps.clock.now(), reason };
     this.callbackUri = callbackUri;
     this.decided('rejected');
     this.waiters.mark('rejected');
@@ -181,7 +187,7 @@ export abstract class CallLeg {
    * (docs/teams-protocol.md#other-operations).
    */
   acceptKeepAlive(): void {
-    this.keepAlives.push(Date.now());
+    this.keepAlives.push(this.deps.clock.now());
     this.armKeepAlive();
   }
 
@@ -244,7 +250,7 @@ export abstract class CallLeg {
   }
 
   private armKeepAlive(): void {
-    this.lastAliveAt = Date.now();
+    this.lastAliveAt = this.deps.clock.now();
     this.timers.cancel(this.aliveTimer);
     this.aliveTimer = this.timers.after(this.deps.keepAliveTimeoutMs, () => this.expireKeepAlive());
   }
@@ -263,7 +269,7 @@ export abstract class CallLeg {
   private establish(): void {
     if (this.state !== 'answered' && this.state !== 'establishing') return;
     this.state = 'established';
-    this.establishedAt = Date.now();
+    this.establishedAt = this.deps.clock.now();
     this.decided('established');
     void this.notices.state('established');
     this.joined();

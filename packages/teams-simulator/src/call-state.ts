@@ -26,7 +26,7 @@ export type { CallDeps, CallInit } from './call-leg.js';
 
 export class SimCallImpl extends CallLeg implements SimCall {
   private readonly outcomes: UserOutcomes;
-  private readonly recording = new RecordingLedger();
+  private readonly recording: RecordingLedger;
   private readonly roster: CallRoster;
   /**
    * The platform's media leg, when media is enabled for the call (docs/teams-protocol.md#media).
@@ -39,12 +39,14 @@ export class SimCallImpl extends CallLeg implements SimCall {
       this.media = new MediaPeer({
         ...deps.media,
         callId: init.id,
+        clock: deps.clock,
         participants: () => this.roster.list(),
         connectFailed: () => this.failMediaConnect(),
         logger: deps.logger,
       });
     }
-    this.outcomes = new UserOutcomes(init.id);
+    this.recording = new RecordingLedger(deps.clock);
+    this.outcomes = new UserOutcomes(init.id, deps.clock);
     this.roster = new CallRoster({
       tenantId: init.tenantId,
       mode: init.options.rosterMode ?? 'full',

@@ -1,12 +1,16 @@
 /**
- * A call's timers: all unref'd (a simulated call never keeps a test process alive) and all
- * cleared at once when the leg ends or the simulator closes.
+ * A call's timers, on the simulator's clock: all unref'd (a simulated call never keeps a test
+ * process alive) and all cleared at once when the leg ends or the simulator closes.
  */
-export class CallTimers {
-  private readonly pending = new Set<NodeJS.Timeout>();
+import type { Clock, ClockTimer } from './clock.js';
 
-  after(ms: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
+export class CallTimers {
+  private readonly pending = new Set<ClockTimer>();
+
+  constructor(private readonly clock: Clock) {}
+
+  after(ms: number, fn: () => void): ClockTimer {
+    const timer = this.clock.setTimeout(() => {
       this.pending.delete(timer);
       fn();
     }, ms);
@@ -15,14 +19,14 @@ export class CallTimers {
     return timer;
   }
 
-  cancel(timer: NodeJS.Timeout | undefined): void {
+  cancel(timer: ClockTimer | undefined): void {
     if (timer === undefined) return;
-    clearTimeout(timer);
+    this.clock.clearTimeout(timer);
     this.pending.delete(timer);
   }
 
   clear(): void {
-    for (const t of this.pending) clearTimeout(t);
+    for (const t of this.pending) this.clock.clearTimeout(t);
     this.pending.clear();
   }
 }

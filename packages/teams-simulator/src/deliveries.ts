@@ -20,7 +20,7 @@
  */
 import { ATTR, ROOT_CONTEXT, withRequestAttributes } from './telemetry.js';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from './clock.js';
 import type { TokenService } from './tokens.js';
 import type {
   DeliveryKind,
@@ -67,6 +67,8 @@ export interface DelivererDeps {
   tokens: TokenService;
   log: DeliveryLogEntry[];
   timeoutMs: number;
+  /** The simulator's clock: response timeouts and retry delays run on it. */
+  clock: Clock;
   /** Read at every send, because both URLs are settable while calls run. */
   routes(): DeliveryRoutes;
   /** `attempts` counts the first POST too; 1 = no retries. */
@@ -123,7 +125,7 @@ export class Deliverer {
     if (this.deps.closing.aborted) return false;
     const ms = table.length === 0 ? 0 : table[Math.min(n, table.length) - 1]!;
     try {
-      await sleep(ms, undefined, { signal: this.deps.closing });
+      await this.deps.clock.sleep(ms, this.deps.closing);
       return true;
     } catch {
       return false;
@@ -170,7 +172,7 @@ export class Deliverer {
       else headers[name.toLowerCase()] = value;
     }
     const entry: DeliveryLogEntry = {
-      at: Date.now(),
+      at: this.deps.clock.now(),
       url,
       callId: d.callId,
       kind: d.kind,
@@ -182,14 +184,14 @@ export class Deliverer {
       messageId,
       duplicate: d.duplicate ?? false,
     };
-    const started = performance.now();
+    const started = this.deps.clock.monotonic();
     let location: string | undefined;
     let responseBody = '';
     // Not AbortSignal.timeout: inside AbortSignal.any it can be garbage-collected before it
     // fires on Node 20 (nodejs/node#57736), and a slow bot then holds the POST indefinitely.
     // The timer's closure keeps this controller alive until it fires or is cleared.
     const timeout = new AbortController();
-    const timer = setTimeout(
+    const timer = this.deps.clock.setTimeout(
       () => timeout.abort(new DOMException('webhook response timeout', 'TimeoutError')),
       this.deps.timeoutMs,
     );
@@ -219,9 +221,9 @@ export class Deliverer {
     } catch (err) {
       entry.error = describe(err, this.deps.timeoutMs);
     } finally {
-      clearTimeout(timer);
+      this.deps.clock.clearTimeout(timer);
     }
-    entry.latencyMs = performance.now() - started;
+    entry.latencyMs = this.deps.clock.monotonic() - started;
     entry.responseBody = responseBody.slice(0, RESPONSE_BODY_LIMIT);
     this.deps.log.push(entry);
     if (entry.error) {

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { FrameDecoder, MEDIA_ALPN, encodeFrame, type Frame } from '@cr-orchestrator/media-protocol';
+import type { Clock } from './clock.js';
 import type { SimMediaBlob, SimMediaWelcome } from './media-types.js';
 
 export interface MediaTarget {
@@ -79,6 +80,7 @@ export function handshake(
   target: MediaTarget,
   hello: Extract<Frame, { type: 'hello' }>,
   timeoutMs: number,
+  clock: Clock,
 ): Promise<Handshake> {
   return new Promise((resolve) => {
     const socket = tlsConnect(target);
@@ -87,14 +89,14 @@ export function handshake(
     const settle = (result: Handshake) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
       if (!result.ok) socket.destroy();
       else socket.pause();
       resolve(result);
     };
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () => settle({ ok: false, error: `no WELCOME within ${timeoutMs} ms` }),
       timeoutMs,
     );

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { encodeFrame, type Frame, type FrameDecoder } from '@cr-orchestrator/media-protocol';
 import { CallTimers } from './call-timers.js';
+import type { Clock, ClockTimer } from './clock.js';
 import { handshake, parseBlob, parseMpUri, type Handshake } from './media-link.js';
 import * as probes from './media-probes.js';
 import { MediaTicker } from './media-ticker.js';
@@ -35,6 +36,8 @@ export interface MediaPeerSettings {
 export interface MediaPeerDeps extends MediaPeerSettings {
   /** The simulator's call id, for logs. */
   callId: string;
+  /** The simulator's clock: ticks, heartbeats, backoffs and connect timeouts run on it. */
+  clock: Clock;
   participants(): SimParticipant[];
   /**
    * The first connection failed: the leg must end 500/1005 (docs/teams-protocol.md#call-states).
@@ -84,10 +87,10 @@ export class MediaPeer implements SimMediaPeer {
   welcome?: SimMediaWelcome;
   reconnectUri?: string;
 
-  private readonly timers = new CallTimers();
+  private readonly timers: CallTimers;
   private socket: TLSSocket | undefined;
   private readonly ticker: MediaTicker;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: ClockTimer | undefined;
   private stalledUntil = 0;
   private lastHeardAt = 0;
   private lostAt = 0;
@@ -95,7 +98,9 @@ export class MediaPeer implements SimMediaPeer {
   private waiters: StateWaiter[] = [];
 
   constructor(private readonly deps: MediaPeerDeps) {
+    this.timers = new CallTimers(deps.clock);
     this.ticker = new MediaTicker({
+      clock: deps.clock,
       paceMs: deps.paceMs,
       video: deps.video,
       participants: () => deps.participants(),
@@ -149,7 +154,7 @@ export class MediaPeer implements SimMediaPeer {
     }
     socket.write(encodeFrame({ type: 'end', reason: 'call-ended' }));
     socket.end();
-    setTimeout(() => socket.destroy(), END_LINGER_MS).unref();
+    this.deps.clock.setTimeout(() => socket.destroy(), END_LINGER_MS).unref();
   }
 
   /** The simulator is closing: drop everything now. */
@@ -178,7 +183,7 @@ export class MediaPeer implements SimMediaPeer {
   }
 
   stall(ms: number): void {
-    this.stalledUntil = Math.max(this.stalledUntil, Date.now() + ms);
+    this.stalledUntil = Math.max(this.stalledUntil, this.deps.clock.now() + ms);
   }
 
   sendGarbage(bytes?: Buffer): void {
@@ -218,6 +223,7 @@ export class MediaPeer implements SimMediaPeer {
       parseMpUri(blob.mpUri),
       this.hello(false),
       this.deps.connectTimeoutMs,
+      this.deps.clock,
     );
     if (this.state !== 'connecting') return void (result.ok && result.socket.destroy());
     if (!result.ok) {
@@ -233,7 +239,7 @@ export class MediaPeer implements SimMediaPeer {
     this.socket = socket;
     this.welcome = welcome;
     this.connects += 1;
-    this.lastHeardAt = Date.now();
+    this.lastHeardAt = this.deps.clock.now();
     this.ticker.reconnected();
     socket.on('data', (chunk: Buffer) => this.onData(socket, decoder, chunk));
     socket.on('error', (err: Error) =>
@@ -255,7 +261,7 @@ export class MediaPeer implements SimMediaPeer {
 
   private onData(socket: TLSSocket, decoder: FrameDecoder, chunk: Buffer): void {
     if (socket !== this.socket) return;
-    this.lastHeardAt = Date.now();
+    this.lastHeardAt = this.deps.clock.now();
     try {
       this.received(decoder.push(chunk));
     } catch (error) {
@@ -278,9 +284,9 @@ export class MediaPeer implements SimMediaPeer {
     if (socket !== this.socket || this.state !== 'streaming' || !this.welcome) return;
     const every = this.welcome.heartbeatMs;
     // The server heartbeats every `every` ms: three missed is a dead connection (as it judges us).
-    if (Date.now() - this.lastHeardAt > 3 * every) return void socket.destroy();
-    if (Date.now() >= this.stalledUntil && socket.writable) {
-      socket.write(encodeFrame({ type: 'heartbeat', timestamp: Date.now() }));
+    if (this.deps.clock.now() - this.lastHeardAt > 3 * every) return void socket.destroy();
+    if (this.deps.clock.now() >= this.stalledUntil && socket.writable) {
+      socket.write(encodeFrame({ type: 'heartbeat', timestamp: this.deps.clock.now() }));
       this.heartbeatsSent += 1;
     }
     this.heartbeat = this.timers.after(every, () => this.beat(socket));
@@ -292,7 +298,7 @@ export class MediaPeer implements SimMediaPeer {
     this.timers.cancel(this.heartbeat);
     if (this.state !== 'streaming') return;
     this.setState('reconnecting');
-    this.lostAt = Date.now();
+    this.lostAt = this.deps.clock.now();
     this.retry = 0;
     this.deps.logger?.info({ callId: this.deps.callId }, 'media connection lost; resuming');
     this.scheduleReconnect();
@@ -301,9 +307,9 @@ export class MediaPeer implements SimMediaPeer {
   private scheduleReconnect(): void {
     const windowEnd = this.lostAt + (this.welcome?.reconnectWindowMs ?? 0);
     const backoff = BACKOFF_MS[Math.min(this.retry, BACKOFF_MS.length - 1)]!;
-    const at = Math.max(Date.now() + backoff, this.stalledUntil);
+    const at = Math.max(this.deps.clock.now() + backoff, this.stalledUntil);
     if (at >= windowEnd) return this.fail('reconnect window passed', false);
-    this.timers.after(at - Date.now(), () => {
+    this.timers.after(at - this.deps.clock.now(), () => {
       this.reconnect(windowEnd).catch((err: unknown) => this.fail(String(err), false));
     });
   }
@@ -312,8 +318,11 @@ export class MediaPeer implements SimMediaPeer {
     if (this.state !== 'reconnecting') return;
     this.attempts += 1;
     const target = parseMpUri(this.reconnectUri ?? this.started().mpUri);
-    const timeoutMs = Math.max(1, Math.min(this.deps.connectTimeoutMs, windowEnd - Date.now()));
-    const result = await handshake(target, this.hello(true), timeoutMs);
+    const timeoutMs = Math.max(
+      1,
+      Math.min(this.deps.connectTimeoutMs, windowEnd - this.deps.clock.now()),
+    );
+    const result = await handshake(target, this.hello(true), timeoutMs, this.deps.clock);
     if (this.state !== 'reconnecting') return void (result.ok && result.socket.destroy());
     if (result.ok) return this.attach(result);
     if (result.refused !== undefined) {
@@ -341,7 +350,13 @@ export class MediaPeer implements SimMediaPeer {
   /** The socket when a tick may be written now. */
   private sendable(): TLSSocket | undefined {
     const s = this.socket;
-    if (this.state !== 'streaming' || !s || !s.writable || Date.now() < this.stalledUntil) return;
+    if (
+      this.state !== 'streaming' ||
+      !s ||
+      !s.writable ||
+      this.deps.clock.now() < this.stalledUntil
+    )
+      return;
     return s.writableLength <= MAX_PENDING_WRITE_BYTES ? s : undefined;
   }
 
@@ -360,6 +375,7 @@ export class MediaPeer implements SimMediaPeer {
       target: parseMpUri(this.started().mpUri),
       hello: this.hello(false),
       timeoutMs: this.deps.connectTimeoutMs,
+      clock: this.deps.clock,
       onRefusal: (reason) => this.refusals.push(reason),
     };
   }

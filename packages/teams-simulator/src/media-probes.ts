@@ -6,6 +6,7 @@
  */
 import { connect } from 'node:net';
 import { FrameDecoder, encodeFrame, type Frame } from '@cr-orchestrator/media-protocol';
+import type { Clock } from './clock.js';
 import { handshake, tlsConnect, type MediaTarget } from './media-link.js';
 
 export interface Probe {
@@ -14,6 +15,8 @@ export interface Probe {
   hello: Extract<Frame, { type: 'hello' }>;
   /** Deadline of the connection (and of an answer to HELLO). */
   timeoutMs: number;
+  /** The simulator's clock, for that deadline. */
+  clock: Clock;
   /** Every REFUSE reason received. */
   onRefusal: (reason: string) => void;
 }
@@ -23,9 +26,10 @@ export async function reuseCredential({
   target,
   hello,
   timeoutMs,
+  clock,
   onRefusal,
 }: Probe): Promise<string> {
-  const result = await handshake(target, hello, timeoutMs);
+  const result = await handshake(target, hello, timeoutMs, clock);
   if (result.ok) {
     result.socket.destroy(); // no END: that would end the call's real session
     return 'accepted';
@@ -38,17 +42,23 @@ export async function reuseCredential({
 }
 
 /** The HELLO bytes over plain TCP to the TLS port. */
-export function connectPlaintext({ target, hello, timeoutMs, onRefusal }: Probe): Promise<string> {
+export function connectPlaintext({
+  target,
+  hello,
+  timeoutMs,
+  clock,
+  onRefusal,
+}: Probe): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect({ host: target.host, port: target.port });
     const decoder = new FrameDecoder();
     let connected = false;
     const done = (outcome: string) => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       socket.destroy();
       resolve(outcome);
     };
-    const timer = setTimeout(() => done('open'), timeoutMs);
+    const timer = clock.setTimeout(() => done('open'), timeoutMs);
     timer.unref();
     socket.on('connect', () => {
       connected = true;
@@ -78,24 +88,24 @@ export function connectPlaintext({ target, hello, timeoutMs, onRefusal }: Probe)
 
 /** A TLS connection that sends nothing for `ms` after the TLS handshake. */
 export function slowHandshake(
-  { target, timeoutMs: connectTimeoutMs, onRefusal }: Probe,
+  { target, timeoutMs: connectTimeoutMs, clock, onRefusal }: Probe,
   ms: number,
 ): Promise<string> {
   return new Promise((resolve) => {
     const socket = tlsConnect(target);
     const decoder = new FrameDecoder();
     let secure = false;
-    let timer = setTimeout(() => done('error:TLS handshake timed out'), connectTimeoutMs);
+    let timer = clock.setTimeout(() => done('error:TLS handshake timed out'), connectTimeoutMs);
     timer.unref();
     const done = (outcome: string) => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       socket.destroy();
       resolve(outcome);
     };
     socket.once('secureConnect', () => {
       secure = true;
-      clearTimeout(timer);
-      timer = setTimeout(() => done('open'), ms);
+      clock.clearTimeout(timer);
+      timer = clock.setTimeout(() => done('open'), ms);
       timer.unref();
     });
     socket.on('data', (chunk: Buffer) => {

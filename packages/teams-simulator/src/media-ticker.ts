@@ -1,5 +1,6 @@
 /**
- * The media clock and tick loop of one call's media peer: a tick every `paceMs` of real time,
+ * The media clock and tick loop of one call's media peer: a tick every `paceMs` of the
+ * simulator's clock (real time unless a test moves it),
  * 20 ms of media clock each, from the first WELCOME to the end of the call, whatever the
  * connection does. A tick's frames (`composeTick`) are written when the peer offers a socket,
  * else the tick is a gap: media is real time, nothing is sent late. Everything written is logged
@@ -8,11 +9,13 @@
 import type { Socket } from 'node:net';
 import { FRAME_MS, encodeFrame } from '@cr-orchestrator/media-protocol';
 import { CallTimers } from './call-timers.js';
+import type { Clock } from './clock.js';
 import { DominantSpeaker, composeTick } from './media-ticks.js';
 import type { SimSentAudio, SimSentVideo } from './media-types.js';
 import type { SimParticipant } from './types.js';
 
 export interface TickerDeps {
+  clock: Clock;
   paceMs: number;
   video: boolean;
   participants(): SimParticipant[];
@@ -25,7 +28,7 @@ export class MediaTicker {
   readonly videoSent = new Map<string, SimSentVideo[]>();
   readonly dominantSpeakers: { timestamp: number; sourceId: number }[] = [];
   readonly gaps: { from: number; to: number }[] = [];
-  private readonly timers = new CallTimers();
+  private readonly timers: CallTimers;
   private tick = 0;
   private clockStart = 0;
   private loopStart = 0;
@@ -34,14 +37,16 @@ export class MediaTicker {
   private readonly dominant = new DominantSpeaker();
   private announced: number | undefined;
 
-  constructor(private readonly deps: TickerDeps) {}
+  constructor(private readonly deps: TickerDeps) {
+    this.timers = new CallTimers(deps.clock);
+  }
 
   /** Start the clock at the current wall time (once). */
   start(): void {
     if (this.running || this.tick > 0) return;
     this.running = true;
-    this.clockStart = Date.now();
-    this.loopStart = performance.now();
+    this.clockStart = this.deps.clock.now();
+    this.loopStart = this.deps.clock.monotonic();
     this.schedule();
   }
 
@@ -57,7 +62,7 @@ export class MediaTicker {
   }
 
   private schedule(): void {
-    let delay = this.loopStart + this.tick * this.deps.paceMs - performance.now();
+    let delay = this.loopStart + this.tick * this.deps.paceMs - this.deps.clock.monotonic();
     // Far behind (a suspended process): carry on from now rather than burst catch-up ticks.
     if (delay < -1000) {
       this.loopStart -= delay;

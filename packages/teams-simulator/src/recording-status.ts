@@ -6,6 +6,7 @@
  * (docs/teams-protocol.md#roster).
  */
 import { z } from 'zod';
+import type { Clock } from './clock.js';
 import type { RecordingStatusUpdate, SimRecordingStatus } from './types.js';
 
 const STATUSES = ['notRecording', 'recording', 'failed'] as const;
@@ -49,9 +50,11 @@ export class RecordingLedger {
   /** The last accepted status; 'unknown' before any. */
   current: SimRecordingStatus = 'unknown';
 
+  constructor(private readonly clock: Clock) {}
+
   /** Record one request with the HTTP status it was answered with. */
   note(text: string, httpStatus: number): void {
-    const at = Date.now();
+    const at = this.clock.now();
     const request = readRequest(text);
     const accepted = httpStatus === 200;
     this.updates.push({ at, ...request, accepted, httpStatus });

@@ -5,8 +5,8 @@
  */
 import { createAdaptorServer } from '@hono/node-server';
 import { createServer, type Server } from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimCallImpl } from './call-state.js';
+import type { Clock } from './clock.js';
 import { botFrameworkOpenIdConfig, entraMetadata, tokenEndpoint, type EntraDeps } from './entra.js';
 import type { FaultTable, ActiveFault } from './faults.js';
 import { handleGraph, type GraphDeps } from './graph-api.js';
@@ -28,6 +28,8 @@ export interface HandlerDeps {
   calls: ReadonlyMap<string, SimCallImpl>;
   requests: RequestLogEntry[];
   closing: AbortSignal;
+  /** The simulator's clock: request log times and injected fault delays. */
+  clock: Clock;
   /** The shape of the next successful Graph action's reply (seeded). */
   successShape(): SuccessShape;
   /** Extra routes under `/_sim/` (the control API); not logged in `requests`. */
@@ -76,7 +78,7 @@ function handler(
   deps: HandlerDeps,
 ): (req: Request, url: URL, classified: RequestContext['classified']) => Promise<Response> {
   return async (req, url, classified) => {
-    const at = Date.now();
+    const at = deps.clock.now();
     const path = url.pathname;
     if (deps.control && path.startsWith('/_sim/'))
       return toResponse(req, await deps.control(req, path));
@@ -108,7 +110,7 @@ async function dispatch(ctx: RequestContext, deps: HandlerDeps): Promise<Reply> 
   }
   if (FAULTABLE.has(route)) {
     const fault = deps.faults.take(route as GraphRoute, callId);
-    if (fault) return faultReply(ctx, fault, deps.closing);
+    if (fault) return faultReply(ctx, fault, deps.closing, deps.clock);
   }
   const baseUrl = deps.baseUrl();
   switch (route) {
@@ -137,8 +139,9 @@ async function faultReply(
   ctx: RequestContext,
   fault: ActiveFault,
   closing: AbortSignal,
+  clock: Clock,
 ): Promise<Reply> {
-  if (fault.delayMs > 0) await sleep(fault.delayMs, undefined, { signal: closing });
+  if (fault.delayMs > 0) await clock.sleep(fault.delayMs, closing);
   const message = `Injected fault: ${fault.status} ${fault.code}.`;
   const reply =
     ctx.classified.route === 'token'

@@ -5,6 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { SimCallImpl } from './call-state.js';
+import { realClock, type Clock } from './clock.js';
 import { seededShapes } from './graph-replies.js';
 import { handleControl } from './control-api.js';
 import { Deliverer } from './deliveries.js';
@@ -36,12 +37,14 @@ interface Compiled {
   deliveryRetry: Required<DeliveryRetry>;
   /** `enabled` is the default of `PlaceCallOptions.media`. */
   media: MediaPeerSettings & { enabled: boolean };
+  clock: Clock;
 }
 
 function compile(opts: SimulatorOptions): Compiled {
+  const clock = opts.clock ?? realClock;
   if (!opts.botAppId || !opts.botAppSecret)
     throw new Error('botAppId and botAppSecret are required');
-  const c: Omit<Compiled, 'media' | 'deliveryRetry'> = {
+  const c: Omit<Compiled, 'media' | 'deliveryRetry' | 'clock'> = {
     answerDeadlineMs: opts.answerDeadlineMs ?? 5000,
     establishDelayMs: opts.establishDelayMs ?? 30,
     keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 45 * 60_000,
@@ -55,6 +58,7 @@ function compile(opts: SimulatorOptions): Compiled {
     ...c,
     deliveryRetry: compileRetry(opts.deliveryRetry ?? { attempts: 1 }),
     media: compileMedia(opts.media ?? {}),
+    clock,
   };
 }
 
@@ -125,6 +129,7 @@ class SimulatorImpl implements Simulator {
       tokens,
       log: this.deliveries,
       timeoutMs: cfg.deliveryTimeoutMs,
+      clock: cfg.clock,
       routes: () => ({ webhookUrl: this.webhookUrl, replicas: this.webhookUrls }),
       retry: cfg.deliveryRetry,
       closing: this.closing.signal,
@@ -155,6 +160,7 @@ class SimulatorImpl implements Simulator {
       calls: this.calls,
       requests: this.requests,
       closing: this.closing.signal,
+      clock: this.cfg.clock,
       successShape: seededShapes(this.graphReplySeed),
       control: this.opts.controlApi ? (req, path) => handleControl(req, path, this) : undefined,
       logger: this.opts.logger,
@@ -184,6 +190,7 @@ class SimulatorImpl implements Simulator {
       { id, tenantId, kind, userId, invite, options: o },
       {
         deliverer: this.deliverer,
+        clock: this.cfg.clock,
         answerDeadlineMs: this.cfg.answerDeadlineMs,
         establishDelayMs: this.cfg.establishDelayMs,
         keepAliveTimeoutMs: this.cfg.keepAliveTimeoutMs,
@@ -254,7 +261,7 @@ class SimulatorImpl implements Simulator {
 /** Start a simulator listening on 127.0.0.1 (see `SimulatorOptions`). */
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const cfg = compile(opts);
-  const tokens = await TokenService.create(opts.botAppId, cfg.tokenLifetimeSec);
+  const tokens = await TokenService.create(opts.botAppId, cfg.tokenLifetimeSec, cfg.clock);
   const sim = new SimulatorImpl(opts, cfg, tokens);
   await sim.listen();
   return sim;

@@ -17,6 +17,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
+import { realClock, type Clock } from './clock.js';
 import type { TokenMode } from './types.js';
 
 export const BOT_FRAMEWORK_ISSUER = 'https://api.botframework.com';
@@ -53,8 +54,6 @@ async function newKey(): Promise<SigningKey> {
   return { kid, privateKey, publicKey, jwk };
 }
 
-const nowSec = (): number => Math.floor(Date.now() / 1000);
-
 export interface WebhookTokenRequest {
   tenantId: string;
   mode?: TokenMode;
@@ -77,14 +76,20 @@ export class TokenService {
     private readonly entra: SigningKey,
     private readonly botAppId: string,
     private readonly lifetimeSec: number,
+    private readonly clock: Clock,
   ) {
     this.current = first;
     this.published = [first];
   }
 
-  static async create(botAppId: string, lifetimeSec: number): Promise<TokenService> {
+  /** Tokens are stamped (iat, nbf, exp) and Graph tokens checked on `clock`. */
+  static async create(
+    botAppId: string,
+    lifetimeSec: number,
+    clock: Clock = realClock,
+  ): Promise<TokenService> {
     const [first, entra] = await Promise.all([newKey(), newKey()]);
-    return new TokenService(first, entra, botAppId, lifetimeSec);
+    return new TokenService(first, entra, botAppId, lifetimeSec, clock);
   }
 
   /** The calling platform's JWKS (every key ever used, newest last). */
@@ -110,18 +115,18 @@ export class TokenService {
     if (mode !== 'valid') return this.negativeToken(mode, req.tenantId, audience);
     const key = `${req.tenantId}\u0000${audience}`;
     const hit = this.cache.get(key);
-    if (hit && hit.renewAt > Date.now()) return hit.token;
+    if (hit && hit.renewAt > this.clock.now()) return hit.token;
     const token = await this.sign(
       this.current,
       this.claims(req.tenantId, audience),
       this.current.kid,
     );
-    this.cache.set(key, { token, renewAt: Date.now() + (this.lifetimeSec * 1000) / 2 });
+    this.cache.set(key, { token, renewAt: this.clock.now() + (this.lifetimeSec * 1000) / 2 });
     return token;
   }
 
   private claims(tenantId: string, audience: string): JWTPayload {
-    const iat = nowSec();
+    const iat = this.nowSec();
     return {
       iss: BOT_FRAMEWORK_ISSUER,
       aud: audience,
@@ -147,7 +152,7 @@ export class TokenService {
     const claims = this.claims(tenantId, audience);
     switch (mode) {
       case 'expired': {
-        const exp = nowSec() - EXPIRED_BY_SEC;
+        const exp = this.nowSec() - EXPIRED_BY_SEC;
         return this.sign(
           this.current,
           { ...claims, iat: exp - this.lifetimeSec, nbf: exp - this.lifetimeSec, exp },
@@ -179,9 +184,13 @@ export class TokenService {
     }
   }
 
+  private nowSec(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
   /** A Graph access token as the fake Entra issues it for `tenantId`. */
   graphToken(tenantId: string): Promise<string> {
-    const iat = nowSec();
+    const iat = this.nowSec();
     return new SignJWT({
       aud: GRAPH_AUDIENCE,
       iss: `https://sts.windows.net/${tenantId}/`,
@@ -206,6 +215,7 @@ export class TokenService {
         audience: GRAPH_AUDIENCE,
         algorithms: ['RS256'],
         requiredClaims: ['tid', 'exp'],
+        currentDate: new Date(this.clock.now()),
       });
       if (payload.appid !== this.botAppId)
         return { ok: false, reason: 'Token was issued to another application.' };

@@ -2,6 +2,7 @@
  * The simulator's public contract (re-exported by `index.ts`). Everything here is built from
  * the platform's documented behaviour (docs/teams-protocol.md), not from the orchestrator's code.
  */
+import type { Clock } from './clock.js';
 import type { SimMediaOptions, SimMediaPeer } from './media-types.js';
 import type {
   RecordingStatusUpdate,
@@ -98,6 +99,12 @@ export interface SimulatorOptions {
   graphReplySeed?: number;
   /** The platform's media leg to the bot's media endpoint (docs/teams-protocol.md#media). @default off */
   media?: SimMediaOptions;
+  /**
+   * The simulator's time (clock.ts): every timer, timestamp, delay and timeout of the platform
+   * runs on it. A `ManualClock` lets a test move time instead of waiting for it.
+   * @default realClock
+   */
+  clock?: Clock;
   logger?: SimulatorLogger;
 }
 

@@ -3,6 +3,7 @@
  * mean for the recorded user when the bot joins, never joins, or drops out. Pure decision plus a
  * small tracker with waiters, so tests can await "the user was ejected" like a call state.
  */
+import type { Clock } from './clock.js';
 import { StateWaiters } from './state-waiters.js';
 import type { SimPolicy, SimUserEvent, SimUserOutcome, SimUserOutcomeReason } from './types.js';
 
@@ -32,13 +33,16 @@ export class UserOutcomes {
   readonly events: SimUserEvent[] = [];
   private readonly waiters: StateWaiters<Decided>;
 
-  constructor(callId: string) {
+  constructor(
+    callId: string,
+    private readonly clock: Clock,
+  ) {
     this.waiters = new StateWaiters<Decided>(callId, 'outcome ');
   }
 
   record(outcome: Decided, reason: SimUserOutcomeReason): void {
     this.outcome = outcome;
-    this.events.push({ at: Date.now(), outcome, reason });
+    this.events.push({ at: this.clock.now(), outcome, reason });
     this.waiters.mark(outcome);
   }
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/dev/local-redis.js';
-import type { DeliveryLogEntry, SimCall } from '../src/index.js';
+import { ManualClock, type DeliveryLogEntry, type SimCall } from '../src/index.js';
 import {
   answerBody,
   callIdOf,
@@ -30,6 +30,15 @@ const invite = (call: SimCall) => h.bot.next((r) => of(call)(r) && stateOf(r) ==
 const answer = (call: SimCall) =>
   h.graph.post(`/communications/calls/${call.id}/answer`, answerBody(), call.tenantId);
 const seen = (call: SimCall) => h.bot.received.filter(of(call));
+
+/** Real-time polling for a condition only I/O can bring about. */
+async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`not within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
 
 describe('delivery behaviour', () => {
   it('duplicateNotifications delivers everything twice with fresh message ids', async () => {
@@ -82,17 +91,23 @@ describe('delivery behaviour', () => {
   });
 
   it('a webhook slower than deliveryTimeoutMs counts as a failed delivery', async () => {
-    h.bot.respond = async () => {
-      await sleep(1500);
-      return 202;
-    };
+    // on a manual clock: the timeout passes when the test moves time, not in real time
+    const clock = new ManualClock();
+    const m = await startHarness({ clock, deliveryTimeoutMs: 1000 });
+    let release!: () => void;
+    m.bot.respond = () => new Promise<number>((resolve) => (release = () => resolve(202)));
     try {
-      const res = await h.sim.deliver({ value: [] }, { tenantId: TENANT });
-      expect(res.status).toBe(0);
-      const raw = h.sim.deliveries.filter((d) => d.kind === 'raw');
+      const res = m.sim.deliver({ value: [] }, { tenantId: TENANT });
+      await until(() => clock.pending > 0 && release !== undefined); // the bot holds the POST
+      await clock.advance(999);
+      expect(m.sim.deliveries).toEqual([]);
+      await clock.advance(1);
+      expect((await res).status).toBe(0);
+      const raw = m.sim.deliveries.filter((d) => d.kind === 'raw');
       expect(raw.at(-1)?.error).toMatch(/no response within 1000 ms/);
     } finally {
-      h.bot.respond = undefined;
+      release?.();
+      await m.close();
     }
   });
 

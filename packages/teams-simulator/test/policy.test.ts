@@ -14,7 +14,8 @@ import { answerBody } from './bot-stub.js';
 import { establish, graphAction, startHarness, type Harness, GRAPH_SUCCESS } from './setup.js';
 
 const TENANT = '7e1e0000-0000-4000-8000-0000000000d1';
-const DEADLINE_MS = 400;
+// Long enough that an answer or reject lands in time while other test files run alongside.
+const DEADLINE_MS = 1000;
 // Above 2 × ESTABLISH_DELAY_MS plus slack, so a leg is established well before it can starve.
 const KEEPALIVE_MS = 1500;
 // Long enough that a DELETE right after the answer lands before 'establishing'.

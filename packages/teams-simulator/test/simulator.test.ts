@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimCall } from '../src/index.js';
+import { ManualClock, type SimCall } from '../src/index.js';
 import {
   answerBody,
   callIdOf,
@@ -154,35 +154,6 @@ describe('answer, deadline, reject, hang-up', () => {
     expect(call.state).toBe('established');
   });
 
-  it('a late answer gets 404 8522; the leg ended 408/8544 with a deleted notification', async () => {
-    const call = await h.sim.placeCall({ tenantId: TENANT });
-    const deleted = await h.bot.next(
-      (r) => of(call)(r) && stateOf(r) === 'terminated',
-      DEADLINE_MS + 5000,
-    );
-    expect(deleted.path).toBe('/api/calling');
-    expect(deleted.at - call.invitedAt).toBeGreaterThanOrEqual(DEADLINE_MS - 5);
-    expect(notificationOf(deleted)).toMatchObject({
-      changeType: 'deleted',
-      resourceData: {
-        resultInfo: { code: 408, subcode: 8544, message: 'Callee could not be reached.' },
-      },
-    });
-    const late = await answer(call);
-    expect(late.status).toBe(404);
-    expect(await errorOf(late)).toMatchObject({
-      code: '8522',
-      message: 'Call not found.',
-    });
-    expect(call).toMatchObject({
-      state: 'terminated',
-      userOutcome: 'callCancelled',
-      result: { code: 408, subcode: 8544 },
-      answerAttempts: 1,
-    });
-    expect(call.answer).toBeUndefined();
-  });
-
   it('reject: 202, then only a deleted notification; a later answer gets 404', async () => {
     const call = await h.sim.placeCall({ tenantId: TENANT });
     await invite(call);
@@ -242,12 +213,59 @@ describe('answer, deadline, reject, hang-up', () => {
     ]);
     expect(p2p.userOutcome).toBe('recorded');
   });
+});
+
+describe('the answer deadline, on a manual clock', () => {
+  const clock = new ManualClock();
+  let m: Harness;
+  beforeAll(async () => {
+    m = await startHarness({ clock, answerDeadlineMs: DEADLINE_MS });
+    await m.graph.token(TENANT);
+  });
+  afterAll(async () => {
+    await m?.close();
+  });
+
+  it('a late answer gets 404 8522; the leg ended 408/8544 with a deleted notification', async () => {
+    const call = await m.sim.placeCall({ tenantId: TENANT });
+    await clock.advance(DEADLINE_MS - 1);
+    expect(call.state).toBe('invited');
+    await clock.advance(1);
+    const deleted = await m.bot.next((r) => callIdOf(r) === call.id && stateOf(r) === 'terminated');
+    expect(deleted.path).toBe('/api/calling');
+    await call.waitFor('terminated'); // its delivery is logged by then
+    const logged = m.sim.deliveries.find((d) => d.callId === call.id && d.kind === 'deleted');
+    expect(logged?.at).toBe(call.invitedAt + DEADLINE_MS);
+    expect(notificationOf(deleted)).toMatchObject({
+      changeType: 'deleted',
+      resourceData: {
+        resultInfo: { code: 408, subcode: 8544, message: 'Callee could not be reached.' },
+      },
+    });
+    const late = await m.graph.post(
+      `/communications/calls/${call.id}/answer`,
+      answerBody(),
+      call.tenantId,
+    );
+    expect(late.status).toBe(404);
+    expect(await errorOf(late)).toMatchObject({
+      code: '8522',
+      message: 'Call not found.',
+    });
+    expect(call).toMatchObject({
+      state: 'terminated',
+      userOutcome: 'callCancelled',
+      result: { code: 408, subcode: 8544 },
+      answerAttempts: 1,
+    });
+    expect(call.answer).toBeUndefined();
+  });
 
   it('waitFor rejects clearly when the call ends without reaching the state', async () => {
-    const call = await h.sim.placeCall({ tenantId: TENANT });
-    await expect(call.waitFor('established', DEADLINE_MS + 5000)).rejects.toThrow(
-      /ended 408\/8544 before reaching 'established'/,
-    );
+    const call = await m.sim.placeCall({ tenantId: TENANT });
+    const established = call.waitFor('established', 5000);
+    await clock.advance(DEADLINE_MS);
+    await expect(established).rejects.toThrow(/ended 408\/8544 before reaching 'established'/);
     // Once ended, a wait for an unreached state fails at once instead of timing out.
     await expect(call.waitFor('established', 60_000)).rejects.toThrow(/never 'established'/);
   });

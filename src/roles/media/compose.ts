@@ -31,6 +31,7 @@ export type MediaConfig = Pick<
   | 'mediaCredentialSecret'
   | 'mediaHeartbeatMs'
   | 'mediaReconnectWindowMs'
+  | 'mediaOrphanSweepMs'
   | 'mediaHandshakeTimeoutMs'
   | 'mediaTlsTimeoutMs'
   | 'mediaMaxConnections'
@@ -88,6 +89,7 @@ export async function startMediaRole(
     owner,
     store,
     reconnectWindowMs: config.mediaReconnectWindowMs,
+    intervalMs: config.mediaOrphanSweepMs,
     existingRecording: async (callId) => ((await hasRecording(callId)) ? open(callId) : undefined),
     report,
     logger,
