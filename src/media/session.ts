@@ -90,6 +90,12 @@ export class MediaSession {
   private speakersNoted: SpeakerMap | undefined;
   /** Why a resumable fault closes the socket (the `lost` span's reason). */
   private cause: string | undefined;
+  /**
+   * Set when the peer's END is taken: the end owns the session from then on. Without it a socket
+   * closed while the end awaits Redis would be taken for a lost connection, close the recording
+   * under the end, and the end's finalize would find it closed.
+   */
+  private ending: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly tel: SessionTelemetry;
 
@@ -134,6 +140,7 @@ export class MediaSession {
 
   /** Stop for a process shutdown: flush what was received, keep the session resumable. */
   async drain(): Promise<void> {
+    if (this.ending) return this.ending;
     if (this.state !== 'streaming') return this.close();
     this.cause = 'media process draining';
     this.socket.pause();
@@ -240,7 +247,10 @@ export class MediaSession {
   private onFrame(frame: Frame): void {
     if (this.cause) return; // failing or draining: what follows in the same chunk is not taken
     this.lastFrameAt = this.now();
-    if (frame.type === 'end') return void this.end(frame.reason);
+    if (frame.type === 'end') {
+      this.ending ??= this.end(frame.reason);
+      return;
+    }
     if (frame.type !== 'audio' && frame.type !== 'video') return; // heartbeat, dominant speaker
     const admission = this.guard!.admit(frame);
     if (admission.verdict === 'error') {
@@ -334,7 +344,7 @@ export class MediaSession {
 
   /** A fault: `resumable` ones open the reconnect window, others end the session. */
   private fail(reason: string, resumable: boolean): void {
-    if (this.state !== 'streaming') return;
+    if (this.state !== 'streaming' || this.ending) return;
     if (!resumable) {
       this.setState('ended');
       this.stopTimers();
@@ -355,7 +365,7 @@ export class MediaSession {
 
   private async onClose(): Promise<void> {
     this.stopTimers();
-    if (this.state !== 'streaming') return;
+    if (this.state !== 'streaming' || this.ending) return;
     this.setState('lost');
     const callId = this.callId!;
     const sessionId = this.sessionId!;
