@@ -9,6 +9,8 @@ import type { RedisClient } from '../redis/client.js';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { callMachine, type CallEvent } from '../../machines/call.js';
 import { callRecord, type CallRecord } from './call-record.js';
+import { callSummary } from './call-summary.js';
+import { historyEntry } from './history.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { activeCallsKey, outboxIndexKey } from '../redis/keys.js';
@@ -23,7 +25,7 @@ import {
   withSpan,
   type CallInstruments,
 } from '../telemetry/index.js';
-import type { Span } from '@opentelemetry/api';
+import { isSpanContextValid, type Span } from '@opentelemetry/api';
 
 export type CallSnapshot = SnapshotFrom<typeof callMachine>;
 
@@ -96,6 +98,12 @@ export function stateName(snapshot: Pick<CallSnapshot, 'value'>): string {
   return parts.join('.');
 }
 
+/** The trace id of a recording span, or undefined when tracing is off. */
+function traceIdOf(span: Span): string | undefined {
+  const context = span.spanContext();
+  return isSpanContextValid(context) ? context.traceId : undefined;
+}
+
 export function restoreSnapshot(json: unknown): CallSnapshot {
   // createActor(...).getSnapshot() revives children and history without starting anything
   // (the restoreSnapshot path); resolveState would drop them.
@@ -146,7 +154,12 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const version = stored.version + 1;
     const effects = [...toEffectRecords(callId, actions), ...indexEffects(callId, current, next)];
     const done = next.status === 'done';
-    const record = done ? callRecord(next.context, stateName(next), version) : undefined;
+    const from = stateName(current);
+    const to = stateName(next);
+    const record = done ? callRecord(next.context, to, version, event.at) : undefined;
+    const traceId = traceIdOf(span);
+    const history = historyEntry(version, event, from, to, traceId);
+    const summary = callSummary(next.context, to, event.at);
     // Announce the effects before committing them: if this process dies between the commit and
     // the enqueue, any replica's sweeper finds the call here
     // (docs/architecture.md#effects-follow-commits).
@@ -155,7 +168,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       callId,
       expectedVersion: stored.version,
       snapshot: callMachine.getPersistedSnapshot(next),
-      state: stateName(next),
+      state: to,
       done,
       persist: next.context.recording.persist,
       stopGen: next.context.recording.stop?.gen,
@@ -163,6 +176,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       ...(options.dedupId ? { dedupId: options.dedupId } : {}),
       effects,
       trace: stored.version === 0 ? currentCarrier() : undefined,
+      history,
+      ...(summary ? { summary } : {}),
     });
     if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' }, next.context);
     if (result.kind === 'conflict') return 'conflict';
@@ -178,8 +193,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       {
         outcome: 'committed',
         version: result.version,
-        from: stateName(current),
-        to: stateName(next),
+        from,
+        to,
         effects: effects.length,
         conflicts,
       },

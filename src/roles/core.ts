@@ -31,7 +31,16 @@ export interface Core {
 
 export type CoreConfig = Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
   Partial<
-    Pick<Config, 'redisCluster' | 'callRetentionMs' | 'recordRetentionMs' | 'faultCrashAfterCommit'>
+    Pick<
+      Config,
+      | 'redisCluster'
+      | 'callRetentionMs'
+      | 'recordRetentionMs'
+      | 'faultCrashAfterCommit'
+      | 'callHistoryMax'
+      | 'transitionsStreamMax'
+      | 'recentCallsMax'
+    >
   >;
 
 /** Fault injection (`FAULT_CRASH_AFTER_COMMIT`): die like a killed process, after the commit. */
@@ -64,6 +73,7 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     prefix: config.redisKeyPrefix,
     ...(config.callRetentionMs ? { retentionMs: config.callRetentionMs } : {}),
     ...(config.recordRetentionMs ? { recordRetentionMs: config.recordRetentionMs } : {}),
+    ...(config.callHistoryMax ? { historyMax: config.callHistoryMax } : {}),
   });
   const queues = createEffectQueues(redis, config.redisKeyPrefix);
   queues.graph.on('error', (err) => logger.warn({ err: err.message }, 'graph queue error'));
