@@ -9,7 +9,8 @@ import type { RedisClient } from '../redis/client.js';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { callMachine, type CallEvent } from '../../machines/call.js';
 import { callRecord, type CallRecord } from './call-record.js';
-import { callSummary } from './call-summary.js';
+import { callSummary, failureFactsOf, failureOf } from './call-summary.js';
+import { logTransition, type TransitionEvent, type TransitionFeed } from './transition-feed.js';
 import { historyEntry } from './history.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -26,6 +27,7 @@ import {
   type CallInstruments,
 } from '../telemetry/index.js';
 import { isSpanContextValid, type Span } from '@opentelemetry/api';
+import type { Logger } from 'pino';
 
 export type CallSnapshot = SnapshotFrom<typeof callMachine>;
 
@@ -78,6 +80,10 @@ export interface CallRuntimeDeps {
    * the process die exactly there (config `FAULT_CRASH_AFTER_COMMIT`).
    */
   afterCommit?: (callId: string, event: CallEvent) => void;
+  /** Where each committed transition is published for the operator's live feed. */
+  feed?: TransitionFeed;
+  /** One info line per committed transition, a warning when a call fails. */
+  logger?: Logger;
 }
 
 export class ConflictError extends Error {
@@ -112,8 +118,21 @@ export function restoreSnapshot(json: unknown): CallSnapshot {
 
 /** The live-calls index changes a transition implies, as outbox effects (crash-safe). */
 function indexEffects(callId: string, from: CallSnapshot, to: CallSnapshot): EffectRecord[] {
-  const name = to.status === 'done' ? 'ended' : from.value === 'idle' ? 'started' : undefined;
-  return name ? [{ queue: ACTIVE_CALLS, name, jobId: `${callId}-${name}`, callId }] : [];
+  if (to.status === 'done') {
+    return [{ queue: ACTIVE_CALLS, name: 'ended', jobId: `${callId}-ended`, callId }];
+  }
+  if (from.value !== 'idle') return [];
+  // 'started' also lists the call among the recent calls, by the time its invite arrived
+  const at = to.context.receivedAt;
+  return [
+    {
+      queue: ACTIVE_CALLS,
+      name: 'started',
+      jobId: `${callId}-started`,
+      callId,
+      ...(at !== undefined ? { at } : {}),
+    },
+  ];
 }
 
 export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
@@ -182,12 +201,27 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' }, next.context);
     if (result.kind === 'conflict') return 'conflict';
     deps.afterCommit?.(callId, event);
+    const committed: TransitionEvent = {
+      callId,
+      tenantId: tenantId ?? '',
+      live: !done,
+      ...history,
+    };
+    // published while the effects are enqueued: no round trip of its own on the answer path
+    const published = deps.feed?.publish(committed).catch((error: unknown) => {
+      deps.logger?.warn({ err: error, callId }, 'transition not published to the live feed');
+    });
     try {
       for (const effect of effects) await deps.queues.enqueue(effect);
       await deps.store.ackOutbox(callId, result.outboxIds);
     } catch (error) {
       // The effects stay in the outbox; the commit stands and the sweeper re-drives them.
       deps.onEnqueueError?.(error, callId);
+    }
+    await published;
+    if (deps.logger) {
+      const failedBefore = failureOf(failureFactsOf(current.context, from)) !== undefined;
+      logTransition(deps.logger, committed, summary?.failure, failedBefore);
     }
     return seen(
       {
