@@ -27,7 +27,8 @@ export interface TransitionStreams {
     callId?: string | undefined;
     signal: AbortSignal;
   }): AsyncGenerator<FeedItem>;
-  closeAll(): void;
+  /** End every open feed; resolves once they all ended (at most `waitMs`). */
+  closeAll(waitMs?: number): Promise<void>;
 }
 
 export interface TransitionStreamsOptions {
@@ -68,6 +69,7 @@ export function createTransitionStreams(options: TransitionStreamsOptions): Tran
   const replayMax = options.replayMax ?? 1000;
   const controllers = new Set<AbortController>();
   let closed = false;
+  let allEnded: (() => void) | undefined;
 
   async function* subscribe({
     after,
@@ -135,6 +137,7 @@ export function createTransitionStreams(options: TransitionStreamsOptions): Tran
       signal.removeEventListener('abort', abort);
       controllers.delete(controller);
       redis.disconnect();
+      if (controllers.size === 0) allEnded?.();
     }
   }
 
@@ -146,9 +149,14 @@ export function createTransitionStreams(options: TransitionStreamsOptions): Tran
       return closed;
     },
     subscribe,
-    closeAll() {
+    async closeAll(waitMs = 1000) {
       closed = true;
+      if (controllers.size === 0) return;
+      const ended = new Promise<void>((resolve) => (allEnded = resolve));
       for (const controller of controllers) controller.abort();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+      clearTimeout(timer);
     },
   };
 }

@@ -145,8 +145,11 @@ export async function startIngress(
         // balancer sends before it notices; then stop intake and let in-flight requests finish
         draining = true;
         if (budget.delayMs > 0) await new Promise((r) => setTimeout(r, budget.delayMs));
-        // open event streams never finish by themselves: end them so the drain does not wait
-        streams.closeAll();
+        // open event streams never finish by themselves: end them so the drain does not wait,
+        // and close their sockets once the responses ended (they would idle until keep-alive's
+        // timeout otherwise)
+        await streams.closeAll();
+        setTimeout(() => (server as Server).closeIdleConnections(), 50).unref();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => (server as Server).closeAllConnections(), budget.drainMs);
           force.unref();
