@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../machines/call.js';
 import type { CallDetail, CallSummary } from '../../src/admin/call-view.js';
 import { readSse, type SseItem } from '../../src/cli/sse.js';
+import { replayCall } from '../../src/cli/inspect.js';
+import type { StatelyInspectionEvent } from '@statelyai/inspect';
 import { createCallRuntime, type CallRuntime } from '../../src/calls/runtime.js';
 import { transitionFeed, type TransitionEvent } from '../../src/calls/transition-feed.js';
 import { createLogger } from '../../src/logger.js';
@@ -282,6 +284,34 @@ describe('operator API against the real system', () => {
     expect(away.err).toContain(`cannot reach http://user:***@127.0.0.1:${closed}: ECONNREFUSED`);
     expect(away.err).not.toContain(':pw@');
   }, 30_000);
+
+  it('replays a recorded history into the machine for the inspector, sanitised', async () => {
+    for (const [id, final] of [
+      [ids.a, 'live.established.awaitingMedia'],
+      [ids.b, 'terminated'],
+      [ids.c, 'failed'],
+    ] as const) {
+      const call = (await (await api(`/calls/${id}`)).json()) as CallDetail;
+      const events: StatelyInspectionEvent[] = [];
+      const result = await replayCall(call, (e) => events.push(e));
+      expect(result).toEqual({ divergences: [], finalState: final });
+      expect(events.some((e) => e.type === '@xstate.snapshot')).toBe(true);
+      const sent = JSON.stringify(events);
+      for (const secret of [
+        T1,
+        T2,
+        U1,
+        U2,
+        id,
+        ADMIN_TOKEN,
+        ...call.participants.map((p) => p.id),
+      ]) {
+        expect(sent).not.toContain(secret);
+      }
+      for (const p of call.participants)
+        for (const s of p.sourceIds) expect(sent).not.toContain(`"${s}"`);
+    }
+  });
 
   it('a drain ends open event streams instead of waiting on them', async () => {
     const feed = openFeed();
