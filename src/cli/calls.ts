@@ -1,5 +1,5 @@
 /**
- * `npm run calls -- <command>`: the operator API (docs/operator-console.md) in a terminal.
+ * `npm run calls -- <command>`: the operator API (docs/operator-api.md) in a terminal.
  *
  *   list   [--state S] [--tenant T] [--user U] [--failed] [--from T] [--to T] [--limit N] [--all]
  *   show   <callId>             the call, its participants, tracks and history as a table

@@ -1,6 +1,6 @@
 /**
  * Entry point of `npm run inspect -- <callId> [--out FILE] [--port N] [--sky]` (development
- * only; docs/operator-console.md). Reads ADMIN_URL and ADMIN_TOKEN from the environment like
+ * only; docs/operator-api.md). Reads ADMIN_URL and ADMIN_TOKEN from the environment like
  * `npm run calls`. By default the replay is served on 127.0.0.1 for a local browser; `--out`
  * writes the sanitised inspection events to a file instead; `--sky` uploads them to Stately's
  * cloud (createSkyInspector) and is never the default.

@@ -1,5 +1,5 @@
 /**
- * The operator API under `/admin/api` (docs/operator-console.md), behind a bearer token
+ * The operator API under `/admin/api` (docs/operator-api.md), behind a bearer token
  * (`ADMIN_TOKEN`; absent = no routes) and a per-client rate limit: the list of live and recent
  * calls with filters and a cursor, one call in detail with its history, the machine definition,
  * the live feed of transitions (./admin-events.ts), the console's configuration, the OpenAPI
