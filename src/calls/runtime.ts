@@ -207,8 +207,9 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       live: !done,
       ...history,
     };
-    // published while the effects are enqueued: no round trip of its own on the answer path
-    const published = deps.feed?.publish(committed).catch((error: unknown) => {
+    // Published without waiting: the answer path never waits for the live feed (commands on one
+    // connection keep their order, so one process's transitions of a call stay in order).
+    void deps.feed?.publish(committed).catch((error: unknown) => {
       deps.logger?.warn({ err: error, callId }, 'transition not published to the live feed');
     });
     try {
@@ -218,7 +219,6 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       // The effects stay in the outbox; the commit stands and the sweeper re-drives them.
       deps.onEnqueueError?.(error, callId);
     }
-    await published;
     if (deps.logger) {
       const failedBefore = failureOf(failureFactsOf(current.context, from)) !== undefined;
       logTransition(deps.logger, committed, summary?.failure, failedBefore);
