@@ -11,7 +11,7 @@ import { z } from 'zod';
 /** Variables whose values are never printed, not even in a configuration error. */
 const SECRET_VARIABLES = new Set(['BOT_APP_SECRET', 'MEDIA_CREDENTIAL_SECRET', 'ADMIN_TOKEN']);
 /** Variables that are URLs and may carry a password (`redis://:pw@host`). */
-const URL_VARIABLES = new Set(['REDIS_URL']);
+const URL_VARIABLES = new Set(['REDIS_URL', 'JAEGER_UI_URL']);
 
 /** A URL (or comma-separated URLs) with any password replaced, for messages and logs. */
 export function redactUrl(value: string): string {
@@ -138,7 +138,7 @@ const EnvSchema = z.object({
   ADMIN_HEARTBEAT_MS: int(100, 60_000).default(15_000),
   JAEGER_UI_URL: url(['http:', 'https:']).optional(),
   CALL_HISTORY_MAX: int(10, 10_000).default(200),
-  TRANSITIONS_STREAM_MAX: int(100, 1_000_000).default(10_000),
+  TRANSITIONS_STREAM_MAX: int(0, 1_000_000).default(10_000),
   RECENT_CALLS_MAX: int(100, 10_000_000).default(100_000),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 120_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
@@ -246,7 +246,10 @@ export interface Config {
   jaegerUiUrl: string | undefined;
   /** Transitions kept in each call's history; older ones are shed and counted. @default 200 */
   callHistoryMax: number;
-  /** Entries kept in the stream of transitions the operator's live feed reads. @default 10000 */
+  /**
+   * Entries kept in the stream of transitions the operator's live feed reads; 0 turns the feed
+   * off (one command less per commit). @default 10000
+   */
   transitionsStreamMax: number;
   /** Calls kept in the index of recent calls the operator's list pages through. @default 100000 */
   recentCallsMax: number;

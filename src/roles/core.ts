@@ -101,11 +101,15 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     ...(config.faultCrashAfterCommit
       ? { afterCommit: crashAfter(config.faultCrashAfterCommit, logger) }
       : {}),
-    feed: transitionFeed(
-      redis,
-      config.redisKeyPrefix,
-      config.transitionsStreamMax ?? TRANSITIONS_STREAM_MAX_DEFAULT,
-    ),
+    ...(config.transitionsStreamMax === 0
+      ? {}
+      : {
+          feed: transitionFeed(
+            redis,
+            config.redisKeyPrefix,
+            config.transitionsStreamMax ?? TRANSITIONS_STREAM_MAX_DEFAULT,
+          ),
+        }),
     logger,
   });
   let closed: Promise<void> | undefined;
