@@ -54,8 +54,10 @@ describe('inspect sanitisation', () => {
     }
     expect(JSON.parse(clean)).toMatchObject({ kind: 'p2p', answeredAt: 1100, participants: 1 });
     expect(sanitizeEvent(invite)).toEqual({ type: 'CALL.INCOMING', at: 1000 });
-    expect(
-      sanitizeEvent({ type: 'MEDIA.FAULT', at: 5, reason: 'token=abc', gen: 3 }),
-    ).toEqual({ type: 'MEDIA.FAULT', at: 5, gen: 3 });
+    expect(sanitizeEvent({ type: 'MEDIA.FAULT', at: 5, reason: 'token=abc', gen: 3 })).toEqual({
+      type: 'MEDIA.FAULT',
+      at: 5,
+      gen: 3,
+    });
   });
 });
