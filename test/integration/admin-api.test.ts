@@ -285,6 +285,43 @@ describe('operator API against the real system', () => {
     expect(away.err).not.toContain(':pw@');
   }, 30_000);
 
+  it('the terminal client follows live transitions and resumes after an event id', async () => {
+    const callId = `follow-${Date.now()}`;
+    const at = Date.now();
+    await other.applyEvent(callId, {
+      ...incoming(callId, at),
+      deadlineAt: at + 60_000,
+      invite: { callId, tenantId: T2, kind: 'p2p' },
+    });
+    await other.applyEvent(callId, { type: 'GRAPH.ANSWER_ACCEPTED', at: at + 5, attempts: 1 });
+    // the id of the first transition, from the feed's replay of the newest entries
+    const probe = openFeed(`?callId=${callId}`, '0-1');
+    const firstId = await eventually(() => probe.transitions()[0]?.id, 5000, 'the first id');
+    probe.close();
+    await probe.done;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/calls-main.ts', 'follow', '--call', callId, '--resume', firstId],
+      { env: { ...process.env, ADMIN_URL: system.ingress.url, ADMIN_TOKEN } },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    try {
+      // resumed: the second transition, not the first
+      await eventually(() => (out.includes('GRAPH.ANSWER_ACCEPTED') ? true : undefined), 15_000);
+      expect(out).not.toContain('CALL.INCOMING');
+      // live: a transition committed now by another replica
+      await other.applyEvent(callId, { type: 'CALL.ESTABLISHED', at: at + 10 });
+      await eventually(() => (out.includes('CALL.ESTABLISHED') ? true : undefined), 10_000);
+      expect(out).toMatch(/CALL\.ESTABLISHED {2}live\.answered → live\.established\.awaitingMedia/);
+      expect(out).not.toContain(ADMIN_TOKEN);
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
+  }, 40_000);
+
   it('replays a recorded history into the machine for the inspector, sanitised', async () => {
     for (const [id, final] of [
       [ids.a, 'live.established.awaitingMedia'],
