@@ -11,7 +11,7 @@ import { z } from 'zod';
 /** Variables whose values are never printed, not even in a configuration error. */
 const SECRET_VARIABLES = new Set(['BOT_APP_SECRET', 'MEDIA_CREDENTIAL_SECRET', 'ADMIN_TOKEN']);
 /** Variables that are URLs and may carry a password (`redis://:pw@host`). */
-const URL_VARIABLES = new Set(['REDIS_URL']);
+const URL_VARIABLES = new Set(['REDIS_URL', 'JAEGER_UI_URL']);
 
 /** A URL (or comma-separated URLs) with any password replaced, for messages and logs. */
 export function redactUrl(value: string): string {
@@ -134,6 +134,13 @@ const EnvSchema = z.object({
   ROSTER_MAX_PER_NOTIFICATION: int(1, 100_000).default(1000),
   ROSTER_MAX_ID_LENGTH: int(16, 4096).default(256),
   ADMIN_TOKEN: bearerToken.optional(),
+  ADMIN_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(300),
+  ADMIN_MAX_EVENT_STREAMS: int(1, 10_000).default(32),
+  ADMIN_HEARTBEAT_MS: int(100, 60_000).default(15_000),
+  JAEGER_UI_URL: url(['http:', 'https:']).optional(),
+  CALL_HISTORY_MAX: int(10, 10_000).default(200),
+  TRANSITIONS_STREAM_MAX: int(0, 1_000_000).default(10_000),
+  RECENT_CALLS_MAX: int(100, 10_000_000).default(100_000),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 120_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -234,8 +241,25 @@ export interface Config {
   rosterMaxPerNotification: number;
   /** Longest participant, identity, tenant or source id kept. @default 256 */
   rosterMaxIdLength: number;
-  /** Bearer token of the `/admin` routes; they are off when unset. */
+  /** Bearer token of the `/admin/api` routes; they are off when unset. */
   adminToken: string | undefined;
+  /** Requests per minute one client may make to `/admin/api` (token bucket). @default 300 */
+  adminRateLimitPerMinute: number;
+  /** Open `GET /admin/api/events` streams per process; more are refused 503. @default 32 */
+  adminMaxEventStreams: number;
+  /** Heartbeat comment interval of an event stream. @default 15000 */
+  adminHeartbeatMs: number;
+  /** Base URL of a Jaeger UI; a call's detail links to `${jaegerUiUrl}/trace/<id>`. */
+  jaegerUiUrl: string | undefined;
+  /** Transitions kept in each call's history; older ones are shed and counted. @default 200 */
+  callHistoryMax: number;
+  /**
+   * Entries kept in the stream of transitions the operator's live feed reads; 0 turns the feed
+   * off (one command less per commit). @default 10000
+   */
+  transitionsStreamMax: number;
+  /** Calls kept in the index of recent calls the operator's list pages through. @default 100000 */
+  recentCallsMax: number;
   /** A client must send all request headers within this (slowloris). @default 10000 */
   httpHeadersTimeoutMs: number;
   /** A client must send a whole request within this (slow bodies). @default 30000 */
@@ -357,6 +381,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rosterMaxPerNotification: e.ROSTER_MAX_PER_NOTIFICATION,
     rosterMaxIdLength: e.ROSTER_MAX_ID_LENGTH,
     adminToken: e.ADMIN_TOKEN,
+    adminRateLimitPerMinute: e.ADMIN_RATE_LIMIT_PER_MINUTE,
+    adminMaxEventStreams: e.ADMIN_MAX_EVENT_STREAMS,
+    adminHeartbeatMs: e.ADMIN_HEARTBEAT_MS,
+    jaegerUiUrl: e.JAEGER_UI_URL?.replace(/\/+$/, ''),
+    callHistoryMax: e.CALL_HISTORY_MAX,
+    transitionsStreamMax: e.TRANSITIONS_STREAM_MAX,
+    recentCallsMax: e.RECENT_CALLS_MAX,
     httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
     httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

@@ -2,9 +2,13 @@
  * The compact record of a finished call: what an auditor asks about a call after its full state
  * expired — who, when, how it ended, whether and when recording was confirmed, and every
  * participant with its identities, source ids and join and leave times (so a recording's tracks
- * can still be attributed). No roster names, no tokens.
+ * can still be attributed). No roster names, no tokens. The call's history (every committed
+ * transition, src/calls/history.ts) is kept beside it in the call's history list, which the
+ * commit that writes the record gives the record's retention; `loadRecord` returns both.
  */
 import type { CallContext, ParticipantStint } from '../../machines/call.js';
+import { callSummary, type CallSummaryFields } from './call-summary.js';
+import type { HistoryEntry } from './history.js';
 
 export interface CallRecord {
   callId: string;
@@ -30,15 +34,23 @@ export interface CallRecord {
   /** Participants or history entries not kept because of the per-call roster cap. */
   participantsDropped: number;
   trail: CallContext['trail'];
+  /** What the operator's list shows, the failure in words included. */
+  summary?: CallSummaryFields;
+  /** Every committed transition still kept, oldest first (read beside the record). */
+  history?: HistoryEntry[];
+  /** History entries shed by the per-call cap. */
+  historyDropped?: number;
 }
 
 export function callRecord(
   context: CallContext,
   state: string,
   version: number,
+  updatedAt: number = context.endedAt ?? 0,
 ): CallRecord | undefined {
   const invite = context.invite;
   if (!invite) return undefined;
+  const summary = callSummary(context, state, updatedAt);
   const optional = <K extends keyof CallContext>(key: K) =>
     context[key] === undefined ? {} : { [key]: context[key] };
   return {
@@ -69,5 +81,6 @@ export function callRecord(
     ),
     participantsDropped: context.roster.dropped,
     trail: context.trail,
+    ...(summary ? { summary } : {}),
   };
 }

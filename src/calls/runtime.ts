@@ -9,6 +9,9 @@ import type { RedisClient } from '../redis/client.js';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { callMachine, type CallEvent } from '../../machines/call.js';
 import { callRecord, type CallRecord } from './call-record.js';
+import { callSummary, failureFactsOf, failureOf } from './call-summary.js';
+import { logTransition, type TransitionEvent, type TransitionFeed } from './transition-feed.js';
+import { historyEntry } from './history.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { activeCallsKey, outboxIndexKey } from '../redis/keys.js';
@@ -23,7 +26,8 @@ import {
   withSpan,
   type CallInstruments,
 } from '../telemetry/index.js';
-import type { Span } from '@opentelemetry/api';
+import { isSpanContextValid, type Span } from '@opentelemetry/api';
+import type { Logger } from 'pino';
 
 export type CallSnapshot = SnapshotFrom<typeof callMachine>;
 
@@ -76,6 +80,10 @@ export interface CallRuntimeDeps {
    * the process die exactly there (config `FAULT_CRASH_AFTER_COMMIT`).
    */
   afterCommit?: (callId: string, event: CallEvent) => void;
+  /** Where each committed transition is published for the operator's live feed. */
+  feed?: TransitionFeed;
+  /** One info line per committed transition, a warning when a call fails. */
+  logger?: Logger;
 }
 
 export class ConflictError extends Error {
@@ -96,6 +104,12 @@ export function stateName(snapshot: Pick<CallSnapshot, 'value'>): string {
   return parts.join('.');
 }
 
+/** The trace id of a recording span, or undefined when tracing is off. */
+function traceIdOf(span: Span): string | undefined {
+  const context = span.spanContext();
+  return isSpanContextValid(context) ? context.traceId : undefined;
+}
+
 export function restoreSnapshot(json: unknown): CallSnapshot {
   // createActor(...).getSnapshot() revives children and history without starting anything
   // (the restoreSnapshot path); resolveState would drop them.
@@ -104,8 +118,21 @@ export function restoreSnapshot(json: unknown): CallSnapshot {
 
 /** The live-calls index changes a transition implies, as outbox effects (crash-safe). */
 function indexEffects(callId: string, from: CallSnapshot, to: CallSnapshot): EffectRecord[] {
-  const name = to.status === 'done' ? 'ended' : from.value === 'idle' ? 'started' : undefined;
-  return name ? [{ queue: ACTIVE_CALLS, name, jobId: `${callId}-${name}`, callId }] : [];
+  if (to.status === 'done') {
+    return [{ queue: ACTIVE_CALLS, name: 'ended', jobId: `${callId}-ended`, callId }];
+  }
+  if (from.value !== 'idle') return [];
+  // 'started' also lists the call among the recent calls, by the time its invite arrived
+  const at = to.context.receivedAt;
+  return [
+    {
+      queue: ACTIVE_CALLS,
+      name: 'started',
+      jobId: `${callId}-started`,
+      callId,
+      ...(at !== undefined ? { at } : {}),
+    },
+  ];
 }
 
 export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
@@ -146,7 +173,12 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const version = stored.version + 1;
     const effects = [...toEffectRecords(callId, actions), ...indexEffects(callId, current, next)];
     const done = next.status === 'done';
-    const record = done ? callRecord(next.context, stateName(next), version) : undefined;
+    const from = stateName(current);
+    const to = stateName(next);
+    const record = done ? callRecord(next.context, to, version, event.at) : undefined;
+    const traceId = traceIdOf(span);
+    const history = historyEntry(version, event, from, to, traceId);
+    const summary = callSummary(next.context, to, event.at);
     // Announce the effects before committing them: if this process dies between the commit and
     // the enqueue, any replica's sweeper finds the call here
     // (docs/architecture.md#effects-follow-commits).
@@ -155,7 +187,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       callId,
       expectedVersion: stored.version,
       snapshot: callMachine.getPersistedSnapshot(next),
-      state: stateName(next),
+      state: to,
       done,
       persist: next.context.recording.persist,
       stopGen: next.context.recording.stop?.gen,
@@ -163,10 +195,23 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       ...(options.dedupId ? { dedupId: options.dedupId } : {}),
       effects,
       trace: stored.version === 0 ? currentCarrier() : undefined,
+      history,
+      ...(summary ? { summary } : {}),
     });
     if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' }, next.context);
     if (result.kind === 'conflict') return 'conflict';
     deps.afterCommit?.(callId, event);
+    const committed: TransitionEvent = {
+      callId,
+      tenantId: tenantId ?? '',
+      live: !done,
+      ...history,
+    };
+    // Published without waiting: the answer path never waits for the live feed (commands on one
+    // connection keep their order, so one process's transitions of a call stay in order).
+    void deps.feed?.publish(committed).catch((error: unknown) => {
+      deps.logger?.warn({ err: error, callId }, 'transition not published to the live feed');
+    });
     try {
       for (const effect of effects) await deps.queues.enqueue(effect);
       await deps.store.ackOutbox(callId, result.outboxIds);
@@ -174,12 +219,16 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       // The effects stay in the outbox; the commit stands and the sweeper re-drives them.
       deps.onEnqueueError?.(error, callId);
     }
+    if (deps.logger) {
+      const failedBefore = failureOf(failureFactsOf(current.context, from)) !== undefined;
+      logTransition(deps.logger, committed, summary?.failure, failedBefore);
+    }
     return seen(
       {
         outcome: 'committed',
         version: result.version,
-        from: stateName(current),
-        to: stateName(next),
+        from,
+        to,
         effects: effects.length,
         conflicts,
       },

@@ -7,6 +7,7 @@ import { CALL_MACHINE_VERSION } from '../../machines/call.js';
 import { callKeys, CALL_ID_PATTERN } from '../redis/keys.js';
 import { commitScript } from '../redis/scripts.js';
 import type { EffectRecord } from '../queues/jobs.js';
+import { HISTORY_MAX_DEFAULT, parseHistory, historyDropped, type HistoryEntry } from './history.js';
 import { ATTR, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
 
 export interface StoredCall {
@@ -33,6 +34,16 @@ export interface CommitRequest {
   effects: EffectRecord[];
   /** The trace to remember as the call's first (only the first commit's is kept). */
   trace?: TraceCarrier | undefined;
+  /** The transition's history entry, appended atomically with the commit. */
+  history?: HistoryEntry;
+  /** The call's summary for the operator's list (src/calls/call-summary.ts). */
+  summary?: unknown;
+}
+
+export interface StoredHistory {
+  entries: HistoryEntry[];
+  /** Entries shed by the cap before the oldest kept one. */
+  dropped: number;
 }
 
 export interface OutboxEntry {
@@ -58,6 +69,8 @@ export interface SnapshotStore {
   readOutbox(callId: string, count?: number): Promise<OutboxEntry[]>;
   /** The compact record of a finished call, while it is retained. */
   loadRecord(callId: string): Promise<unknown>;
+  /** The call's committed transitions still kept, oldest first. */
+  loadHistory(callId: string): Promise<StoredHistory>;
 }
 
 export interface SnapshotStoreOptions {
@@ -68,6 +81,8 @@ export interface SnapshotStoreOptions {
   retentionMs?: number;
   /** How long a finished call's compact record stays. @default 2592000000 */
   recordRetentionMs?: number;
+  /** History entries kept per call. @default 200 */
+  historyMax?: number;
 }
 
 export class MachineVersionError extends Error {
@@ -81,6 +96,7 @@ export function createSnapshotStore(
   const dedupTtlMs = options.dedupTtlMs ?? 600_000;
   const retentionMs = options.retentionMs ?? 3_600_000;
   const recordRetentionMs = options.recordRetentionMs ?? 30 * 86_400_000;
+  const historyMax = options.historyMax ?? HISTORY_MAX_DEFAULT;
   const keysOf = (callId: string) => {
     if (!CALL_ID_PATTERN.test(callId)) throw new Error(`invalid call id ${JSON.stringify(callId)}`);
     return callKeys(options.prefix, callId);
@@ -90,7 +106,7 @@ export function createSnapshotStore(
     const keys = keysOf(req.callId);
     const reply = await commitScript.run(
       redis,
-      [keys.call, keys.dedup(req.dedupId ?? 'none'), keys.outbox, keys.record],
+      [keys.call, keys.dedup(req.dedupId ?? 'none'), keys.outbox, keys.record, keys.history],
       [
         req.expectedVersion,
         JSON.stringify(req.snapshot),
@@ -104,6 +120,9 @@ export function createSnapshotStore(
         recordRetentionMs,
         req.trace ? JSON.stringify(req.trace) : '',
         req.stopGen ?? '',
+        JSON.stringify(req.history ?? { seq: req.expectedVersion + 1 }),
+        historyMax,
+        req.summary === undefined ? '' : JSON.stringify(req.summary),
         ...req.effects.map((e) => JSON.stringify(e)),
       ],
     );
@@ -155,8 +174,23 @@ export function createSnapshotStore(
       ),
 
     async loadRecord(callId) {
-      const json = await redis.get(keysOf(callId).record);
-      return json === null ? undefined : (JSON.parse(json) as unknown);
+      const keys = keysOf(callId);
+      const [json, raw] = await Promise.all([
+        redis.get(keys.record),
+        redis.lrange(keys.history, 0, -1),
+      ]);
+      if (json === null) return undefined;
+      const entries = parseHistory(raw);
+      return {
+        ...(JSON.parse(json) as object),
+        history: entries,
+        historyDropped: historyDropped(entries),
+      };
+    },
+
+    async loadHistory(callId) {
+      const entries = parseHistory(await redis.lrange(keysOf(callId).history, 0, -1));
+      return { entries, dropped: historyDropped(entries) };
     },
 
     async seen(callId, dedupId) {

@@ -187,7 +187,7 @@ async function operatorHangUp(call: SimCall, base: string): Promise<void> {
   await call.waitFor('established', 10_000);
   while (call.recordingConfirmedAt === undefined) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 500));
-  const res = await fetch(`${base}/admin/calls/${call.id}/hangup`, {
+  const res = await fetch(`${base}/admin/api/calls/${call.id}/hangup`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });

@@ -7,13 +7,13 @@
  */
 import { httpInstrumentationMiddleware } from '@hono/otel';
 import { trace } from '@opentelemetry/api';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { ATTR } from '../telemetry/index.js';
-import { adminRoutes } from './admin.js';
+import { adminRoutes, type AdminApiDeps } from './admin.js';
+import { isAdmin } from './admin-guard.js';
 import { HttpError } from './http-error.js';
 import { CommsNotifications, isLegacyNotification } from './notifications.js';
 import { dispatchNotifications, type DispatchDeps } from './dispatch.js';
@@ -34,8 +34,10 @@ const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 export interface AppDeps extends DispatchDeps {
   verifier: TeamsTokenVerifier;
   maxBodyBytes: number;
-  /** Bearer token of the `/admin` routes; without it they are not mounted. */
+  /** Bearer token of the `/admin/api` routes; without it they are not mounted. */
   adminToken?: string | undefined;
+  /** What the operator API reads (src/http/admin.ts); mounted with `adminToken`. */
+  adminApi?: AdminApiDeps | undefined;
   readiness: () => Promise<Readiness>;
   logger: Logger;
   now?: () => number;
@@ -83,7 +85,12 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ ready: state.ready, checks }, state.ready ? 200 : 503);
   });
 
-  if (deps.adminToken) app.route('/admin', adminRoutes(deps.runtime, deps.adminToken, now));
+  if (deps.adminToken && deps.adminApi) {
+    app.route(
+      '/admin/api',
+      adminRoutes(deps.runtime, deps.adminToken, now, deps.adminApi, deps.logger),
+    );
+  }
 
   app.post(
     '/api/calling',
@@ -166,11 +173,4 @@ export function depthOf(value: unknown): number {
     for (const child of Object.values(v)) stack.push([child, depth + 1]);
   }
   return deepest;
-}
-
-/** Constant-time check of an `Authorization: Bearer <admin token>` header. */
-function isAdmin(token: string | undefined, authorization: string | undefined): boolean {
-  if (!token || !authorization) return false;
-  const digest = (v: string) => createHash('sha256').update(v).digest();
-  return timingSafeEqual(digest(`Bearer ${token}`), digest(authorization.trim()));
 }

@@ -61,7 +61,14 @@ export type EffectRecord =
   | { queue: typeof QUEUE.timers; name: TimerId; jobId: string; data: TimerJob; fireAt: number }
   | { queue: typeof QUEUE.timers; name: 'cancel'; jobId: string; callId: string }
   /** The live-calls index (capacity): durable like the rest, so a crash cannot leak a count. */
-  | { queue: typeof ACTIVE_CALLS; name: 'started' | 'ended'; jobId: string; callId: string };
+  | {
+      queue: typeof ACTIVE_CALLS;
+      name: 'started' | 'ended';
+      jobId: string;
+      callId: string;
+      /** When the call's invite arrived (a 'started' entry): its place among recent calls. */
+      at?: number;
+    };
 
 /** Not a BullMQ queue: the sorted set of live calls (`activeCallsKey`). */
 export const ACTIVE_CALLS = 'active-calls';

@@ -4,7 +4,7 @@
  */
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
-import { activeCallsKey, callKeys, queuePrefix } from '../redis/keys.js';
+import { activeCallsKey, callKeys, queuePrefix, recentCallsKey } from '../redis/keys.js';
 import { ATTR, currentCarrier, SpanKind, withSpan } from '../telemetry/index.js';
 import { ACTIVE_CALLS, QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
 
@@ -25,10 +25,14 @@ const KEEP_FAILED = { age: 24 * 3600 };
 /** How long a cancel is remembered: far longer than any effect waits between commit and enqueue. */
 const CANCEL_MEMORY_S = 3600;
 
+/** Calls kept in the recent-calls index by default. */
+export const RECENT_CALLS_MAX_DEFAULT = 100_000;
+
 export function createEffectQueues(
   connection: RedisClient,
   prefix: string,
   now: () => number = Date.now,
+  recentCallsMax: number = RECENT_CALLS_MAX_DEFAULT,
 ): EffectQueues {
   const opts = { connection, prefix: queuePrefix(prefix) };
   const graph = new Queue<GraphJob>(QUEUE.graph, opts);
@@ -63,7 +67,14 @@ export function createEffectQueues(
       }
       // A re-driven 'started' may come after the call ended: the end's record (written by its
       // commit) says so, and the entry goes again — the same add-then-check as timer cancels.
-      await connection.zadd(index, now(), effect.callId);
+      // The recent-calls index (the operator's list) is written beside it, in parallel: global
+      // keys cannot be written by the commit script, and this path is crash-safe (outbox).
+      const recent = recentCallsKey(prefix);
+      await Promise.all([
+        connection.zadd(index, now(), effect.callId),
+        connection.zadd(recent, effect.at ?? now(), effect.callId),
+        connection.zremrangebyrank(recent, 0, -(recentCallsMax + 1)),
+      ]);
       if (await connection.exists(callKeys(prefix, effect.callId).record))
         await connection.zrem(index, effect.callId);
     } else if (effect.queue === QUEUE.graph) {

@@ -22,6 +22,11 @@ export interface CallKeys {
   dedup(id: string): string;
   /** Compact JSON record of a finished call; outlives the call hash. */
   record: string;
+  /**
+   * List of the call's committed transitions (JSON entries, oldest first, capped), appended by
+   * the commit script; once the call ends it lives as long as the record.
+   */
+  history: string;
   /** Hash of the call's media session: sessionId, state, owner process, lostAt. */
   media: string;
   /** Marker of a used media credential (single use). */
@@ -37,6 +42,7 @@ export function callKeys(prefix: string, callId: string): CallKeys {
     outbox: `${base}:outbox`,
     dedup: (id) => `${base}:dedup:${id}`,
     record: `${base}:record`,
+    history: `${base}:history`,
     media: `${base}:media`,
     mediaNonce: (nonce) => `${base}:media-nonce:${nonce}`,
     cancelledTimer: (jobId) => `${base}:timer-cancelled:${jobId}`,
@@ -63,6 +69,21 @@ export const mediaOpenKey = (prefix: string): string => `${prefix}:media-open`;
 /** String with a PX of a few refresh intervals: the media process `owner` is alive. */
 export const mediaOwnerKey = (prefix: string, owner: string): string =>
   `${prefix}:media-owner:${owner}`;
+
+/**
+ * Sorted set callId → time the invite arrived (ms), of live and recently finished calls: the
+ * operator's list pages through it (src/admin/call-list.ts). Global, so written outside the
+ * commit script: by the 'started' effect of the live-calls index (src/queues/producer.ts).
+ * Capped; entries whose call and record are both gone are dropped when read.
+ */
+export const recentCallsKey = (prefix: string): string => `${prefix}:calls-recent`;
+
+/**
+ * Capped stream of every committed transition of every call (the operator's live feed, read by
+ * `GET /admin/api/events` on every replica). Global, so written right after the commit, not
+ * by it.
+ */
+export const transitionsKey = (prefix: string): string => `${prefix}:transitions`;
 
 /** BullMQ prefix: hash-tagged so every queue key lands in one cluster slot. */
 export const queuePrefix = (prefix: string): string => `{${prefix}-q}`;

@@ -9,7 +9,12 @@ import { connectRedis, type RedisClient } from '../redis/client.js';
 import { startOutboxSweeper, type OutboxSweeper } from '../calls/outbox-sweeper.js';
 import { createCallRuntime, type CallRuntime } from '../calls/runtime.js';
 import { createSnapshotStore, type SnapshotStore } from '../calls/snapshot-store.js';
-import { createEffectQueues, type EffectQueues } from '../queues/producer.js';
+import {
+  createEffectQueues,
+  RECENT_CALLS_MAX_DEFAULT,
+  type EffectQueues,
+} from '../queues/producer.js';
+import { transitionFeed } from '../calls/transition-feed.js';
 
 export interface Core {
   /** Commands of the call runtime; fails fast while Redis is unreachable. */
@@ -31,8 +36,20 @@ export interface Core {
 
 export type CoreConfig = Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
   Partial<
-    Pick<Config, 'redisCluster' | 'callRetentionMs' | 'recordRetentionMs' | 'faultCrashAfterCommit'>
+    Pick<
+      Config,
+      | 'redisCluster'
+      | 'callRetentionMs'
+      | 'recordRetentionMs'
+      | 'faultCrashAfterCommit'
+      | 'callHistoryMax'
+      | 'transitionsStreamMax'
+      | 'recentCallsMax'
+    >
   >;
+
+/** Entries kept in the stream of transitions by default. */
+const TRANSITIONS_STREAM_MAX_DEFAULT = 10_000;
 
 /** Fault injection (`FAULT_CRASH_AFTER_COMMIT`): die like a killed process, after the commit. */
 function crashAfter(eventType: string, logger: Logger) {
@@ -64,8 +81,14 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     prefix: config.redisKeyPrefix,
     ...(config.callRetentionMs ? { retentionMs: config.callRetentionMs } : {}),
     ...(config.recordRetentionMs ? { recordRetentionMs: config.recordRetentionMs } : {}),
+    ...(config.callHistoryMax ? { historyMax: config.callHistoryMax } : {}),
   });
-  const queues = createEffectQueues(redis, config.redisKeyPrefix);
+  const queues = createEffectQueues(
+    redis,
+    config.redisKeyPrefix,
+    Date.now,
+    config.recentCallsMax ?? RECENT_CALLS_MAX_DEFAULT,
+  );
   queues.graph.on('error', (err) => logger.warn({ err: err.message }, 'graph queue error'));
   queues.timers.on('error', (err) => logger.warn({ err: err.message }, 'timers queue error'));
   const runtime = createCallRuntime({
@@ -78,6 +101,16 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     ...(config.faultCrashAfterCommit
       ? { afterCommit: crashAfter(config.faultCrashAfterCommit, logger) }
       : {}),
+    ...(config.transitionsStreamMax === 0
+      ? {}
+      : {
+          feed: transitionFeed(
+            redis,
+            config.redisKeyPrefix,
+            config.transitionsStreamMax ?? TRANSITIONS_STREAM_MAX_DEFAULT,
+          ),
+        }),
+    logger,
   });
   let closed: Promise<void> | undefined;
   return {

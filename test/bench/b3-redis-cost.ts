@@ -17,6 +17,7 @@ import { outboxIndexKey, queuePrefix } from '../../src/redis/keys.js';
 import { startOutboxSweeper, type OutboxSweeperOptions } from '../../src/calls/outbox-sweeper.js';
 import { createCallRuntime } from '../../src/calls/runtime.js';
 import { createSnapshotStore } from '../../src/calls/snapshot-store.js';
+import { transitionFeed } from '../../src/calls/transition-feed.js';
 import { startPrivateRedis, type LocalRedis } from '../../src/dev/local-redis.js';
 import { createEffectQueues } from '../../src/queues/producer.js';
 import { connectRedis } from '../../src/redis/client.js';
@@ -141,7 +142,14 @@ async function measure(servers: Servers, calls: number, run: number): Promise<B3
   const queues = createEffectQueues(queueConnection, prefix);
   queues.graph.on('error', () => undefined);
   queues.timers.on('error', () => undefined);
-  const runtime = createCallRuntime({ redis, prefix, store, queues });
+  // as in src/roles/core.ts: every commit is also published to the operator's live feed
+  const runtime = createCallRuntime({
+    redis,
+    prefix,
+    store,
+    queues,
+    feed: transitionFeed(redis, prefix, 10_000),
+  });
   const peer = naivePeer(redis, `${prefix}-peer`);
   try {
     // warm-up: script loads (EVALSHA's first NOSCRIPT), BullMQ's connection checks

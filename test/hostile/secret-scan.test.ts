@@ -128,11 +128,11 @@ describe('nothing secret is left behind by a full call', () => {
         },
       ],
       [
-        `${system.ingress.url}/admin/calls/${call.id}`,
+        `${system.ingress.url}/admin/api/calls/${call.id}`,
         { headers: { authorization: `Bearer ${BOT_APP_SECRET}x` } },
       ],
       [
-        `${system.ingress.url}/admin/calls/${call.id}`,
+        `${system.ingress.url}/admin/api/calls/${call.id}`,
         { headers: { authorization: `Bearer ${webhookToken}` } },
       ],
       [`${system.ingress.url}/readyz`, {}],
@@ -141,7 +141,7 @@ describe('nothing secret is left behind by a full call', () => {
       errorBodies.push(`${res.status} ${JSON.stringify([...res.headers])} ${await res.text()}`);
     }
     // the operator may read the call: what it shows is scanned too
-    const operatorView = await fetch(`${system.ingress.url}/admin/calls/${call.id}`, {
+    const operatorView = await fetch(`${system.ingress.url}/admin/api/calls/${call.id}`, {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     expect(operatorView.status).toBe(200);

@@ -45,7 +45,7 @@ const flowing = (callId: string) =>
 const persistFlag = async (callId: string) =>
   redis.hget(callKeys(system.prefix, callId).call, 'persist');
 const admin = (path: string, method = 'GET') =>
-  fetch(`${system.ingress.url}/admin${path}`, {
+  fetch(`${system.ingress.url}/admin/api${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });
@@ -262,15 +262,17 @@ describe('terminations keep their result code', () => {
     expect(record).toMatchObject({
       callId: call.id,
       state: 'terminated',
-      expired: true,
-      resultInfo: { code: 200, subcode: 4097 },
+      live: false,
+      failed: false,
     });
+    expect((record.history as Array<{ to: string }>).at(-1)?.to).toBe('terminated');
     expect(record).not.toHaveProperty('roster');
   });
 
   it('admin routes need the bearer token', async () => {
-    const res = await fetch(`${system.ingress.url}/admin/calls/whatever`);
+    const res = await fetch(`${system.ingress.url}/admin/api/calls/whatever`);
     expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: 'unauthorized' });
     expect((await admin('/calls/no-such-call')).status).toBe(404);
   });
 });

@@ -62,7 +62,7 @@ async function streamingCall(
 }
 
 const hangUp = (callId: string) =>
-  fetch(`${system.ingress.url}/admin/calls/${callId}/hangup`, {
+  fetch(`${system.ingress.url}/admin/api/calls/${callId}/hangup`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });

@@ -8,6 +8,8 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callKeys } from '../../src/redis/keys.js';
+import type { CallDetail, CallSummary } from '../../src/admin/call-view.js';
+import { readSse } from '../../src/cli/sse.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
 import type { PlaceCallOptions } from '@cr-orchestrator/teams-simulator';
 import { startRedisCluster, type LocalCluster } from '../helpers/redis-cluster.js';
@@ -19,6 +21,7 @@ import {
   type System,
 } from '../helpers/system.js';
 
+const ADMIN_TOKEN = 'cluster-admin-token-0123456789';
 let cluster: LocalCluster;
 let system: System;
 /** A plain connection to each master, by port: what that node itself holds. */
@@ -32,7 +35,13 @@ beforeAll(async () => {
   slotRanges = slots.map(([from, to, master]) => ({ from, to, port: master![1] }));
   system = await startSystem({
     name: 'cluster',
-    env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', KEEPALIVE_INTERVAL_MS: '1000' },
+    env: {
+      REDIS_URL: cluster.url,
+      REDIS_CLUSTER: 'true',
+      KEEPALIVE_INTERVAL_MS: '1000',
+      ADMIN_TOKEN,
+      ADMIN_HEARTBEAT_MS: '500',
+    },
   });
 }, 60_000);
 afterAll(async () => {
@@ -103,12 +112,46 @@ describe('on a three-master Redis Cluster', () => {
       const own = tagged(byNode.get(port)!);
       // the hash, its outbox and the dedup markers of the notifications it took
       expect(own).toContain(callKeys(system.prefix, id).call);
+      // its history, appended by the commit script, is in the same slot
+      expect(own).toContain(callKeys(system.prefix, id).history);
       expect(own.length).toBeGreaterThanOrEqual(3);
       for (const [other, keys] of byNode) if (other !== port) expect(tagged(keys)).toEqual([]);
       expect(new Set(await Promise.all(own.map(slotOf))).size).toBe(1);
     }
     const holding = [...byNode].filter(([, keys]) => keys.length > 0).map(([port]) => port);
     expect(holding.sort()).toEqual([...cluster.ports].sort());
+  });
+
+  it('serves the operator view: history, the recent-calls list and the live feed', async () => {
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(`${system.ingress.url}/admin/api${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+    const call = await establishedCall();
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const feed = (async () => {
+      const res = await admin(`/events?callId=${call.id}`, { signal: controller.signal });
+      for await (const item of readSse(res.body!)) {
+        if (item.kind === 'message' && item.event === 'transition') seen.push(item.data);
+      }
+    })().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    await call.hangUp();
+    await callReaches(system, call.id, 'terminated');
+    const detail = (await (await admin(`/calls/${call.id}`)).json()) as CallDetail;
+    expect(detail.history.map((h) => h.seq)).toEqual(detail.history.map((_, i) => i + 1));
+    expect(detail.history.at(-1)?.to).toBe('terminated');
+    const list = (await (await admin('/calls?limit=200')).json()) as { calls: CallSummary[] };
+    expect(list.calls.find((c) => c.callId === call.id)).toMatchObject({ live: false });
+    await eventually(
+      () => (seen.some((d) => d.includes('"to":"terminated"')) ? true : undefined),
+      5000,
+      'the end on the live feed',
+    );
+    controller.abort();
+    await feed;
   });
 
   it('keeps every key of both BullMQ queues in one slot', async () => {

@@ -13,6 +13,10 @@ import { shutdownBudget, type ShutdownBudget } from '../../process/shutdown.js';
 import { createTeamsTokenVerifier } from '../../http/teams-auth.js';
 import type { AnswerPolicy } from '../../policy/policy.js';
 import { observeActiveCalls, rosterCutCounter } from '../../telemetry/index.js';
+import { connectRedis } from '../../redis/client.js';
+import { createCallReader } from '../../admin/call-view.js';
+import { listCalls } from '../../admin/call-list.js';
+import { createTransitionStreams } from '../../admin/transition-streams.js';
 
 export interface Ingress {
   readonly url: string;
@@ -62,6 +66,19 @@ export async function startIngress(
     const ready = !draining && checks.redis === true && Number(checks.workers) > 0 && keys.ok;
     return { ready, checks };
   };
+  const reader = createCallReader({
+    redis: core.redis,
+    prefix: config.redisKeyPrefix,
+    store: core.store,
+    jaegerUiUrl: config.jaegerUiUrl,
+  });
+  // each open event stream blocks on a connection of its own, with no command timeout
+  const streams = createTransitionStreams({
+    prefix: config.redisKeyPrefix,
+    heartbeatMs: config.adminHeartbeatMs,
+    connect: () =>
+      connectRedis(config.redisUrl, { cluster: config.redisCluster, maxRetriesPerRequest: 1 }),
+  });
   const app = createApp({
     runtime: core.runtime,
     policy,
@@ -82,6 +99,15 @@ export async function startIngress(
     verifier,
     maxBodyBytes: config.maxBodyBytes,
     adminToken: config.adminToken,
+    adminApi: {
+      reader,
+      list: (filter, options) =>
+        listCalls(core.redis, config.redisKeyPrefix, reader, filter, options),
+      streams,
+      maxStreams: config.adminMaxEventStreams,
+      rateLimitPerMinute: config.adminRateLimitPerMinute,
+      jaegerUiUrl: config.jaegerUiUrl,
+    },
     readiness,
     logger,
   });
@@ -119,6 +145,11 @@ export async function startIngress(
         // balancer sends before it notices; then stop intake and let in-flight requests finish
         draining = true;
         if (budget.delayMs > 0) await new Promise((r) => setTimeout(r, budget.delayMs));
+        // open event streams never finish by themselves: end them so the drain does not wait,
+        // and close their sockets once the responses ended (they would idle until keep-alive's
+        // timeout otherwise)
+        await streams.closeAll();
+        setTimeout(() => (server as Server).closeIdleConnections(), 50).unref();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => (server as Server).closeAllConnections(), budget.drainMs);
           force.unref();
