@@ -133,6 +133,7 @@ const EnvSchema = z.object({
   ROSTER_MAX_PER_NOTIFICATION: int(1, 100_000).default(1000),
   ROSTER_MAX_ID_LENGTH: int(16, 4096).default(256),
   ADMIN_TOKEN: bearerToken.optional(),
+  CONSOLE_DIR: nonEmpty.optional(),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 120_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -229,6 +230,8 @@ export interface Config {
   rosterMaxIdLength: number;
   /** Bearer token of the `/admin` routes; they are off when unset. */
   adminToken: string | undefined;
+  /** Built operator console served at `/admin/` with the admin routes. @default dist/console */
+  consoleDir: string | undefined;
   /** A client must send all request headers within this (slowloris). @default 10000 */
   httpHeadersTimeoutMs: number;
   /** A client must send a whole request within this (slow bodies). @default 30000 */
@@ -349,6 +352,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rosterMaxPerNotification: e.ROSTER_MAX_PER_NOTIFICATION,
     rosterMaxIdLength: e.ROSTER_MAX_ID_LENGTH,
     adminToken: e.ADMIN_TOKEN,
+    consoleDir: e.CONSOLE_DIR,
     httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
     httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

@@ -14,6 +14,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { ATTR } from '../telemetry/index.js';
 import { adminRoutes } from './admin.js';
+import { builtConsoleDir, mountConsole } from './console.js';
 import { HttpError } from './http-error.js';
 import { CommsNotifications, isLegacyNotification } from './notifications.js';
 import { dispatchNotifications, type DispatchDeps } from './dispatch.js';
@@ -36,6 +37,8 @@ export interface AppDeps extends DispatchDeps {
   maxBodyBytes: number;
   /** Bearer token of the `/admin` routes; without it they are not mounted. */
   adminToken?: string | undefined;
+  /** Built operator console served at `/admin/` (with the admin routes). @default dist/console */
+  consoleDir?: string | undefined;
   readiness: () => Promise<Readiness>;
   logger: Logger;
   now?: () => number;
@@ -83,7 +86,11 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ ready: state.ready, checks }, state.ready ? 200 : 503);
   });
 
-  if (deps.adminToken) app.route('/admin', adminRoutes(deps.runtime, deps.adminToken, now));
+  if (deps.adminToken) {
+    // the console's files first: they need no token, the API behind them does
+    mountConsole(app, deps.consoleDir ?? builtConsoleDir());
+    app.route('/admin', adminRoutes(deps.runtime, deps.adminToken, now));
+  }
 
   app.post(
     '/api/calling',

@@ -82,6 +82,7 @@ export async function startIngress(
     verifier,
     maxBodyBytes: config.maxBodyBytes,
     adminToken: config.adminToken,
+    consoleDir: config.consoleDir,
     readiness,
     logger,
   });
