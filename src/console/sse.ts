@@ -91,7 +91,7 @@ export async function followStream(options: StreamOptions): Promise<void> {
         accept: 'text/event-stream',
       };
       if (lastId !== undefined) headers['last-event-id'] = lastId;
-      const res = await fetch(options.url, { headers, signal, cache: 'no-store' });
+      const res = await fetch(options.url, { headers, signal });
       if (res.status === 401) {
         options.onStatus('stopped');
         options.onUnauthorized();
