@@ -38,7 +38,9 @@ export interface FakeAdminApi {
   /** Every request's URL and Authorization header, in order. */
   requests: Array<{ url: string; authorization: string | undefined; lastEventId?: string }>;
   /** Adds a step to a call (creating it) and sends it to every open event stream. */
-  transition(callId: string, event: string, to: string, live?: boolean): void;
+  transition(callId: string, event: string, to: string, live?: boolean, traceId?: string): void;
+  /** Accept another token from now on (the console's old one is refused). */
+  setToken(token: string): void;
   /** Ends every open event stream (the console must reconnect and resume). */
   dropStreams(): void;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export interface FakeAdminApi {
 
 export async function startFakeAdminApi(token: string, consoleDir: string): Promise<FakeAdminApi> {
   const app = new Hono();
+  let accepted = token;
   const calls = new Map<string, FakeCall>();
   const requests: FakeAdminApi['requests'] = [];
   const log: Array<{ id: number; data: string }> = [];
@@ -61,7 +64,7 @@ export async function startFakeAdminApi(token: string, consoleDir: string): Prom
       authorization: c.req.header('authorization'),
       lastEventId: c.req.header('last-event-id'),
     });
-    if (c.req.header('authorization') !== `Bearer ${token}`)
+    if (c.req.header('authorization') !== `Bearer ${accepted}`)
       return c.json({ error: 'unauthorized', message: 'bearer token required' }, 401);
     await next();
   });
@@ -114,7 +117,10 @@ export async function startFakeAdminApi(token: string, consoleDir: string): Prom
     url: `http://127.0.0.1:${port}`,
     calls,
     requests,
-    transition(callId, event, to, live = true) {
+    setToken(next) {
+      accepted = next;
+    },
+    transition(callId, event, to, live = true, traceId) {
       const now = Date.now();
       let call = calls.get(callId);
       if (!call) {
@@ -132,7 +138,7 @@ export async function startFakeAdminApi(token: string, consoleDir: string): Prom
         };
         calls.set(callId, call);
       }
-      const step = { seq: call.history.length + 1, event, from: call.state, to, at: now };
+      const step = { seq: call.history.length + 1, event, from: call.state, to, at: now, traceId };
       call.history.push(step);
       Object.assign(call, { state: to, live, updatedAt: now, version: call.version + 1 });
       const e = {
