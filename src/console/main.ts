@@ -145,7 +145,10 @@ function start(token: string): void {
     signal: s.stream.signal,
     onStatus: showStatus,
     onUnauthorized: () => signOut('The admin token was refused; sign in again.'),
+    onReset: () => resync(),
     onMessage: (m) => {
+      // older events were dropped from the feed before we read them: read the state again
+      if (m.event === 'truncated') return resync();
       if (m.event !== 'transition') return;
       try {
         onTransition(JSON.parse(m.data) as TransitionEvent);
@@ -309,6 +312,11 @@ function onTransition(ev: TransitionEvent): void {
     }
     refreshDetailSoon();
   }
+}
+
+function resync(): void {
+  reloadSoon();
+  refreshDetailSoon();
 }
 
 let detailTimer: ReturnType<typeof setTimeout> | undefined;

@@ -70,6 +70,8 @@ export interface StreamOptions {
   onMessage(message: SseMessage): void;
   onStatus(status: StreamStatus): void;
   onUnauthorized(): void;
+  /** The server could not resume after our id: what was missed must be read again. */
+  onReset(): void;
   signal: AbortSignal;
   /** Resume after this id on the first connection too. */
   lastEventId?: string;
@@ -96,6 +98,12 @@ export async function followStream(options: StreamOptions): Promise<void> {
         options.onStatus('stopped');
         options.onUnauthorized();
         return;
+      }
+      if (res.status === 400 && lastId !== undefined) {
+        // an id the feed no longer knows (or never sent): start afresh and reload
+        lastId = undefined;
+        options.onReset();
+        continue;
       }
       if (!res.ok || !res.body) throw new Error(`events answered ${res.status}`);
       failures = 0;

@@ -58,7 +58,7 @@ describe('operator console against a controlled event stream', () => {
     // Tab reaches the row (filters first), Enter opens it
     await page.locator('#filter-failed').focus();
     await page.keyboard.press('Tab');
-    expect(await row.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    expect(await page.evaluate("document.activeElement?.getAttribute('data-call-id')")).toBe(CALL);
     await page.keyboard.press('Enter');
     await waitForCurrent(page, 'answering');
 
