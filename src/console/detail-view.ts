@@ -224,6 +224,14 @@ export function renderDetail(body: HTMLElement, title: HTMLElement, ctx: DetailC
     ),
   );
   ctx.diagram?.reveal();
+  // the step list scrolls itself (not the page) to the step shown
+  const current = list.querySelector<HTMLElement>('[aria-current="step"]')?.parentElement;
+  if (
+    current &&
+    (current.offsetTop < list.scrollTop ||
+      current.offsetTop + current.offsetHeight > list.scrollTop + list.clientHeight)
+  )
+    list.scrollTop = current.offsetTop - list.clientHeight / 2;
 }
 
 function participantsTable(detail: CallDetail): HTMLElement {

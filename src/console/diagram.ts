@@ -163,6 +163,7 @@ export async function drawDiagram(graph: MachineGraph): Promise<Diagram> {
   svg.appendChild(nodesLayer);
   svg.appendChild(edgesLayer);
 
+  const stateOf = (id: string) => graph.states.get(id)?.path ?? '';
   return {
     element: svg,
     reveal() {
@@ -188,7 +189,10 @@ export async function drawDiagram(graph: MachineGraph): Promise<Diagram> {
       for (const step of shown) {
         for (const id of [...ancestry(graph, step.from), ...ancestry(graph, step.to)])
           nodeEls.get(id)?.classList.add('visited');
-        const edge = edgeForStep(graph, step.from, step.to);
+        const edge = edgeForStep(graph, step.from, step.to, step.event);
+        if (edge)
+          for (const id of ancestry(graph, stateOf(edge.target)))
+            nodeEls.get(id)?.classList.add('visited');
         const drawn = edge && edgeEls.get(edge.id);
         if (!drawn) continue;
         drawn.path.parentElement?.classList.add('taken');
@@ -196,7 +200,7 @@ export async function drawDiagram(graph: MachineGraph): Promise<Diagram> {
         drawn.label.textContent = step.event;
       }
       const last = shown.at(-1);
-      const lastEdge = last && edgeForStep(graph, last.from, last.to);
+      const lastEdge = last && edgeForStep(graph, last.from, last.to, last.event);
       if (lastEdge) edgeEls.get(lastEdge.id)?.path.parentElement?.classList.add('step');
       if (current) {
         for (const id of ancestry(graph, current)) nodeEls.get(id)?.classList.add('current-parent');

@@ -135,9 +135,16 @@ export function ancestry(graph: MachineGraph, path: string): string[] {
 /**
  * The edge drawn for a recorded step: the innermost pair of (a source at or above `from`, a
  * target at or above `to`) that the definition has an edge for; a transition declared on a
- * parent state (`live` → `terminated`) is drawn from that parent.
+ * parent state (`live` → `terminated`) is drawn from that parent. A step that went on through
+ * eventless transitions (`idle` → `incoming` → `answering` in one commit; xstate's definition
+ * does not list `always` transitions) is drawn as the edge its event took out of `from`.
  */
-export function edgeForStep(graph: MachineGraph, from: string, to: string): Edge | undefined {
+export function edgeForStep(
+  graph: MachineGraph,
+  from: string,
+  to: string,
+  event?: string,
+): Edge | undefined {
   const sources = ancestry(graph, from).reverse();
   const targets = ancestry(graph, to).reverse();
   for (const s of sources) {
@@ -145,6 +152,11 @@ export function edgeForStep(graph: MachineGraph, from: string, to: string): Edge
       const edge = graph.edges.find((e) => e.source === s && e.target === t);
       if (edge) return edge;
     }
+  }
+  if (event === undefined) return undefined;
+  for (const s of sources) {
+    const edge = graph.edges.find((e) => e.source === s && e.events.includes(event));
+    if (edge) return edge;
   }
   return undefined;
 }

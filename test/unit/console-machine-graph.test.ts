@@ -68,6 +68,10 @@ describe('machine graph for the console', () => {
     expect(step?.events).toContain('CALL.TERMINATED');
     expect(ancestry(graph, 'live.established.recording')).toHaveLength(3);
     expect(edgeForStep(graph, 'nowhere', 'terminated')).toBeUndefined();
+    // one commit through an eventless state (idle → incoming → answering): the event's edge
+    expect(edgeForStep(graph, 'idle', 'answering')).toBeUndefined();
+    const invite = edgeForStep(graph, 'idle', 'answering', 'CALL.INCOMING');
+    expect(invite?.target).toBe(stateByPath(graph, 'incoming')?.id);
   });
 
   it('refuses a definition without an id and bounds hostile ones', () => {
