@@ -175,7 +175,13 @@ export function renderDetail(body: HTMLElement, title: HTMLElement, ctx: DetailC
   history.forEach((e, i) => {
     const b = h(
       'button',
-      { type: 'button', 'data-key': `step-${i}`, 'aria-current': i === step ? 'step' : undefined },
+      {
+        type: 'button',
+        'data-key': `step-${i}`,
+        'aria-current': i === step ? 'step' : undefined,
+        // one tab stop for the list: the arrow keys move between steps
+        tabindex: i === step ? 0 : -1,
+      },
       h('span', {}, String(e.seq)),
       h('span', { class: 't' }, sinceInvite(e.at, invitedAt)),
       h('span', { class: 'mono' }, e.event),

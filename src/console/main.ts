@@ -231,9 +231,9 @@ function renderCalls(fresh?: string): void {
       const tr = h(
         'tr',
         {
-          tabindex: 0,
+          tabindex: -1,
           'data-call-id': call.callId,
-          'aria-selected': call.callId === s.selected ? 'true' : 'false',
+          'aria-current': call.callId === s.selected ? 'true' : undefined,
           class: call.callId === fresh ? 'fresh' : undefined,
         },
         h('td', {}, clock(call.receivedAt)),
@@ -255,6 +255,9 @@ function renderCalls(fresh?: string): void {
       );
       return tr;
     });
+  // one tab stop for the whole table (the arrow keys move between rows)
+  const stop = rows.find((r) => r.dataset.callId === (focused ?? s.selected)) ?? rows[0];
+  if (stop) stop.tabIndex = 0;
   ui.callsBody.replaceChildren(...rows);
   ui.callsEmpty.hidden = rows.length > 0;
   if (focused)
@@ -273,8 +276,13 @@ ui.callsBody.addEventListener('keydown', (ev) => {
     if (row.dataset.callId) void select(row.dataset.callId);
   } else if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
     ev.preventDefault();
-    const next = ev.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
-    (next as HTMLElement | null)?.focus();
+    const next = (
+      ev.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling
+    ) as HTMLElement | null;
+    if (!next) return;
+    row.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
   }
 });
 
@@ -335,8 +343,11 @@ async function select(callId: string): Promise<void> {
   if (!s) return;
   s.selected = callId;
   s.following = true;
-  for (const tr of ui.callsBody.querySelectorAll('tr'))
-    tr.setAttribute('aria-selected', tr.dataset.callId === callId ? 'true' : 'false');
+  for (const tr of ui.callsBody.querySelectorAll('tr')) {
+    if (tr.dataset.callId === callId) tr.setAttribute('aria-current', 'true');
+    else tr.removeAttribute('aria-current');
+    tr.tabIndex = tr.dataset.callId === callId ? 0 : -1;
+  }
   await loadDetail(s, callId);
 }
 

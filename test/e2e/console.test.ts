@@ -80,7 +80,7 @@ describe('operator console', () => {
     await row(call.id).focus();
     await page.keyboard.press('Enter');
     await waitForCurrent(page, 'live.established.recording', 20_000);
-    expect(await row(call.id).getAttribute('aria-selected')).toBe('true');
+    expect(await row(call.id).getAttribute('aria-current')).toBe('true');
     await expect.poll(() => row(call.id).locator('td.state').innerText()).toBe('recording');
     // the path taken is marked on the diagram: edges with their events
     expect(await page.locator('svg.machine .edge.taken').count()).toBeGreaterThan(2);
