@@ -1,5 +1,5 @@
 /**
- * The operator API's shapes as the console reads them (see docs/operator-console.md and the
+ * The operator API's shapes as the console reads them (see docs/console.md and the
  * OpenAPI description at `/admin/api/openapi.json`). Times are epoch milliseconds.
  */
 

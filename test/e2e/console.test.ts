@@ -74,8 +74,10 @@ describe('operator console', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#stream-status.live').waitFor({ timeout: 10_000 });
 
-    // placed after sign-in: it can only show up through the live event stream
+    // placed after sign-in: they can only show up through the live event stream
+    const short = await system.sim.placeCall({ kind: 'meeting', holdMs: 300 });
     const call = await system.sim.placeCall({ kind: 'p2p', media: true });
+    await row(short.id).waitFor({ timeout: 10_000 });
     await row(call.id).waitFor({ timeout: 10_000 });
     await row(call.id).focus();
     await page.keyboard.press('Enter');
