@@ -2,7 +2,7 @@
  * The operator console: sign in with the admin token (kept in sessionStorage only, sent as an
  * Authorization header), a live table of calls (the list from `/admin/api/calls`, updates from
  * the `/admin/api/events` stream) and one call's detail with its state machine drawn from
- * `/admin/api/machine`. See docs/operator-console.md.
+ * `/admin/api/machine`. See docs/console.md.
  */
 import './styles.css';
 import { API_BASE, ApiError, createApi, type Api } from './api.js';
