@@ -18,6 +18,17 @@ export interface DetailContext {
   onStep(index: number): void;
 }
 
+/** `href` when it is an absolute http(s) URL (never `javascript:` or the like). */
+export function safeHttpUrl(href: string | undefined): string | undefined {
+  if (!href) return undefined;
+  try {
+    const url = new URL(href);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `${jaeger}/trace/${id}` when both are known and the base is http(s). */
 export function traceLink(jaegerUiUrl: string | undefined, traceId: string | undefined) {
   if (!jaegerUiUrl || !traceId || !/^[0-9a-f]{16,32}$/i.test(traceId)) return undefined;
@@ -59,7 +70,7 @@ export function renderDetail(body: HTMLElement, title: HTMLElement, ctx: DetailC
       detail.failure?.text ?? 'The orchestrator did not record a reason.',
     );
 
-  const callTrace = detail.traceUrl ?? traceLink(ctx.jaegerUiUrl, detail.traceId);
+  const callTrace = safeHttpUrl(detail.traceUrl) ?? traceLink(ctx.jaegerUiUrl, detail.traceId);
   const facts = h(
     'p',
     { class: 'facts' },

@@ -48,6 +48,7 @@ const ui = {
   callsBody: byId<HTMLElement>('calls-body'),
   callsEmpty: byId<HTMLElement>('calls-empty'),
   callsError: byId<HTMLElement>('calls-error'),
+  callsMore: byId<HTMLElement>('calls-more'),
   detailTitle: byId<HTMLElement>('detail-title'),
   detailHint: byId<HTMLElement>('detail-hint'),
   detailBody: byId<HTMLElement>('detail-body'),
@@ -208,6 +209,7 @@ async function loadCalls(): Promise<void> {
     if (session !== s) return;
     s.calls = new Map(page.calls.slice(0, MAX_CALLS).map((c) => [c.callId, c]));
     ui.callsError.textContent = '';
+    ui.callsMore.hidden = page.nextCursor === undefined;
     renderCalls();
   } catch (error) {
     if (session === s) ui.callsError.textContent = message(error);
