@@ -216,11 +216,23 @@ async function loadCalls(): Promise<void> {
   }
 }
 
-let reloadTimer: ReturnType<typeof setTimeout> | undefined;
-function reloadSoon(): void {
-  clearTimeout(reloadTimer);
-  reloadTimer = setTimeout(() => void loadCalls(), 250);
+/**
+ * Runs `task` once, `ms` after the first of any number of calls: under a steady stream of events
+ * it still runs (a debounce never would), at most once per `ms`, which keeps the console well
+ * inside the API's per-client rate limit however busy the orchestrator is.
+ */
+function throttled(task: () => void, ms: number): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      task();
+    }, ms);
+  };
 }
+
+/** The list again, for new calls and ended ones (whose failure is in the summary). */
+const reloadSoon = throttled(() => void loadCalls(), 1000);
 
 function renderCalls(fresh?: string): void {
   const s = session;
@@ -329,14 +341,11 @@ function resync(): void {
   refreshDetailSoon();
 }
 
-let detailTimer: ReturnType<typeof setTimeout> | undefined;
-function refreshDetailSoon(): void {
-  clearTimeout(detailTimer);
-  detailTimer = setTimeout(() => {
-    const s = session;
-    if (s?.selected) void loadDetail(s, s.selected);
-  }, 300);
-}
+/** The open call again, for what events do not carry (participants, tracks, the failure). */
+const refreshDetailSoon = throttled(() => {
+  const s = session;
+  if (s?.selected) void loadDetail(s, s.selected);
+}, 1000);
 
 // ---- one call ----
 
