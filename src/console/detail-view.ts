@@ -143,7 +143,7 @@ export function renderDetail(body: HTMLElement, title: HTMLElement, ctx: DetailC
       prev,
       h(
         'span',
-        { class: 'position', id: 'step-title', 'aria-live': 'polite' },
+        { class: 'position', id: 'step-title' },
         history.length ? `Step ${step + 1} of ${history.length}` : 'No steps recorded yet',
       ),
       next,

@@ -52,6 +52,7 @@ const ui = {
   detailTitle: byId<HTMLElement>('detail-title'),
   detailHint: byId<HTMLElement>('detail-hint'),
   detailBody: byId<HTMLElement>('detail-body'),
+  announce: byId<HTMLElement>('announce'),
 };
 
 const message = (error: unknown) =>
@@ -385,6 +386,10 @@ function setStep(index: number): void {
   s.step = Math.min(Math.max(index, 0), last);
   s.following = s.step === last;
   showDetail();
+  const entry = s.detail.history[s.step];
+  // one live region that outlives the re-rendered panel, so screen readers hear every step
+  if (entry)
+    ui.announce.textContent = `Step ${s.step + 1} of ${last + 1}: ${entry.event}, to ${entry.to}`;
 }
 
 function showDetail(): void {

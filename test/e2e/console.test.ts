@@ -108,6 +108,10 @@ describe('operator console', () => {
     )
       await page.keyboard.press('ArrowLeft');
     expect(await currentState(page)).toBe('live.established.recording');
+    // and a screen reader hears where it is
+    expect(await page.locator('#announce').textContent()).toContain(
+      'to live.established.recording',
+    );
     const back = /Step (\d+) of (\d+)/.exec(await stepText());
     expect(Number(back?.[1])).toBeLessThan(Number(total));
     // focus followed the step
