@@ -64,6 +64,12 @@ describe('operator console', () => {
     // offline: nothing referenced from another origin
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect((await fetch(`${base}/admin/api/calls`)).status).toBe(401);
+    // the operator API the console reads is there (with the token)
+    const config = await fetch(`${base}/admin/api/config`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(config.status, 'GET /admin/api/config with the token').toBe(200);
+    expect(((await config.json()) as { jaegerUiUrl?: string }).jaegerUiUrl).toBe(JAEGER_UI);
   });
 
   it('signs in and follows a call live to recording, then terminated; steps back', async () => {
