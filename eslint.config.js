@@ -87,6 +87,18 @@ export default tseslint.config(
     },
   },
   {
+    // browser code: bundled by Vite, it reads only the operator API over HTTP
+    files: ['src/console/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        {
+          group: ['../*', 'node:*'],
+          message: 'the console (browser code) imports nothing from outside src/console.',
+        },
+      ]),
+    },
+  },
+  {
     files: ['src/http/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict([

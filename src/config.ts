@@ -141,6 +141,7 @@ const EnvSchema = z.object({
   CALL_HISTORY_MAX: int(10, 10_000).default(200),
   TRANSITIONS_STREAM_MAX: int(0, 1_000_000).default(10_000),
   RECENT_CALLS_MAX: int(100, 10_000_000).default(100_000),
+  CONSOLE_DIR: nonEmpty.optional(),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 120_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -260,6 +261,8 @@ export interface Config {
   transitionsStreamMax: number;
   /** Calls kept in the index of recent calls the operator's list pages through. @default 100000 */
   recentCallsMax: number;
+  /** Built operator console served at `/admin/` with the admin routes. @default dist/console */
+  consoleDir: string | undefined;
   /** A client must send all request headers within this (slowloris). @default 10000 */
   httpHeadersTimeoutMs: number;
   /** A client must send a whole request within this (slow bodies). @default 30000 */
@@ -388,6 +391,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     callHistoryMax: e.CALL_HISTORY_MAX,
     transitionsStreamMax: e.TRANSITIONS_STREAM_MAX,
     recentCallsMax: e.RECENT_CALLS_MAX,
+    consoleDir: e.CONSOLE_DIR,
     httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
     httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

@@ -3,11 +3,14 @@
  * roles as child processes: ingress + workers) and the Teams simulator with generated keys and
  * certificates; places a handful of calls — 1:1 and meeting, one rejected by policy, one whose
  * first answer hits a Graph 429 — and prints each call's path and answer latency. Exits 0 when
- * every call ended as expected.
+ * every call ended as expected. In a terminal (or with `--keep-open`) it then keeps running so
+ * the operator console at /admin/ can be looked at (the admin token is written to
+ * `.demo/admin-token`, never printed); Ctrl-C stops it. `--exit` never waits.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -28,7 +31,13 @@ const work = join(root, '.demo');
 const BLOCKED_TENANT = 'b10cked0-0000-4000-8000-000000000001';
 const BOT_APP_ID = randomUUID();
 const BOT_APP_SECRET = randomUUID();
-const ADMIN_TOKEN = randomUUID();
+// the operator's token: given, or a fresh one written to .demo/admin-token (mode 600)
+const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? randomUUID();
+const KEEP_OPEN = process.argv.includes('--keep-open')
+  ? true
+  : process.argv.includes('--exit')
+    ? false
+    : process.stdout.isTTY === true && process.stdin.isTTY === true;
 
 interface Scenario {
   label: string;
@@ -143,7 +152,12 @@ async function main(): Promise<number> {
   let ok = false;
   try {
     await waitForReady(`http://127.0.0.1:${port}/readyz`, exited);
-    console.log(`orchestrator ready on http://127.0.0.1:${port}; simulator at ${sim.baseUrl}\n`);
+    console.log(`orchestrator ready on http://127.0.0.1:${port}; simulator at ${sim.baseUrl}`);
+    const tokenFile = join(work, 'admin-token');
+    await writeFile(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
+    console.log(
+      `operator console: ${base}/admin/ (sign in with the token in ${tokenFile}${process.env.ADMIN_TOKEN ? ', your ADMIN_TOKEN' : ''})\n`,
+    );
     const placed: Array<{ scenario: Scenario; call: SimCall }> = [];
     const drivers: Promise<void>[] = [];
     for (const scenario of scenarios) {
@@ -164,6 +178,13 @@ async function main(): Promise<number> {
       rows.push({ label: scenario.label, call, record, expected: scenario.expect, recording });
     }
     ok = printSummary(rows);
+    if (KEEP_OPEN) {
+      console.log(
+        `\nThe orchestrator keeps running for the operator console at ${base}/admin/ ` +
+          `(token in ${join(work, 'admin-token')}); Ctrl-C stops it.`,
+      );
+      await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM'), exited]);
+    }
   } finally {
     orchestrator.kill('SIGTERM');
     const code = await Promise.race([

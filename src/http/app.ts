@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { ATTR } from '../telemetry/index.js';
 import { adminRoutes, type AdminApiDeps } from './admin.js';
 import { isAdmin } from './admin-guard.js';
+import { builtConsoleDir, mountConsole } from './console.js';
 import { HttpError } from './http-error.js';
 import { CommsNotifications, isLegacyNotification } from './notifications.js';
 import { dispatchNotifications, type DispatchDeps } from './dispatch.js';
@@ -38,6 +39,8 @@ export interface AppDeps extends DispatchDeps {
   adminToken?: string | undefined;
   /** What the operator API reads (src/http/admin.ts); mounted with `adminToken`. */
   adminApi?: AdminApiDeps | undefined;
+  /** Built operator console served at `/admin/` (with the admin routes). @default dist/console */
+  consoleDir?: string | undefined;
   readiness: () => Promise<Readiness>;
   logger: Logger;
   now?: () => number;
@@ -85,6 +88,10 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ ready: state.ready, checks }, state.ready ? 200 : 503);
   });
 
+  if (deps.adminToken) {
+    // the console's files first: they need no token, the API behind them does
+    mountConsole(app, deps.consoleDir ?? builtConsoleDir());
+  }
   if (deps.adminToken && deps.adminApi) {
     app.route(
       '/admin/api',

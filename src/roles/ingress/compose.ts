@@ -108,6 +108,7 @@ export async function startIngress(
       rateLimitPerMinute: config.adminRateLimitPerMinute,
       jaegerUiUrl: config.jaegerUiUrl,
     },
+    consoleDir: config.consoleDir,
     readiness,
     logger,
   });
