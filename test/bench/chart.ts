@@ -82,7 +82,7 @@ export function latencyChart(title: string, series: readonly ChartSeries[]): str
     );
   }
   parts.push(
-    `<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`,
+    `<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" fill="none" stroke="gray"/>`,
     `<text x="${PAD.left + plotW / 2}" y="${HEIGHT - 10}" text-anchor="middle">percentile of answered calls</text>`,
     `<text transform="translate(16 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle">answer latency, ms (log)</text>`,
   );
