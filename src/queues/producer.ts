@@ -6,7 +6,14 @@ import { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
 import { activeCallsKey, callKeys, queuePrefix } from '../redis/keys.js';
 import { ATTR, currentCarrier, SpanKind, withSpan } from '../telemetry/index.js';
-import { ACTIVE_CALLS, QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
+import {
+  ACTIVE_CALLS,
+  CANCEL_MEMORY_S,
+  QUEUE,
+  type EffectRecord,
+  type GraphJob,
+  type TimerJob,
+} from './jobs.js';
 
 export interface EffectQueues {
   enqueue(effect: EffectRecord): Promise<void>;
@@ -22,8 +29,6 @@ export const GRAPH_MAX_ATTEMPTS = 10;
 
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
 const KEEP_FAILED = { age: 24 * 3600 };
-/** How long a cancel is remembered: far longer than any effect waits between commit and enqueue. */
-const CANCEL_MEMORY_S = 3600;
 
 export function createEffectQueues(
   connection: RedisClient,
@@ -31,6 +36,8 @@ export function createEffectQueues(
   now: () => number = Date.now,
 ): EffectQueues {
   const opts = { connection, prefix: queuePrefix(prefix) };
+  /** On Redis Cluster the index and the call's keys live in different slots: no pipeline. */
+  const pipelining = !('isCluster' in connection && connection.isCluster);
   const graph = new Queue<GraphJob>(QUEUE.graph, opts);
   const timers = new Queue<TimerJob>(QUEUE.timers, opts);
   let closed: Promise<void> | undefined;
@@ -63,9 +70,23 @@ export function createEffectQueues(
       }
       // A re-driven 'started' may come after the call ended: the end's record (written by its
       // commit) says so, and the entry goes again — the same add-then-check as timer cancels.
-      await connection.zadd(index, now(), effect.callId);
-      if (await connection.exists(callKeys(prefix, effect.callId).record))
-        await connection.zrem(index, effect.callId);
+      const record = callKeys(prefix, effect.callId).record;
+      let ended: number;
+      if (pipelining) {
+        // one round trip; Redis runs one connection's commands in order, so the check follows
+        const replies = await connection
+          .pipeline()
+          .zadd(index, now(), effect.callId)
+          .exists(record)
+          .exec();
+        const failed = replies?.find(([error]) => error)?.[0];
+        if (failed) throw failed;
+        ended = Number(replies?.[1]?.[1]);
+      } else {
+        await connection.zadd(index, now(), effect.callId);
+        ended = await connection.exists(record);
+      }
+      if (ended) await connection.zrem(index, effect.callId);
     } else if (effect.queue === QUEUE.graph) {
       await graph.add(effect.name, withTrace(effect.data), {
         jobId: effect.jobId,
@@ -77,13 +98,16 @@ export function createEffectQueues(
     } else if (effect.name === 'cancel') {
       // Replicas enqueue the effects of one call concurrently, so a cancel can overtake the
       // start it cancels. Remember the cancel first, then remove; a start checks the memory
-      // after adding. Either the remove finds the job or the start sees the cancel.
-      await connection.set(
-        callKeys(prefix, effect.callId).cancelledTimer(effect.jobId),
-        '1',
-        'EX',
-        CANCEL_MEMORY_S,
-      );
+      // after adding. Either the remove finds the job or the start sees the cancel. The commit
+      // of the cancel wrote the memory already (`marked`), atomically with the transition.
+      if (!effect.marked) {
+        await connection.set(
+          callKeys(prefix, effect.callId).cancelledTimer(effect.jobId),
+          '1',
+          'EX',
+          CANCEL_MEMORY_S,
+        );
+      }
       // a timer that is already running is stale and the machine ignores it
       await timers.remove(effect.jobId);
     } else {

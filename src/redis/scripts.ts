@@ -7,7 +7,7 @@ import { defineScript, reply } from './define-script.js';
 
 /** The compare-and-set commit of a transition (its reply is read by calls/snapshot-store.ts). */
 export const commitScript = defineScript<
-  [call: string, dedup: string, outbox: string, record: string],
+  [call: string, dedup: string, outbox: string, record: string, ...cancelledTimers: string[]],
   [
     expectedVersion: number,
     snapshot: string,
@@ -21,7 +21,8 @@ export const commitScript = defineScript<
     recordRetentionMs: number,
     trace: string,
     stopGen: number | '',
-    ...effects: string[],
+    effects: string,
+    cancelMemoryS: number | '',
   ],
   (string | number)[]
 >('commit', reply.array);

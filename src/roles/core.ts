@@ -125,6 +125,7 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     close: () =>
       (closed ??= (async () => {
         await queues.close();
+        await store.flushAcks();
         await Promise.all(opened.map((c) => c.quit().catch(() => c.disconnect())));
       })()),
   };
