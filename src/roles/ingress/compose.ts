@@ -29,6 +29,7 @@ export async function startIngress(
   core: Core,
   policy: AnswerPolicy,
   logger: Logger,
+  options: { traced?: boolean } = {},
 ): Promise<Ingress> {
   let draining = false;
   const verifier = createTeamsTokenVerifier({
@@ -84,6 +85,7 @@ export async function startIngress(
     adminToken: config.adminToken,
     readiness,
     logger,
+    ...(options.traced === undefined ? {} : { traced: options.traced }),
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve(
