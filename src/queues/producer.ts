@@ -30,14 +30,20 @@ export const GRAPH_MAX_ATTEMPTS = 10;
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
 const KEEP_FAILED = { age: 24 * 3600 };
 
+/**
+ * `connection` carries BullMQ; our own commands (the live-calls index, timer-cancel markers) go
+ * on `commands` when given, a connection without BullMQ's scripts: ioredis copies every script
+ * defined on a connection onto each pipeline created on it, which is not free.
+ */
 export function createEffectQueues(
   connection: RedisClient,
   prefix: string,
   now: () => number = Date.now,
+  commands: RedisClient = connection,
 ): EffectQueues {
   const opts = { connection, prefix: queuePrefix(prefix) };
   /** On Redis Cluster the index and the call's keys live in different slots: no pipeline. */
-  const pipelining = !('isCluster' in connection && connection.isCluster);
+  const pipelining = !('isCluster' in commands && commands.isCluster);
   const graph = new Queue<GraphJob>(QUEUE.graph, opts);
   const timers = new Queue<TimerJob>(QUEUE.timers, opts);
   let closed: Promise<void> | undefined;
@@ -65,7 +71,7 @@ export function createEffectQueues(
     if (effect.queue === ACTIVE_CALLS) {
       const index = activeCallsKey(prefix);
       if (effect.name === 'ended') {
-        await connection.zrem(index, effect.callId);
+        await commands.zrem(index, effect.callId);
         return;
       }
       // A re-driven 'started' may come after the call ended: the end's record (written by its
@@ -74,7 +80,7 @@ export function createEffectQueues(
       let ended: number;
       if (pipelining) {
         // one round trip; Redis runs one connection's commands in order, so the check follows
-        const replies = await connection
+        const replies = await commands
           .pipeline()
           .zadd(index, now(), effect.callId)
           .exists(record)
@@ -83,10 +89,10 @@ export function createEffectQueues(
         if (failed) throw failed;
         ended = Number(replies?.[1]?.[1]);
       } else {
-        await connection.zadd(index, now(), effect.callId);
-        ended = await connection.exists(record);
+        await commands.zadd(index, now(), effect.callId);
+        ended = await commands.exists(record);
       }
-      if (ended) await connection.zrem(index, effect.callId);
+      if (ended) await commands.zrem(index, effect.callId);
     } else if (effect.queue === QUEUE.graph) {
       await graph.add(effect.name, withTrace(effect.data), {
         jobId: effect.jobId,
@@ -101,7 +107,7 @@ export function createEffectQueues(
       // after adding. Either the remove finds the job or the start sees the cancel. The commit
       // of the cancel wrote the memory already (`marked`), atomically with the transition.
       if (!effect.marked) {
-        await connection.set(
+        await commands.set(
           callKeys(prefix, effect.callId).cancelledTimer(effect.jobId),
           '1',
           'EX',
@@ -119,9 +125,7 @@ export function createEffectQueues(
         removeOnComplete: KEEP_COMPLETED,
         removeOnFail: KEEP_FAILED,
       });
-      if (
-        await connection.exists(callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId))
-      )
+      if (await commands.exists(callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId)))
         await timers.remove(effect.jobId);
     }
   }

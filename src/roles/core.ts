@@ -80,7 +80,7 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     ...(config.callRetentionMs ? { retentionMs: config.callRetentionMs } : {}),
     ...(config.recordRetentionMs ? { recordRetentionMs: config.recordRetentionMs } : {}),
   });
-  const queues = createEffectQueues(queueConnection, config.redisKeyPrefix);
+  const queues = createEffectQueues(queueConnection, config.redisKeyPrefix, Date.now, redis);
   queues.graph.on('error', (err) => logger.warn({ err: err.message }, 'graph queue error'));
   queues.timers.on('error', (err) => logger.warn({ err: err.message }, 'timers queue error'));
   const runtime = createCallRuntime({
