@@ -49,6 +49,7 @@ const JOBS: { [K in EffectType]: (callId: string, params: EffectParams[K]) => Ef
     name: 'cancel',
     jobId: timerJobId(callId, p.timerId, p.gen),
     callId,
+    marked: true, // the commit writes the cancel marker (src/redis/lua/commit.lua)
   }),
 };
 

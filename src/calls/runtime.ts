@@ -14,7 +14,7 @@ import { logTransition, type TransitionEvent, type TransitionFeed } from './tran
 import { historyEntry } from './history.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { activeCallsKey, outboxIndexKey } from '../redis/keys.js';
+import { activeCallsKey } from '../redis/keys.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import type { EffectQueues } from '../queues/producer.js';
 import { ACTIVE_CALLS, type EffectRecord } from '../queues/jobs.js';
@@ -179,10 +179,6 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const traceId = traceIdOf(span);
     const history = historyEntry(version, event, from, to, traceId);
     const summary = callSummary(next.context, to, event.at);
-    // Announce the effects before committing them: if this process dies between the commit and
-    // the enqueue, any replica's sweeper finds the call here
-    // (docs/architecture.md#effects-follow-commits).
-    if (effects.length > 0) await deps.redis.zadd(outboxIndexKey(deps.prefix), Date.now(), callId);
     const result = await deps.store.commit({
       callId,
       expectedVersion: stored.version,
@@ -197,6 +193,10 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       trace: stored.version === 0 ? currentCarrier() : undefined,
       history,
       ...(summary ? { summary } : {}),
+      // Announce the effects before committing them (same round trip): if this process dies
+      // between the commit and the enqueue, any replica's sweeper finds the call in the index
+      // (docs/architecture.md#effects-follow-commits).
+      announceAt: effects.length > 0 ? Date.now() : undefined,
     });
     if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' }, next.context);
     if (result.kind === 'conflict') return 'conflict';
@@ -214,7 +214,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     });
     try {
       for (const effect of effects) await deps.queues.enqueue(effect);
-      await deps.store.ackOutbox(callId, result.outboxIds);
+      // written with a later round trip (at most the store's ackDelayMs later)
+      deps.store.ackOutboxSoon(callId, result.outboxIds);
     } catch (error) {
       // The effects stay in the outbox; the commit stands and the sweeper re-drives them.
       deps.onEnqueueError?.(error, callId);

@@ -1,12 +1,18 @@
 /**
  * Loads and commits call snapshots. A call's truth is its hash in Redis: the persisted XState
  * snapshot plus a version; every commit is the compare-and-set of `src/redis/lua/commit.lua`.
+ *
+ * Round trips are the cost that matters here (docs/benchmarks.md, B3). On a single Redis server
+ * the outbox announcement, the commit script and any acknowledgements waiting to be written go
+ * out as one pipeline, in that order (Redis runs one connection's commands in order, so the
+ * announcement still lands before the commit). On Redis Cluster they touch different slots and
+ * go one by one, as before.
  */
 import type { RedisClient } from '../redis/client.js';
 import { CALL_MACHINE_VERSION } from '../../machines/call.js';
-import { callKeys, CALL_ID_PATTERN } from '../redis/keys.js';
+import { callKeys, CALL_ID_PATTERN, outboxIndexKey } from '../redis/keys.js';
 import { commitScript } from '../redis/scripts.js';
-import type { EffectRecord } from '../queues/jobs.js';
+import { CANCEL_MEMORY_S, QUEUE, type EffectRecord } from '../queues/jobs.js';
 import { HISTORY_MAX_DEFAULT, parseHistory, historyDropped, type HistoryEntry } from './history.js';
 import { ATTR, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
 
@@ -34,6 +40,11 @@ export interface CommitRequest {
   effects: EffectRecord[];
   /** The trace to remember as the call's first (only the first commit's is kept). */
   trace?: TraceCarrier | undefined;
+  /**
+   * Announce the call in the outbox index with this score (ms) before the commit, so a sweeper
+   * finds its effects if this process dies before they are enqueued and acknowledged.
+   */
+  announceAt?: number | undefined;
   /** The transition's history entry, appended atomically with the commit. */
   history?: HistoryEntry;
   /** The call's summary for the operator's list (src/calls/call-summary.ts). */
@@ -65,6 +76,14 @@ export interface SnapshotStore {
   seen(callId: string, dedupId: string): Promise<boolean>;
   /** Drop outbox entries whose effects are safely in BullMQ. */
   ackOutbox(callId: string, ids: string[]): Promise<void>;
+  /**
+   * The same, written within `ackDelayMs` with the next commit's round trip or in one batch of
+   * its own. An acknowledgement lost to a crash only makes a sweeper re-drive effects that are
+   * already enqueued, which is a no-op (deterministic job ids).
+   */
+  ackOutboxSoon(callId: string, ids: string[]): void;
+  /** Write the acknowledgements that wait now. */
+  flushAcks(): Promise<void>;
   /** The oldest entries of a call's outbox: stream id (its ms part is Redis time) and effect. */
   readOutbox(callId: string, count?: number): Promise<OutboxEntry[]>;
   /** The compact record of a finished call, while it is retained. */
@@ -83,6 +102,11 @@ export interface SnapshotStoreOptions {
   recordRetentionMs?: number;
   /** History entries kept per call. @default 200 */
   historyMax?: number;
+  /**
+   * Longest wait of an acknowledgement for a commit to ride with; keep it well below the outbox
+   * sweeper's grace. @default 50
+   */
+  ackDelayMs?: number;
 }
 
 export class MachineVersionError extends Error {
@@ -102,12 +126,50 @@ export function createSnapshotStore(
     return callKeys(options.prefix, callId);
   };
 
-  async function commitOnce(req: CommitRequest): Promise<CommitResult> {
+  const ackDelayMs = options.ackDelayMs ?? 50;
+  /** A single server takes one pipeline for everything; a cluster's slots live on many nodes. */
+  const pipelining = !('isCluster' in redis && redis.isCluster);
+  /** Acknowledgements waiting to be written: outbox key → entry ids. */
+  let pendingAcks = new Map<string, string[]>();
+  let ackTimer: NodeJS.Timeout | undefined;
+
+  function takeAcks(): Map<string, string[]> {
+    const taken = pendingAcks;
+    pendingAcks = new Map();
+    if (ackTimer) clearTimeout(ackTimer);
+    ackTimer = undefined;
+    return taken;
+  }
+
+  /** Best effort: an acknowledgement that fails leaves its effects to the sweeper (a no-op). */
+  async function writeAcks(acks: Map<string, string[]>): Promise<void> {
+    if (acks.size === 0) return;
+    if (pipelining) {
+      const pipeline = redis.pipeline();
+      for (const [key, ids] of acks) pipeline.xdel(key, ...ids);
+      await pipeline.exec().catch(() => undefined);
+      return;
+    }
+    await Promise.all([...acks].map(([key, ids]) => redis.xdel(key, ...ids).catch(() => 0)));
+  }
+
+  function commitArgs(req: CommitRequest) {
     const keys = keysOf(req.callId);
-    const reply = await commitScript.run(
-      redis,
-      [keys.call, keys.dedup(req.dedupId ?? 'none'), keys.outbox, keys.record, keys.history],
-      [
+    const cancelled = req.effects.flatMap((e) =>
+      e.queue === QUEUE.timers && e.name === 'cancel' && e.marked
+        ? [keys.cancelledTimer(e.jobId)]
+        : [],
+    );
+    return {
+      keys: [
+        keys.call,
+        keys.dedup(req.dedupId ?? 'none'),
+        keys.outbox,
+        keys.record,
+        keys.history,
+        ...cancelled,
+      ] as Parameters<typeof commitScript.run>[1],
+      args: [
         req.expectedVersion,
         JSON.stringify(req.snapshot),
         req.dedupId ? dedupTtlMs : '',
@@ -120,16 +182,46 @@ export function createSnapshotStore(
         recordRetentionMs,
         req.trace ? JSON.stringify(req.trace) : '',
         req.stopGen ?? '',
+        req.effects.length > 0 ? JSON.stringify(req.effects) : '',
+        cancelled.length > 0 ? CANCEL_MEMORY_S : '',
         JSON.stringify(req.history ?? { seq: req.expectedVersion + 1 }),
         historyMax,
         req.summary === undefined ? '' : JSON.stringify(req.summary),
-        ...req.effects.map((e) => JSON.stringify(e)),
-      ],
-    );
+      ] as Parameters<typeof commitScript.run>[2],
+    };
+  }
+
+  function decodeCommit(reply: (string | number)[]): CommitResult {
     const [code, second, ...ids] = reply;
     if (Number(code) === -1) return { kind: 'duplicate' };
     if (Number(code) === -2) return { kind: 'conflict', currentVersion: Number(second) };
     return { kind: 'committed', version: Number(code), outboxIds: ids.map(String) };
+  }
+
+  async function commitOnce(req: CommitRequest): Promise<CommitResult> {
+    const { keys, args } = commitArgs(req);
+    const index = outboxIndexKey(options.prefix);
+    if (!pipelining) {
+      void writeAcks(takeAcks());
+      if (req.announceAt !== undefined) await redis.zadd(index, req.announceAt, req.callId);
+      return decodeCommit(await commitScript.run(redis, keys, args));
+    }
+    const acks = takeAcks();
+    const pipeline = redis.pipeline();
+    for (const [key, ids] of acks) pipeline.xdel(key, ...ids);
+    if (req.announceAt !== undefined) pipeline.zadd(index, req.announceAt, req.callId);
+    commitScript.queue(pipeline, keys, args);
+    const replies = (await pipeline.exec()) ?? [];
+    const [announceError] = replies[acks.size] ?? [];
+    const [commitError, reply] = replies[replies.length - 1] ?? [new Error('no commit reply')];
+    if (commitError && !commitScript.isNoScript(commitError)) throw commitError;
+    if (req.announceAt !== undefined && announceError) {
+      // the commit may have gone through unannounced: announce again before anything else
+      await redis.zadd(index, req.announceAt, req.callId);
+    }
+    // NOSCRIPT (a restarted or flushed server): the script text once, then EVALSHA again
+    if (commitError) return decodeCommit(await commitScript.run(redis, keys, args));
+    return decodeCommit(commitScript.decode(reply));
   }
 
   return {
@@ -201,12 +293,28 @@ export function createSnapshotStore(
       if (ids.length > 0) await redis.xdel(keysOf(callId).outbox, ...ids);
     },
 
+    ackOutboxSoon(callId, ids) {
+      if (ids.length === 0) return;
+      const key = keysOf(callId).outbox;
+      pendingAcks.set(key, [...(pendingAcks.get(key) ?? []), ...ids]);
+      ackTimer ??= setTimeout(() => void writeAcks(takeAcks()), ackDelayMs).unref();
+    },
+
+    flushAcks: () => writeAcks(takeAcks()),
+
     async readOutbox(callId, count = 100) {
       const entries = await redis.xrange(keysOf(callId).outbox, '-', '+', 'COUNT', count);
+      // one entry holds a commit's effects; entries of older builds hold one 'effect' each
       return entries.flatMap(([id, fields]) => {
+        const at = Number(id.split('-')[0]);
+        const many = fields.indexOf('effects');
+        if (many >= 0 && fields[many + 1] !== undefined) {
+          const effects = JSON.parse(fields[many + 1]!) as EffectRecord[];
+          return effects.map((effect) => ({ id, at, effect }));
+        }
         const json = fields[fields.indexOf('effect') + 1];
         if (json === undefined) return [];
-        return [{ id, at: Number(id.split('-')[0]), effect: JSON.parse(json) as EffectRecord }];
+        return [{ id, at, effect: JSON.parse(json) as EffectRecord }];
       });
     },
   };

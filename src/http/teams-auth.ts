@@ -5,6 +5,12 @@
  * issuer in the configured list (with or without a trailing slash), audience = the bot's app id, 5
  * minutes of clock skew, `tid` required. The OpenID document itself is re-read every 2 hours, like
  * Microsoft's sample.
+ *
+ * Teams sends the same token on many notifications, and an RS256 check costs far more than the
+ * rest of a webhook: a token that verified is remembered by its exact string in a bounded LRU
+ * until its `exp` (plus the skew), and every use still checks `exp` and `nbf` against the clock.
+ * A failure is never remembered; concurrent checks of one token share one verification while it
+ * runs. The cache is emptied when the key set changes (a new `jwks_uri`).
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { ATTR, withSpan } from '../telemetry/index.js';
@@ -43,6 +49,8 @@ export interface TeamsAuthOptions {
   /** At most one key refetch per this window when tokens name an unknown `kid`. @default 30000 */
   keyRefetchCooldownMs?: number;
   now?: () => number;
+  /** Verified tokens remembered (LRU); 0 verifies every token. @default 1000 */
+  verifiedCacheSize?: number;
   /**
    * Told when the keys become unusable (with the cause) and when they recover: the cause of a
    * key outage is logged once, not once per refused notification.
@@ -54,6 +62,13 @@ export interface TeamsAuthOptions {
 export const MAX_TOKEN_CHARS = 16 * 1024;
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
+
+/** A verified token's result and the window in which it may be used (ms, skew included). */
+interface Verified {
+  caller: TeamsCaller;
+  notBefore: number;
+  expires: number;
+}
 
 const unauthorized = (message: string) =>
   new HttpError(401, 'unauthorized', message, {
@@ -73,6 +88,12 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
   let loading: Promise<KeySet> | undefined;
   let health: KeyHealth & { at: number } = { ok: true, at: -Infinity };
   const cooldown = options.keyRefetchCooldownMs ?? 30_000;
+  const skewMs = (options.clockToleranceSec ?? 300) * 1000;
+  const cacheSize = Math.max(0, Math.floor(options.verifiedCacheSize ?? 1000));
+  /** Verified tokens by their exact string, oldest use first (a Map keeps insertion order). */
+  const verified = new Map<string, Verified>();
+  /** Verifications running now, so a burst of one token costs one check. */
+  const inFlight = new Map<string, Promise<Verified>>();
 
   function report(next: KeyHealth): void {
     const changed = next.ok !== health.ok || next.reason !== health.reason;
@@ -99,6 +120,7 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
       cacheMaxAge: 24 * 3600_000,
     });
     keys = { set, jwksUri: doc.jwks_uri, loadedAt: now() };
+    verified.clear(); // tokens checked against other keys are checked again
     return set;
   }
 
@@ -146,11 +168,41 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
       throw unauthorized('token rejected (too large)');
     }
     const match = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '');
-    if (!match?.[1]) throw unauthorized('missing bearer token');
+    const token = match?.[1];
+    if (!token) throw unauthorized('missing bearer token');
+    if (cacheSize === 0) return (await verifyToken(token)).caller;
+    const at = now();
+    const hit = verified.get(token);
+    if (hit !== undefined) {
+      if (at < hit.notBefore)
+        throw unauthorized('token rejected (ERR_JWT_CLAIM_VALIDATION_FAILED)');
+      if (at <= hit.expires) {
+        verified.delete(token); // most recently used goes last
+        verified.set(token, hit);
+        return hit.caller;
+      }
+      verified.delete(token);
+    }
+    let running = inFlight.get(token);
+    if (running === undefined) {
+      running = verifyToken(token).finally(() => inFlight.delete(token));
+      inFlight.set(token, running);
+    }
+    const result = await running;
+    if (now() > result.expires) throw unauthorized('token rejected (ERR_JWT_EXPIRED)');
+    if (!verified.has(token)) {
+      verified.set(token, result);
+      if (verified.size > cacheSize) verified.delete(verified.keys().next().value as string);
+    }
+    return result.caller;
+  }
+
+  /** The full check of one token (signature, claims), its window of use with it. */
+  async function verifyToken(token: string): Promise<Verified> {
     const set = await keySet();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], keyLookup(set), {
+      ({ payload } = await jwtVerify(token, keyLookup(set), {
         issuer: issuers,
         audience: options.audience,
         algorithms: ['RS256'],
@@ -169,7 +221,12 @@ export function createTeamsTokenVerifier(options: TeamsAuthOptions): TeamsTokenV
     }
     if (payload.tid.length > 64) throw unauthorized('token rejected (tenant id too long)');
     if (!health.ok) report({ ok: true });
-    return { tenantId: payload.tid, claims: payload };
+    return {
+      caller: { tenantId: payload.tid, claims: payload },
+      // jwtVerify required exp; nbf is optional
+      notBefore: typeof payload.nbf === 'number' ? payload.nbf * 1000 - skewMs : -Infinity,
+      expires: (payload.exp as number) * 1000 + skewMs,
+    };
   }
 }
 

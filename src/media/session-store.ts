@@ -24,6 +24,12 @@ export type SessionState = 'streaming' | 'lost' | 'ended';
 export type ResumeResult = ResumeReply;
 
 /** The media hash of a call as read (`lostAt` only while lost). */
+/** What a media session polls of its call. */
+export interface CallMediaState {
+  persist: { allowed: boolean; stopGen: number | undefined };
+  speakers: { version: number; sources: SpeakerMap } | 'unchanged' | undefined;
+}
+
 export interface StoredSession {
   sessionId: string;
   state: SessionState;
@@ -64,6 +70,11 @@ export interface MediaSessionStore {
     callId: string,
     sinceVersion: number,
   ): Promise<{ version: number; sources: SpeakerMap } | 'unchanged' | undefined>;
+  /**
+   * Both of the above in one round trip (a session polls them together): the version and the
+   * flag come in one HMGET, and only a changed version costs a second read, of the snapshot.
+   */
+  callState(callId: string, sinceVersion: number): Promise<CallMediaState>;
   /** The call's media hash; undefined when there is none (expired, or never started). */
   read(callId: string): Promise<StoredSession | undefined>;
   /**
@@ -149,6 +160,21 @@ export function createMediaSessionStore(
     async persistState(callId) {
       const [persist, stop] = await redis.hmget(keys(callId).call, 'persist', 'stop');
       return { allowed: persist === '1', stopGen: stop ? Number(stop) : undefined };
+    },
+    async callState(callId, sinceVersion) {
+      const key = keys(callId).call;
+      const [v, persist, stop] = await redis.hmget(key, 'v', 'persist', 'stop');
+      const flag = { allowed: persist === '1', stopGen: stop ? Number(stop) : undefined };
+      const version = Number(v ?? 0);
+      if (version === 0) return { persist: flag, speakers: undefined };
+      if (version === sinceVersion) return { persist: flag, speakers: 'unchanged' };
+      // read together: a commit between two reads must not pair a version with another snapshot
+      const [v2, snap] = await redis.hmget(key, 'v', 'snap');
+      if (!v2 || !snap) return { persist: flag, speakers: undefined };
+      return {
+        persist: flag,
+        speakers: { version: Number(v2), sources: speakersOfSnapshot(snap) },
+      };
     },
     async speakers(callId, sinceVersion) {
       const key = keys(callId).call;

@@ -36,7 +36,7 @@ import {
   type Frame,
 } from '@cr-orchestrator/media-protocol';
 import type { Recording, SpeakerMap } from './recording/index.js';
-import type { MediaSessionStore } from './session-store.js';
+import type { CallMediaState, MediaSessionStore } from './session-store.js';
 import { MediaTelemetry, type MediaState, type SessionTelemetry } from './telemetry.js';
 
 export interface SessionSettings {
@@ -231,10 +231,8 @@ export class MediaSession {
       if (this.now() - this.lastFrameAt > 3 * heartbeatMs) return this.fail('peer silent', true);
       this.send({ type: 'heartbeat', timestamp: this.now() });
     });
-    this.every(PERSIST_POLL_MS, () => void this.refreshPersist());
-    this.every(PERSIST_POLL_MS, () => void this.refreshSpeakers());
-    await this.refreshPersist();
-    await this.refreshSpeakers();
+    this.every(PERSIST_POLL_MS, () => void this.refreshCall());
+    await this.refreshCall();
     await this.report(resumed ? 'resumed' : 'connected', {
       type: 'MEDIA.CONNECTED',
       at: this.now(),
@@ -276,9 +274,18 @@ export class MediaSession {
   /** Re-reads the roster's sources when the call changed; notes and applies a new map. */
   private async refreshSpeakers(): Promise<void> {
     if (!this.callId) return;
+    let read: CallMediaState['speakers'] | 'failed';
     try {
-      const read = await this.deps.store.speakers(this.callId, this.speakersVersion);
-      if (read !== 'unchanged' && read !== undefined) {
+      read = await this.deps.store.speakers(this.callId, this.speakersVersion);
+    } catch {
+      read = 'failed'; // the next poll tries again
+    }
+    await this.applySpeakers(read);
+  }
+
+  private async applySpeakers(read: CallMediaState['speakers'] | 'failed'): Promise<void> {
+    try {
+      if (read !== 'unchanged' && read !== undefined && read !== 'failed') {
         this.speakersVersion = read.version;
         this.gate.speakers = read.sources;
         const recording = this.frames.recording;
@@ -288,26 +295,35 @@ export class MediaSession {
         }
       }
     } catch {
-      // Redis or the recording failed: the next poll tries again; writes report their own faults
+      // the recording failed: the next poll tries again; writes report their own faults
     }
     const open = this.state === 'streaming' && this.persist;
     this.gate.release(this.now(), open, (frame) => this.frames.push(frame));
   }
 
-  /** One read of the call's flag at a time (the poll may outrun a slow Redis). */
-  private refreshPersist(): Promise<void> {
-    return (this.refreshing ??= this.readPersist().finally(() => (this.refreshing = undefined)));
+  /**
+   * The poll: one read of the call (its persist flag and, when it changed, its roster's
+   * sources) at a time; the poll may outrun a slow Redis.
+   */
+  private refreshCall(): Promise<void> {
+    return (this.refreshing ??= this.readCall().finally(() => (this.refreshing = undefined)));
   }
 
-  private async readPersist(): Promise<void> {
+  private async readCall(): Promise<void> {
     if (!this.callId) return;
-    let flag: { allowed: boolean; stopGen: number | undefined };
+    let read: CallMediaState;
     try {
-      flag = await this.deps.store.persistState(this.callId);
+      read = await this.deps.store.callState(this.callId, this.speakersVersion);
     } catch {
       this.persist = false; // Redis unreachable: do not write what may not be allowed
+      await this.applySpeakers('failed');
       return;
     }
+    await this.applyPersist(read.persist);
+    await this.applySpeakers(read.speakers);
+  }
+
+  private async applyPersist(flag: CallMediaState['persist']): Promise<void> {
     const wasPersisting = this.persist;
     this.persist = flag.allowed; // from false on, frames are dropped, even the batch in flight
     if (flag.allowed) return;

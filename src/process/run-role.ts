@@ -21,6 +21,8 @@ export interface RoleContext {
   logger: Logger;
   /** Connected and ready: Redis, the call runtime, the queues. */
   core: Core;
+  /** Whether OpenTelemetry exports anything (traces or metrics); off, instrumentation is skipped. */
+  telemetryEnabled: boolean;
 }
 
 /** A role that serves: what it does with its part of the shutdown budget. */
@@ -49,7 +51,10 @@ async function start<Prepared>(role: RoleDefinition<Prepared>): Promise<void> {
   const prepared = await role.prepare(config);
   const core = createCore(config, logger);
   await core.ready();
-  const serving = await role.serve({ config, logger, core }, prepared);
+  const serving = await role.serve(
+    { config, logger, core, telemetryEnabled: telemetry.enabled },
+    prepared,
+  );
   const budget = shutdownBudget(config);
   onShutdown(logger, budget.graceMs, async () => {
     await serving.drain(budget);

@@ -59,7 +59,17 @@ export interface TimerJob {
 export type EffectRecord =
   | { queue: typeof QUEUE.graph; name: GraphOp; jobId: string; data: GraphJob }
   | { queue: typeof QUEUE.timers; name: TimerId; jobId: string; data: TimerJob; fireAt: number }
-  | { queue: typeof QUEUE.timers; name: 'cancel'; jobId: string; callId: string }
+  | {
+      queue: typeof QUEUE.timers;
+      name: 'cancel';
+      jobId: string;
+      callId: string;
+      /**
+       * The commit that carries this cancel also writes its marker (`cancelledTimer`), so the
+       * enqueue only removes the job. Absent in entries of builds that wrote it at enqueue.
+       */
+      marked?: true;
+    }
   /** The live-calls index (capacity): durable like the rest, so a crash cannot leak a count. */
   | {
       queue: typeof ACTIVE_CALLS;
@@ -69,6 +79,9 @@ export type EffectRecord =
       /** When the call's invite arrived (a 'started' entry): its place among recent calls. */
       at?: number;
     };
+
+/** How long a timer cancel is remembered (s): far longer than any effect waits for its enqueue. */
+export const CANCEL_MEMORY_S = 3600;
 
 /** Not a BullMQ queue: the sorted set of live calls (`activeCallsKey`). */
 export const ACTIVE_CALLS = 'active-calls';

@@ -6,7 +6,14 @@ import { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
 import { activeCallsKey, callKeys, queuePrefix, recentCallsKey } from '../redis/keys.js';
 import { ATTR, currentCarrier, SpanKind, withSpan } from '../telemetry/index.js';
-import { ACTIVE_CALLS, QUEUE, type EffectRecord, type GraphJob, type TimerJob } from './jobs.js';
+import {
+  ACTIVE_CALLS,
+  CANCEL_MEMORY_S,
+  QUEUE,
+  type EffectRecord,
+  type GraphJob,
+  type TimerJob,
+} from './jobs.js';
 
 export interface EffectQueues {
   enqueue(effect: EffectRecord): Promise<void>;
@@ -22,19 +29,25 @@ export const GRAPH_MAX_ATTEMPTS = 10;
 
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
 const KEEP_FAILED = { age: 24 * 3600 };
-/** How long a cancel is remembered: far longer than any effect waits between commit and enqueue. */
-const CANCEL_MEMORY_S = 3600;
 
 /** Calls kept in the recent-calls index by default. */
 export const RECENT_CALLS_MAX_DEFAULT = 100_000;
 
+/**
+ * `connection` carries BullMQ; our own commands (the live-calls index, timer-cancel markers) go
+ * on `commands` when given, a connection without BullMQ's scripts: ioredis copies every script
+ * defined on a connection onto each pipeline created on it, which is not free.
+ */
 export function createEffectQueues(
   connection: RedisClient,
   prefix: string,
   now: () => number = Date.now,
+  commands: RedisClient = connection,
   recentCallsMax: number = RECENT_CALLS_MAX_DEFAULT,
 ): EffectQueues {
   const opts = { connection, prefix: queuePrefix(prefix) };
+  /** On Redis Cluster the index and the call's keys live in different slots: no pipeline. */
+  const pipelining = !('isCluster' in commands && commands.isCluster);
   const graph = new Queue<GraphJob>(QUEUE.graph, opts);
   const timers = new Queue<TimerJob>(QUEUE.timers, opts);
   let closed: Promise<void> | undefined;
@@ -62,21 +75,37 @@ export function createEffectQueues(
     if (effect.queue === ACTIVE_CALLS) {
       const index = activeCallsKey(prefix);
       if (effect.name === 'ended') {
-        await connection.zrem(index, effect.callId);
+        await commands.zrem(index, effect.callId);
         return;
       }
       // A re-driven 'started' may come after the call ended: the end's record (written by its
       // commit) says so, and the entry goes again — the same add-then-check as timer cancels.
-      // The recent-calls index (the operator's list) is written beside it, in parallel: global
-      // keys cannot be written by the commit script, and this path is crash-safe (outbox).
+      // The recent-calls index (the operator's list) is written beside it: global keys cannot be
+      // written by the commit script, and this path is crash-safe (outbox).
       const recent = recentCallsKey(prefix);
-      await Promise.all([
-        connection.zadd(index, now(), effect.callId),
-        connection.zadd(recent, effect.at ?? now(), effect.callId),
-        connection.zremrangebyrank(recent, 0, -(recentCallsMax + 1)),
-      ]);
-      if (await connection.exists(callKeys(prefix, effect.callId).record))
-        await connection.zrem(index, effect.callId);
+      const record = callKeys(prefix, effect.callId).record;
+      let ended: number;
+      if (pipelining) {
+        // one round trip; Redis runs one connection's commands in order, so the check follows
+        const replies = await commands
+          .pipeline()
+          .zadd(index, now(), effect.callId)
+          .zadd(recent, effect.at ?? now(), effect.callId)
+          .zremrangebyrank(recent, 0, -(recentCallsMax + 1))
+          .exists(record)
+          .exec();
+        const failed = replies?.find(([error]) => error)?.[0];
+        if (failed) throw failed;
+        ended = Number(replies?.[3]?.[1]);
+      } else {
+        await Promise.all([
+          commands.zadd(index, now(), effect.callId),
+          commands.zadd(recent, effect.at ?? now(), effect.callId),
+          commands.zremrangebyrank(recent, 0, -(recentCallsMax + 1)),
+        ]);
+        ended = await commands.exists(record);
+      }
+      if (ended) await commands.zrem(index, effect.callId);
     } else if (effect.queue === QUEUE.graph) {
       await graph.add(effect.name, withTrace(effect.data), {
         jobId: effect.jobId,
@@ -88,13 +117,16 @@ export function createEffectQueues(
     } else if (effect.name === 'cancel') {
       // Replicas enqueue the effects of one call concurrently, so a cancel can overtake the
       // start it cancels. Remember the cancel first, then remove; a start checks the memory
-      // after adding. Either the remove finds the job or the start sees the cancel.
-      await connection.set(
-        callKeys(prefix, effect.callId).cancelledTimer(effect.jobId),
-        '1',
-        'EX',
-        CANCEL_MEMORY_S,
-      );
+      // after adding. Either the remove finds the job or the start sees the cancel. The commit
+      // of the cancel wrote the memory already (`marked`), atomically with the transition.
+      if (!effect.marked) {
+        await commands.set(
+          callKeys(prefix, effect.callId).cancelledTimer(effect.jobId),
+          '1',
+          'EX',
+          CANCEL_MEMORY_S,
+        );
+      }
       // a timer that is already running is stale and the machine ignores it
       await timers.remove(effect.jobId);
     } else {
@@ -106,9 +138,7 @@ export function createEffectQueues(
         removeOnComplete: KEEP_COMPLETED,
         removeOnFail: KEEP_FAILED,
       });
-      if (
-        await connection.exists(callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId))
-      )
+      if (await commands.exists(callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId)))
         await timers.remove(effect.jobId);
     }
   }

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './client.js';
 
 export type ScriptArg = string | number;
@@ -26,6 +27,13 @@ export interface Script<
   /** SHA1 of the script text: what EVALSHA sends instead of the text. */
   readonly sha: string;
   run(redis: RedisClient, keys: K, args: A): Promise<R>;
+  /**
+   * Add the EVALSHA to a pipeline (one round trip with other commands). Its reply goes through
+   * `decode`; a NOSCRIPT error (`isNoScript`) means: `run` it instead, which loads the text.
+   */
+  queue(pipeline: ChainableCommander, keys: K, args: A): void;
+  decode(reply: unknown): R;
+  isNoScript(error: unknown): boolean;
 }
 
 /** The directory of the scripts; `npm run build` copies it next to the compiled module. */
@@ -42,6 +50,11 @@ export function defineScript<
   return {
     name,
     sha,
+    decode,
+    isNoScript,
+    queue(pipeline, keys, args) {
+      pipeline.evalsha(sha, keys.length, ...keys, ...args);
+    },
     async run(redis, keys, args) {
       let reply: unknown;
       try {

@@ -7,7 +7,14 @@ import { defineScript, reply } from './define-script.js';
 
 /** The compare-and-set commit of a transition (its reply is read by calls/snapshot-store.ts). */
 export const commitScript = defineScript<
-  [call: string, dedup: string, outbox: string, record: string, history: string],
+  [
+    call: string,
+    dedup: string,
+    outbox: string,
+    record: string,
+    history: string,
+    ...cancelledTimers: string[],
+  ],
   [
     expectedVersion: number,
     snapshot: string,
@@ -21,10 +28,11 @@ export const commitScript = defineScript<
     recordRetentionMs: number,
     trace: string,
     stopGen: number | '',
+    effects: string,
+    cancelMemoryS: number | '',
     historyEntry: string,
     historyMax: number,
     summary: string,
-    ...effects: string[],
   ],
   (string | number)[]
 >('commit', reply.array);

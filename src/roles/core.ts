@@ -29,7 +29,7 @@ export interface Core {
    * the caller closes it before the core.
    */
   sweepOutbox(timing: Pick<Config, 'outboxSweepIntervalMs' | 'outboxGraceMs'>): OutboxSweeper;
-  /** Resolves once the command connection is ready (the offline queue is off). */
+  /** Resolves once the command connections are ready (their offline queues are off). */
   ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -76,7 +76,22 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
   redis.on('node error', (err: Error, node: string) =>
     logger.warn({ err: err.message, node }, 'redis cluster node error'),
   );
-  const opened: RedisClient[] = [redis];
+  // BullMQ gets a connection of its own: it defines its ~50 scripts on the connection it is
+  // given, and ioredis copies every defined script onto each pipeline it creates, which made
+  // the commit's pipeline a visible share of the ingress's CPU on a shared connection.
+  const queueConnection = connectRedis(config.redisUrl, {
+    cluster,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeoutMs: 1000,
+  });
+  queueConnection.on('error', (err: Error) =>
+    logger.warn({ err: err.message }, 'redis queue connection error'),
+  );
+  queueConnection.on('node error', (err: Error, node: string) =>
+    logger.warn({ err: err.message, node }, 'redis queue cluster node error'),
+  );
+  const opened: RedisClient[] = [redis, queueConnection];
   const store = createSnapshotStore(redis, {
     prefix: config.redisKeyPrefix,
     ...(config.callRetentionMs ? { retentionMs: config.callRetentionMs } : {}),
@@ -84,9 +99,10 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     ...(config.callHistoryMax ? { historyMax: config.callHistoryMax } : {}),
   });
   const queues = createEffectQueues(
-    redis,
+    queueConnection,
     config.redisKeyPrefix,
     Date.now,
+    redis,
     config.recentCallsMax ?? RECENT_CALLS_MAX_DEFAULT,
   );
   queues.graph.on('error', (err) => logger.warn({ err: err.message }, 'graph queue error'));
@@ -119,20 +135,24 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     queues,
     runtime,
     async ready(timeoutMs = 10_000) {
-      if (redis.status === 'ready') return;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          redis.off('ready', onReady);
-          reject(
-            new Error(`Redis at ${redactUrl(config.redisUrl)} not ready after ${timeoutMs} ms`),
-          );
-        }, timeoutMs);
-        const onReady = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        redis.once('ready', onReady);
-      });
+      await Promise.all(
+        [redis, queueConnection].map(async (connection) => {
+          if (connection.status === 'ready') return;
+          await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              connection.off('ready', onReady);
+              reject(
+                new Error(`Redis at ${redactUrl(config.redisUrl)} not ready after ${timeoutMs} ms`),
+              );
+            }, timeoutMs);
+            const onReady = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            connection.once('ready', onReady);
+          });
+        }),
+      );
     },
     sweepOutbox: (timing) =>
       startOutboxSweeper({
@@ -158,6 +178,7 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     close: () =>
       (closed ??= (async () => {
         await queues.close();
+        await store.flushAcks();
         await Promise.all(opened.map((c) => c.quit().catch(() => c.disconnect())));
       })()),
   };

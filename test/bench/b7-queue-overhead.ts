@@ -139,7 +139,7 @@ async function runOnce(
   const handedAt = new Map<string, { at: number; measured: boolean }>();
   const dispatch: number[] = [];
   const bullmqWait: number[] = [];
-  let measuring = false;
+  const warmupArrivals = Math.round((RATE * warmupMs) / 1000);
   const started = (jobId: string, at: number): boolean => {
     const from = handedAt.get(jobId);
     handedAt.delete(jobId);
@@ -156,7 +156,10 @@ async function runOnce(
   }
   const enqueue = async (effect: EffectRecord): Promise<void> => {
     if (effect.queue !== QUEUE.graph) return core.queues.enqueue(effect);
-    handedAt.set(effect.jobId, { at: epochNow(), measured: measuring });
+    // measured by arrival, not by when the enqueue happens: under load a warm-up arrival's
+    // enqueue can come after the warm-up ended (and was counted as measured, making `lost` < 0)
+    const arrival = Number(effect.data.callId.slice('b7-'.length));
+    handedAt.set(effect.jobId, { at: epochNow(), measured: arrival >= warmupArrivals });
     if (target === 'bullmq') return core.queues.enqueue(effect);
     // the floor: the processor called right here, as a direct call after the commit would
     started(effect.jobId, epochNow());
@@ -168,13 +171,11 @@ async function runOnce(
     queues: { enqueue },
   });
   const applyTimes: number[] = [];
-  const warmupArrivals = Math.round((RATE * warmupMs) / 1000);
   try {
     const loop = await openLoop({
       ratePerSec: RATE,
       durationMs: warmupMs + runMs,
       fire: async (i) => {
-        if (i === warmupArrivals) measuring = true;
         const callId = `b7-${i}`;
         const t0 = performance.now();
         await runtime.applyEvent(callId, incoming(callId, Date.now()), { dedupId: `n-${i}` });

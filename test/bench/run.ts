@@ -3,7 +3,10 @@
  * so far (B1, B3, B7), each side by side with its floor or peer in the same run. Writes
  * test/bench/results/latest.json and latest.md (with the machine's facts).
  *
- *   tsx test/bench/run.ts [--quick] [--only B1,B3,B7]
+ *   tsx test/bench/run.ts [--quick] [--only B1,B3,B7] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` runs every role process (ingress, worker) under `node --cpu-prof`, writing
+ * one .cpuprofile per process to DIR when it stops (`tools/cpu-profile-summary.ts` reads them).
  *
  * The simulator's HTTPS must be trusted by this process (the floor's Graph POSTs) and by the
  * role processes; Node reads NODE_EXTRA_CA_CERTS only at start, so the runner prepares the
@@ -20,20 +23,23 @@ import { testRedisUrl } from '../helpers/redis.js';
 import { runB1 } from './b1-answer-latency.js';
 import { runB3 } from './b3-redis-cost.js';
 import { runB7 } from './b7-queue-overhead.js';
-import { machineFacts } from './harness/index.js';
+import { machineFacts, profileRoles } from './harness/index.js';
 import { renderMarkdown, type BenchReport } from './report.js';
 
 const ALL = ['B1', 'B3', 'B7'] as const;
 
-function parseArgs(argv: string[]): { quick: boolean; only: Set<string> } {
+function parseArgs(argv: string[]): { quick: boolean; only: Set<string>; cpuProf?: string } {
   const quick = argv.includes('--quick');
+  const prof = argv.indexOf('--cpu-prof');
+  const cpuProf = prof >= 0 ? argv[prof + 1] : undefined;
+  if (prof >= 0 && !cpuProf) throw new Error('--cpu-prof needs a directory');
   const at = argv.indexOf('--only');
   const only = new Set(
     at >= 0 ? (argv[at + 1] ?? '').split(',').map((s) => s.trim().toUpperCase()) : ALL,
   );
   for (const id of only)
     if (!(ALL as readonly string[]).includes(id)) throw new Error(`unknown benchmark ${id}`);
-  return { quick, only };
+  return { quick, only, ...(cpuProf ? { cpuProf } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -42,6 +48,7 @@ async function main(): Promise<number> {
   const relaunched = await relaunchTrusting(join(tmpdir(), 'cr-test-certs'), 'test');
   if (relaunched !== undefined) return relaunched;
   const started = Date.now();
+  if (args.cpuProf) profileRoles(args.cpuProf);
   await setup(); // certificates' paths in TEST_* and a reachable Redis (reused or private)
   try {
     const redisUrl = testRedisUrl();

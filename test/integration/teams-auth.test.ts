@@ -70,6 +70,49 @@ describe('Teams token verification', () => {
     await expect(v.verify(`Bearer ${token}`)).rejects.toMatchObject({ status: 503 });
   });
 
+  it('remembers a verified token, and still refuses it once it expires or before its nbf', async () => {
+    let clock = Date.now();
+    const v = createTeamsTokenVerifier({
+      openIdConfigUrl: sim.openIdConfigUrl,
+      issuers: ['https://api.botframework.com'],
+      audience: BOT_APP_ID,
+      now: () => clock,
+    });
+    const token = await sim.signToken({ tenantId: TENANT });
+    const { exp, nbf } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+      exp: number;
+      nbf: number;
+    };
+    const first = await v.verify(`Bearer ${token}`);
+    // the second use is answered from the cache: the very same result, no second RS256 check
+    expect(await v.verify(`Bearer ${token}`)).toBe(first);
+    // before nbf (beyond the 5 minutes of skew) the remembered token is refused
+    clock = nbf * 1000 - 301_000;
+    await expect(v.verify(`Bearer ${token}`)).rejects.toMatchObject({ status: 401 });
+    // within the skew after exp it is still good; beyond it, refused although remembered
+    clock = exp * 1000 + 299_000;
+    expect(await v.verify(`Bearer ${token}`)).toBe(first);
+    clock = exp * 1000 + 301_000;
+    await expect(v.verify(`Bearer ${token}`)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('never remembers a failure: a token refused as not yet valid passes once it is', async () => {
+    const token = await sim.signToken({ tenantId: TENANT });
+    const { nbf } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+      nbf: number;
+    };
+    let clock = nbf * 1000 - 600_000;
+    const v = createTeamsTokenVerifier({
+      openIdConfigUrl: sim.openIdConfigUrl,
+      issuers: ['https://api.botframework.com'],
+      audience: BOT_APP_ID,
+      now: () => clock,
+    });
+    await expect(v.verify(`Bearer ${token}`)).rejects.toMatchObject({ status: 401 });
+    clock = nbf * 1000;
+    expect((await v.verify(`Bearer ${token}`)).tenantId).toBe(TENANT);
+  });
+
   // one case per test: a failure names the one check that let a token through
   it('refuses a token for another bot', async () => {
     const other = await sim.signToken({ tenantId: TENANT, audience: 'another-bot' });

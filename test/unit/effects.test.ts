@@ -94,7 +94,13 @@ const EXPECTED: { [K in EffectType]: EffectRecord } = {
     data: { callId: 'c1', timerId: 'answerDeadline', event: 'TIMER.ANSWER_DEADLINE', gen: 2 },
     fireAt: T0 + 5000,
   },
-  'timer.cancel': { queue: 'timers', name: 'cancel', jobId: 'c1-answerDeadline-g2', callId: 'c1' },
+  'timer.cancel': {
+    queue: 'timers',
+    name: 'cancel',
+    jobId: 'c1-answerDeadline-g2',
+    callId: 'c1',
+    marked: true,
+  },
 };
 
 describe('effects → jobs', () => {

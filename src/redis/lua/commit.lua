@@ -9,17 +9,23 @@
 -- finished call's history is given the record's retention.
 --
 -- KEYS[1] call hash  KEYS[2] dedup marker  KEYS[3] outbox stream  KEYS[4] record
--- KEYS[5] history list (all {callId})
+-- KEYS[5] history list
+-- KEYS[6..] markers of the timers this transition cancels (all {callId}; see queues/producer.ts)
 -- ARGV[1] expected version   ARGV[2] snapshot JSON   ARGV[3] dedup TTL ms ('' = no dedup)
 -- ARGV[4] machine version    ARGV[5] state name      ARGV[6] status ('active' | 'done')
 -- ARGV[7] retention ms of a finished call            ARGV[8] media may be persisted ('1'|'0')
 -- ARGV[9] compact record JSON ('' = none)            ARGV[10] record retention ms
 -- ARGV[11] trace carrier JSON of the call's first trace ('' = none; kept from the first commit)
 -- ARGV[12] generation of the latest stop of persisting ('' = none), for the media process
--- ARGV[13] history entry JSON      ARGV[14] history cap (entries kept)
--- ARGV[15] summary JSON of the call for the operator's list ('' = none)
--- ARGV[16..] effect records (JSON)
--- returns {newVersion, 'ok', outboxId...} | {-1, 'duplicate'} | {-2, currentVersion}
+-- ARGV[13] the transition's effect records as one JSON array ('' = none): one outbox entry
+-- ARGV[14] how long a timer cancel is remembered, s ('' when there is none)
+-- ARGV[15] history entry JSON      ARGV[16] history cap (entries kept)
+-- ARGV[17] summary JSON of the call for the operator's list
+-- returns {newVersion, 'ok'[, outboxId]} | {-1, 'duplicate'} | {-2, currentVersion}
+--
+-- Every redis.call here is a server command on the hot path (docs/benchmarks.md, B3): the
+-- first commit's trace and the summary ride in the HSET, and a transition's effects share one
+-- stream entry.
 if ARGV[3] ~= '' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) == false then
   return {-1, 'duplicate'}
 end
@@ -30,15 +36,23 @@ if cur ~= tonumber(ARGV[1]) then
   return {-2, tostring(cur)}
 end
 local nextVersion = cur + 1
-redis.call('HSET', KEYS[1], 'v', nextVersion, 'snap', ARGV[2], 'mv', ARGV[4],
-  'state', ARGV[5], 'status', ARGV[6], 'persist', ARGV[8], 'stop', ARGV[12], 'sum', ARGV[15])
-if redis.call('RPUSH', KEYS[5], ARGV[13]) > tonumber(ARGV[14]) then
-  redis.call('LTRIM', KEYS[5], -tonumber(ARGV[14]), -1)
+local fields = {'v', nextVersion, 'snap', ARGV[2], 'mv', ARGV[4], 'state', ARGV[5],
+  'status', ARGV[6], 'persist', ARGV[8], 'stop', ARGV[12], 'sum', ARGV[17]}
+-- the call's first trace: only a first commit (version 0) writes it
+if ARGV[11] ~= '' and cur == 0 then
+  fields[#fields + 1] = 'trace'
+  fields[#fields + 1] = ARGV[11]
 end
-if ARGV[11] ~= '' then redis.call('HSETNX', KEYS[1], 'trace', ARGV[11]) end
+redis.call('HSET', KEYS[1], unpack(fields))
+if redis.call('RPUSH', KEYS[5], ARGV[15]) > tonumber(ARGV[16]) then
+  redis.call('LTRIM', KEYS[5], -tonumber(ARGV[16]), -1)
+end
 local result = {nextVersion, 'ok'}
-for i = 16, #ARGV do
-  result[#result + 1] = redis.call('XADD', KEYS[3], '*', 'effect', ARGV[i])
+if ARGV[13] ~= '' then
+  result[3] = redis.call('XADD', KEYS[3], '*', 'effects', ARGV[13])
+end
+for i = 6, #KEYS do
+  redis.call('SET', KEYS[i], '1', 'EX', ARGV[14])
 end
 if ARGV[6] == 'done' then
   redis.call('PEXPIRE', KEYS[1], ARGV[7])

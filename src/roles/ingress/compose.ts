@@ -33,6 +33,7 @@ export async function startIngress(
   core: Core,
   policy: AnswerPolicy,
   logger: Logger,
+  options: { traced?: boolean } = {},
 ): Promise<Ingress> {
   let draining = false;
   const verifier = createTeamsTokenVerifier({
@@ -111,6 +112,7 @@ export async function startIngress(
     consoleDir: config.consoleDir,
     readiness,
     logger,
+    ...(options.traced === undefined ? {} : { traced: options.traced }),
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve(

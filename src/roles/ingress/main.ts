@@ -10,8 +10,8 @@ import { startIngress } from './compose.js';
 runRole({
   name: 'ingress',
   prepare: (config) => loadPolicy(config.policyFile),
-  async serve({ config, core, logger }, policy) {
-    const ingress = await startIngress(config, core, policy, logger);
+  async serve({ config, core, logger, telemetryEnabled }, policy) {
+    const ingress = await startIngress(config, core, policy, logger, { traced: telemetryEnabled });
     logger.info({ url: ingress.url }, 'ingress listening on POST /api/calling');
     return { drain: (budget) => ingress.close(budget) };
   },

@@ -1,7 +1,8 @@
 /**
  * Counting Redis traffic two ways. On the client: wrap an ioredis client's `sendCommand` and
- * count what crosses the wire, by category and command name (a command sent inside a pipeline
- * carries a `stream` argument and is counted as pipelined: it shares a round trip). On the
+ * count what crosses the wire, by category and command name, and the round trips (a command
+ * sent inside a pipeline carries that pipeline's `stream` argument: the commands of one
+ * pipeline share one round trip, counted for the category of its first command). On the
  * server: `INFO commandstats` deltas, which also count the commands a Lua script runs.
  */
 import type { Redis } from 'ioredis';
@@ -20,6 +21,8 @@ export interface WireCounter {
   readonly tallies: Map<string, Tally>;
   /** Commands sent inside a pipeline (not a round trip each). */
   pipelined: number;
+  /** category → round trips: a command on its own, or a whole pipeline. */
+  readonly trips: Tally;
   enabled: boolean;
   reset(): void;
 }
@@ -38,12 +41,15 @@ export function countWire(
   const counter: WireCounter = {
     tallies: new Map(),
     pipelined: 0,
+    trips: new Map(),
     enabled: false,
     reset() {
       counter.tallies.clear();
+      counter.trips.clear();
       counter.pipelined = 0;
     },
   };
+  const pipelines = new WeakSet<object>();
   const original = client.sendCommand.bind(client);
   client.sendCommand = (command, stream) => {
     if (counter.enabled) {
@@ -52,6 +58,8 @@ export function countWire(
       if (!tally) counter.tallies.set(category, (tally = new Map<string, number>()));
       add(tally, command.name);
       if (stream !== undefined) counter.pipelined += 1;
+      if (stream === undefined || !pipelines.has(stream)) add(counter.trips, category);
+      if (stream !== undefined) pipelines.add(stream);
     }
     return original(command, stream);
   };

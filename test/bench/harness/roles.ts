@@ -13,9 +13,17 @@ export interface RoleProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Extra Node flags for every role process (`run.ts --cpu-prof DIR` sets them). */
+const roleNodeArgs: string[] = [];
+
+/** Profile every role process started from now on; profiles are written to `dir` at exit. */
+export function profileRoles(dir: string): void {
+  roleNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+}
+
 export function startRole(name: string, file: string, env: Record<string, string>): RoleProcess {
   let stopping = false;
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, [...roleNodeArgs, '--import', 'tsx', file], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -1,0 +1,103 @@
+/**
+ * The commit's one round trip on a single Redis server: the outbox announcement, the commit
+ * script and the acknowledgements that wait all go in one pipeline. Runs on a private
+ * redis-server, so its script cache starts empty (the NOSCRIPT path) without touching the
+ * shared server's.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSnapshotStore, type CommitRequest } from '../../src/calls/snapshot-store.js';
+import { startPrivateRedis, type LocalRedis } from '../../src/dev/local-redis.js';
+import type { EffectRecord } from '../../src/queues/jobs.js';
+import { connectRedis } from '../../src/redis/client.js';
+import { callKeys, outboxIndexKey } from '../../src/redis/keys.js';
+import { commitScript } from '../../src/redis/scripts.js';
+
+let server: LocalRedis;
+let redis: Redis;
+let observer: Redis;
+const prefix = 'crt';
+
+beforeAll(async () => {
+  server = await startPrivateRedis();
+  redis = connectRedis(server.url) as Redis;
+  observer = new Redis(server.url);
+});
+afterAll(async () => {
+  await Promise.all([redis?.quit(), observer?.quit()]);
+  await server?.stop();
+});
+
+const answer = (callId: string): EffectRecord => ({
+  queue: 'graph',
+  name: 'answer',
+  jobId: `${callId}-answer`,
+  data: { op: 'answer', callId, tenantId: 't1', deadlineAt: Date.now() + 5000 },
+});
+
+const request = (callId: string, effects: EffectRecord[]): CommitRequest => ({
+  callId,
+  expectedVersion: 0,
+  snapshot: { fake: true },
+  state: 'answering',
+  done: false,
+  persist: false,
+  effects,
+  announceAt: 1234,
+});
+
+describe('the commit round trip', () => {
+  it('loads the script itself when the server has never seen it (NOSCRIPT in the pipeline)', async () => {
+    const store = createSnapshotStore(redis, { prefix });
+    expect(await observer.script('EXISTS', commitScript.sha)).toEqual([0]);
+    const effect = answer('fresh-1');
+    const result = await store.commit(request('fresh-1', [effect]));
+    expect(result).toMatchObject({ kind: 'committed', version: 1 });
+    expect(await observer.script('EXISTS', commitScript.sha)).toEqual([1]);
+    expect(await observer.zscore(outboxIndexKey(prefix), 'fresh-1')).toBe('1234');
+    // one entry with the transition's effects, read back one effect at a time
+    const outbox = await store.readOutbox('fresh-1');
+    expect(outbox.map((e) => e.effect)).toEqual([effect]);
+    if (result.kind === 'committed') expect(result.outboxIds).toEqual([outbox[0]!.id]);
+  });
+
+  it('announces, commits and writes waiting acknowledgements in one round trip', async () => {
+    // a long ack delay: only the next commit can have written the acknowledgement
+    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 60_000 });
+    const first = await store.commit(request('ride-1', [answer('ride-1'), answer('ride-1b')]));
+    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
+    expect(await observer.xlen(callKeys(prefix, 'ride-1').outbox)).toBe(1);
+    store.ackOutboxSoon('ride-1', first.outboxIds);
+    expect(await observer.xlen(callKeys(prefix, 'ride-1').outbox)).toBe(1);
+
+    const writes: number[] = [];
+    const onWrite = () => writes.push(Date.now());
+    const socket = (redis as unknown as { stream: NodeJS.EventEmitter }).stream;
+    const write = (socket as unknown as { write: (...a: unknown[]) => boolean }).write;
+    (socket as unknown as { write: (...a: unknown[]) => boolean }).write = function (
+      this: unknown,
+      ...args: unknown[]
+    ) {
+      onWrite();
+      return write.apply(this, args);
+    };
+    try {
+      const second = await store.commit(request('ride-2', [answer('ride-2')]));
+      expect(second.kind).toBe('committed');
+    } finally {
+      (socket as unknown as { write: typeof write }).write = write;
+    }
+    expect(writes).toHaveLength(1); // XDEL + ZADD + EVALSHA in one write, one reply wait
+    expect(await observer.xlen(callKeys(prefix, 'ride-1').outbox)).toBe(0);
+    expect(await observer.zscore(outboxIndexKey(prefix), 'ride-2')).toBe('1234');
+  });
+
+  it('writes acknowledgements on its own after the ack delay when no commit comes', async () => {
+    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 20 });
+    const first = await store.commit(request('alone-1', [answer('alone-1')]));
+    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
+    store.ackOutboxSoon('alone-1', first.outboxIds);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await observer.xlen(callKeys(prefix, 'alone-1').outbox)).toBe(0);
+  });
+});
