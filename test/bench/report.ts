@@ -2,6 +2,9 @@
 import type { B1Result, B1Run } from './b1-answer-latency.js';
 import type { B3Result, B3Side } from './b3-redis-cost.js';
 import type { B7Result, B7Run } from './b7-queue-overhead.js';
+import type { B2Result } from './b2-ordered-notifications.js';
+import { b2Markdown } from './b2-report.js';
+import { table, verdict } from './report-table.js';
 import { fmt, type CpuTime, type MachineFacts, type Summary } from './harness/index.js';
 
 export interface BenchReport {
@@ -12,14 +15,11 @@ export interface BenchReport {
   /** 1-minute load average when the run ended (see `MachineFacts.loadAvg1m` for the start). */
   loadAvg1mAtEnd: number;
   B1?: B1Result;
+  B2?: B2Result;
   B3?: B3Result;
   B7?: B7Result;
 }
 
-const row = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
-const table = (head: string[], rows: (string | number)[][]): string =>
-  [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
-const verdict = (ok: boolean): string => (ok ? '**met**' : '**missed**');
 const pcts = (s: Summary): string[] => [fmt(s.p50), fmt(s.p99), fmt(s.p999), fmt(s.max)];
 
 function machine(m: MachineFacts, loadAtEnd: number): string {
@@ -269,6 +269,7 @@ export function renderMarkdown(report: BenchReport): string {
     machine(report.machine, report.loadAvg1mAtEnd),
     '',
     ...(report.B1 ? [b1(report.B1), ''] : []),
+    ...(report.B2 ? [b2Markdown(report.B2), ''] : []),
     ...(report.B3 ? [b3(report.B3), ''] : []),
     ...(report.B7 ? [b7(report.B7), ''] : []),
   ].join('\n');
