@@ -50,7 +50,7 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/simulator/**', 'src/demo/**'],
+    ignores: ['src/simulator/**', 'src/demo/**', 'src/dev/loadgen/**'],
     rules: {
       'no-restricted-imports': restrict([
         {

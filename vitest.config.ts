@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
 const SYSTEM = [
   'test/chaos/**/*.test.ts',
   'test/integration/processes.test.ts',
+  'test/integration/loadgen.test.ts',
   'test/integration/graceful-shutdown.test.ts',
   'test/integration/worker-failover.test.ts',
   'test/integration/outbox-recovery.test.ts',
