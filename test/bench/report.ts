@@ -4,6 +4,10 @@ import type { B3Result, B3Side } from './b3-redis-cost.js';
 import type { B7Result, B7Run } from './b7-queue-overhead.js';
 import type { B2Result } from './b2-ordered-notifications.js';
 import { b2Markdown } from './b2-report.js';
+import type { B4Result } from './b4-held-calls.js';
+import { b4Markdown } from './b4-report.js';
+import type { B6Result } from './b6-media-ingest.js';
+import { b6Markdown } from './b6-report.js';
 import { table, verdict } from './report-table.js';
 import { fmt, type CpuTime, type MachineFacts, type Summary } from './harness/index.js';
 
@@ -17,6 +21,8 @@ export interface BenchReport {
   B1?: B1Result;
   B2?: B2Result;
   B3?: B3Result;
+  B4?: B4Result;
+  B6?: B6Result;
   B7?: B7Result;
 }
 
@@ -271,6 +277,8 @@ export function renderMarkdown(report: BenchReport): string {
     ...(report.B1 ? [b1(report.B1), ''] : []),
     ...(report.B2 ? [b2Markdown(report.B2), ''] : []),
     ...(report.B3 ? [b3(report.B3), ''] : []),
+    ...(report.B4 ? [b4Markdown(report.B4), ''] : []),
+    ...(report.B6 ? [b6Markdown(report.B6), ''] : []),
     ...(report.B7 ? [b7(report.B7), ''] : []),
   ].join('\n');
 }
