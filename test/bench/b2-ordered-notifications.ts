@@ -42,6 +42,8 @@ export interface B2Options {
   env?: Record<string, string>;
   /** Offered roster notifications/s. @default by mode */
   rates?: number[];
+  /** Live calls. @default 1000 */
+  calls?: number;
   /** Leave the floor out (B9 compares with tracing off instead). */
   noFloor?: boolean;
   label?: string;
@@ -364,7 +366,7 @@ async function checkEnds(
 }
 
 export async function runB2(options: B2Options): Promise<B2Result> {
-  const calls = 1000;
+  const calls = options.calls ?? 1000;
   const setupRate = options.quick ? 50 : 100;
   const rates = options.rates ?? (options.quick ? [500, 1000] : [1000, 2000, 3000]);
   const runMs = options.quick ? 5000 : 30_000;
