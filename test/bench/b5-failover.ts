@@ -43,7 +43,7 @@ export interface B5Result {
   ingressResume: Summary;
   /** Kill → the dead worker's answer jobs' answers at Graph, ms. */
   workerResume: Summary;
-  /** Answer jobs the dead worker held at the kill, and of those never answered. */
+  /** Answer jobs the dead worker held unfinished at the kill, and of those never answered. */
   workerJobsHeld: number;
   workerJobsLost: number;
   lostCalls: number;
@@ -112,6 +112,9 @@ export async function runB5(options: B5Options): Promise<B5Result> {
   const holdMs = 2000;
   const notes: string[] = [];
   if (options.quick) notes.push(`quick mode: calls arrive at ${rate}/s instead of 100/s`);
+  notes.push(
+    "the simulator's answer deadline is raised to 60 s; answers later than 5 s are counted",
+  );
   const server = await startPrivateRedis();
   const shas = await bullmqShas();
   const system = await startBenchSystem({
@@ -119,7 +122,8 @@ export async function runB5(options: B5Options): Promise<B5Result> {
     redisUrl: server.url,
     replicas: 3,
     workers: 2,
-    sim: { deliveryRetry: { attempts: 3 }, answerDeadlineMs: 5000 },
+    // failover, not answer latency (B1), is measured: an overloaded machine must not end calls
+    sim: { deliveryRetry: { attempts: 3 }, answerDeadlineMs: 60_000 },
   });
   const queueConnection = new Redis(server.url, { maxRetriesPerRequest: null });
   const queue = new Queue<GraphJob>('graph', {
@@ -188,13 +192,15 @@ export async function runB5(options: B5Options): Promise<B5Result> {
           ingressResume.push(d.at + d.latencyMs - Math.max(killAt, failed.at));
       }
     }
-    // the worker's share: the answer jobs it held when it died, until their answer at Graph
+    // the worker's share: the answer jobs it held when it died (those it had not finished: an
+    // answer already at Graph before the kill was not interrupted), until their answer at Graph
     const byId = new Map(placed.map((c) => [c.id, c]));
-    const workerResume = held.flatMap((id) => {
+    const unfinished = held.filter((id) => (byId.get(id)?.answer?.at ?? Infinity) > killAt);
+    const workerResume = unfinished.flatMap((id) => {
       const call = byId.get(id);
       return call?.answer ? [call.answer.at - killAt] : [];
     });
-    const workerLost = held.filter((id) => !byId.get(id)?.answer).length;
+    const workerLost = unfinished.filter((id) => !byId.get(id)?.answer).length;
     const answers = new Map<string, number>();
     for (const r of sim.requests)
       if (r.route === 'answer' && r.callId && ids.has(r.callId))
@@ -215,7 +221,7 @@ export async function runB5(options: B5Options): Promise<B5Result> {
       killedAtMs: killAt - started,
       ingressResume: summarize(ingressResume),
       workerResume: summarize(workerResume),
-      workerJobsHeld: held.length,
+      workerJobsHeld: unfinished.length,
       workerJobsLost: workerLost,
       lostCalls: lost,
       duplicateAnswers: [...answers.values()].filter((n) => n > 1).length,

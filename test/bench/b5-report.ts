@@ -30,13 +30,13 @@ export function b5Markdown(r: B5Result): string {
       [
         row('ingress-1: notifications retried on a live replica, answered 2xx', r.ingressResume),
         row(
-          `worker-0: the ${r.workerJobsHeld} answer jobs it held (${r.workerJobsLost} never answered), answer at Graph`,
+          `worker-0: the ${r.workerJobsHeld} answer jobs it held unfinished (${r.workerJobsLost} never answered), answer at Graph`,
           r.workerResume,
         ),
       ],
     ),
     '',
-    `Correctness over ${r.calls} calls: lost (never answered) ${r.lostCalls}, duplicate answers ` +
+    `Correctness over ${r.calls} calls: lost (never answered) ${r.lostCalls}, duplicate answers (calls with more than one answer POST) ` +
       `${r.duplicateAnswers}, answers later than 5 s ${r.missedDeadlines}, calls not ended normally ` +
       `${r.notEndedNormally}.`,
     '',
