@@ -61,7 +61,15 @@ export function b2Markdown(result: B2Result): string {
       `${c.shuffledCalls} with 'established' first), ${c.notifications} notifications of which ` +
       `${c.duplicatesSent} duplicates; lost updates ${c.lostUpdates} (${c.unacknowledgedRosters} calls whose last roster notification failed not checked), illegal transitions ` +
       `${c.illegalTransitions}, duplicate Graph effects ${c.duplicateGraphEffects}, failed ` +
-      `deliveries ${c.failedDeliveries}, calls not stored as terminated ${c.notTerminated}.` +
+      `deliveries ${c.failedDeliveries}, calls not stored as terminated ${c.notTerminated}, ` +
+      `answers later than 5 s ${c.lateAnswers} (the simulator's deadline is raised to 60 s here).` +
+      (Object.keys(c.failures).length
+        ? ` Failures: ${Object.entries(c.failures)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 4)
+            .map(([k, n]) => `${n} × ${k}`)
+            .join('; ')}.`
+        : '') +
       (c.examples.length ? ` Examples: ${c.examples.join('; ')}.` : ''),
     '',
     'Targets:',

@@ -152,14 +152,14 @@ export async function runB5(options: B5Options): Promise<B5Result> {
       });
       await sleep(3000);
       monitor.destroy();
-      // the answer jobs the worker about to die holds (BullMQ names workers host:pid)
       const deadName = `${hostname()}:${worker.child.pid}`;
+      killAt = Date.now();
+      await Promise.all([ingress.kill(), worker.kill()]);
+      // what the dead worker held stays active (locked by nobody) until a stall check frees it
       const active = await queue.getActive();
       held = active
         .filter((j) => j.processedBy === deadName && j.name === 'answer')
         .map((j) => j.data.callId);
-      killAt = Date.now();
-      await Promise.all([ingress.kill(), worker.kill()]);
       console.log(`B5: killed ingress-1 and worker-0 (kill -9) ${killAt - started} ms in`);
     })();
     console.log(`B5: ${calls} calls at ${rate}/s over 3 replicas and 2 workers`);
