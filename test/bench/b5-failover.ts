@@ -108,7 +108,7 @@ async function watchCommands(
 
 export async function runB5(options: B5Options): Promise<B5Result> {
   const calls = 1000;
-  const rate = options.quick ? 50 : 100;
+  const rate = options.quick ? 20 : 100;
   const holdMs = 2000;
   const notes: string[] = [];
   if (options.quick) notes.push(`quick mode: calls arrive at ${rate}/s instead of 100/s`);
@@ -153,13 +153,16 @@ export async function runB5(options: B5Options): Promise<B5Result> {
       await sleep(3000);
       monitor.destroy();
       const deadName = `${hostname()}:${worker.child.pid}`;
+      const heldBy = async () =>
+        (await queue.getActive())
+          .filter((j) => j.processedBy === deadName && j.name === 'answer')
+          .map((j) => j.data.callId);
+      // what it holds just before, and what is still locked by nobody just after (a stall check
+      // may already have handed it on); the unfinished ones are picked out below
+      const before = await heldBy();
       killAt = Date.now();
       await Promise.all([ingress.kill(), worker.kill()]);
-      // what the dead worker held stays active (locked by nobody) until a stall check frees it
-      const active = await queue.getActive();
-      held = active
-        .filter((j) => j.processedBy === deadName && j.name === 'answer')
-        .map((j) => j.data.callId);
+      held = [...new Set([...before, ...(await heldBy())])];
       console.log(`B5: killed ingress-1 and worker-0 (kill -9) ${killAt - started} ms in`);
     })();
     console.log(`B5: ${calls} calls at ${rate}/s over 3 replicas and 2 workers`);
