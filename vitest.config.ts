@@ -16,6 +16,7 @@ import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
 const SYSTEM = [
   'test/chaos/**/*.test.ts',
   'test/integration/processes.test.ts',
+  'test/integration/loadgen.test.ts',
   'test/integration/graceful-shutdown.test.ts',
   'test/integration/worker-failover.test.ts',
   'test/integration/outbox-recovery.test.ts',

@@ -41,6 +41,10 @@ const HOLD_MS = 100;
 export interface B1Options {
   quick: boolean;
   redisUrl: string;
+  /** Extra environment of the orchestrator's processes (B9 sets tracing here). */
+  env?: Record<string, string>;
+  /** Calls/s to run. @default [10, 100] quick, [10, 100, 300] full */
+  rates?: number[];
 }
 
 export interface AnswerBreakdown {
@@ -206,7 +210,7 @@ async function answerBreakdown(
 }
 
 export async function runB1(options: B1Options): Promise<B1Result> {
-  const rates = options.quick ? [10, 100] : [10, 100, 300];
+  const rates = options.rates ?? (options.quick ? [10, 100] : [10, 100, 300]);
   const warmupMs = options.quick ? 3000 : 5000;
   const runMs = options.quick ? 5000 : 30_000;
   const prefix = uniquePrefix('bench-b1');
@@ -224,6 +228,7 @@ export async function runB1(options: B1Options): Promise<B1Result> {
     // finished calls need not stay an hour: keeps Redis small over a long run
     CALL_RETENTION_MS: '10000',
     RECORD_RETENTION_MS: '10000',
+    ...options.env,
   };
   const roles: RoleProcess[] = [
     startRole('ingress-0', 'src/roles/ingress/main.ts', { ...env, PORT: String(ports[0]) }),

@@ -2,6 +2,17 @@
 import type { B1Result, B1Run } from './b1-answer-latency.js';
 import type { B3Result, B3Side } from './b3-redis-cost.js';
 import type { B7Result, B7Run } from './b7-queue-overhead.js';
+import type { B2Result } from './b2-ordered-notifications.js';
+import { b2Markdown } from './b2-report.js';
+import type { B4Result } from './b4-held-calls.js';
+import { b4Markdown } from './b4-report.js';
+import type { B5Result } from './b5-failover.js';
+import { b5Markdown } from './b5-report.js';
+import type { B6Result } from './b6-media-ingest.js';
+import { b6Markdown } from './b6-report.js';
+import type { B9Result } from './b9-telemetry-overhead.js';
+import { b9Markdown } from './b9-report.js';
+import { table, verdict } from './report-table.js';
 import { fmt, type CpuTime, type MachineFacts, type Summary } from './harness/index.js';
 
 export interface BenchReport {
@@ -12,14 +23,15 @@ export interface BenchReport {
   /** 1-minute load average when the run ended (see `MachineFacts.loadAvg1m` for the start). */
   loadAvg1mAtEnd: number;
   B1?: B1Result;
+  B2?: B2Result;
   B3?: B3Result;
+  B4?: B4Result;
+  B5?: B5Result;
+  B6?: B6Result;
   B7?: B7Result;
+  B9?: B9Result;
 }
 
-const row = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
-const table = (head: string[], rows: (string | number)[][]): string =>
-  [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
-const verdict = (ok: boolean): string => (ok ? '**met**' : '**missed**');
 const pcts = (s: Summary): string[] => [fmt(s.p50), fmt(s.p99), fmt(s.p999), fmt(s.max)];
 
 function machine(m: MachineFacts, loadAtEnd: number): string {
@@ -269,7 +281,12 @@ export function renderMarkdown(report: BenchReport): string {
     machine(report.machine, report.loadAvg1mAtEnd),
     '',
     ...(report.B1 ? [b1(report.B1), ''] : []),
+    ...(report.B2 ? [b2Markdown(report.B2), ''] : []),
     ...(report.B3 ? [b3(report.B3), ''] : []),
+    ...(report.B4 ? [b4Markdown(report.B4), ''] : []),
+    ...(report.B5 ? [b5Markdown(report.B5), ''] : []),
+    ...(report.B6 ? [b6Markdown(report.B6), ''] : []),
     ...(report.B7 ? [b7(report.B7), ''] : []),
+    ...(report.B9 ? [b9Markdown(report.B9), ''] : []),
   ].join('\n');
 }

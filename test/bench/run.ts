@@ -1,6 +1,6 @@
 /**
  * `npm run bench` / `npm run bench:quick`: the benchmarks of docs/benchmarks.md that exist
- * so far (B1, B3, B7), each side by side with its floor or peer in the same run. Writes
+ * so far (B1 to B7, B9), each side by side with its floor or peer in the same run. Writes
  * test/bench/results/latest.json and latest.md (with the machine's facts).
  *
  *   tsx test/bench/run.ts [--quick] [--only B1,B3,B7] [--cpu-prof DIR]
@@ -21,12 +21,17 @@ import { relaunchTrusting } from '../../src/dev/trusted-relaunch.js';
 import { setup, teardown } from '../global-setup.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { runB1 } from './b1-answer-latency.js';
+import { runB2 } from './b2-ordered-notifications.js';
+import { runB4 } from './b4-held-calls.js';
+import { runB6 } from './b6-media-ingest.js';
+import { runB5 } from './b5-failover.js';
+import { runB9 } from './b9-telemetry-overhead.js';
 import { runB3 } from './b3-redis-cost.js';
 import { runB7 } from './b7-queue-overhead.js';
 import { machineFacts, profileRoles } from './harness/index.js';
 import { renderMarkdown, type BenchReport } from './report.js';
 
-const ALL = ['B1', 'B3', 'B7'] as const;
+const ALL = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B9'] as const;
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<string>; cpuProf?: string } {
   const quick = argv.includes('--quick');
@@ -60,8 +65,13 @@ async function main(): Promise<number> {
       loadAvg1mAtEnd: 0,
     };
     if (args.only.has('B3')) report.B3 = await runB3({ quick: args.quick });
+    if (args.only.has('B4')) report.B4 = await runB4({ quick: args.quick });
+    if (args.only.has('B5')) report.B5 = await runB5({ quick: args.quick });
+    if (args.only.has('B6')) report.B6 = await runB6({ quick: args.quick, redisUrl });
     if (args.only.has('B7')) report.B7 = await runB7({ quick: args.quick, redisUrl });
     if (args.only.has('B1')) report.B1 = await runB1({ quick: args.quick, redisUrl });
+    if (args.only.has('B2')) report.B2 = await runB2({ quick: args.quick, redisUrl });
+    if (args.only.has('B9')) report.B9 = await runB9({ quick: args.quick, redisUrl });
     report.durationS = Math.round((Date.now() - started) / 1000);
     report.loadAvg1mAtEnd = Number(loadavg()[0]?.toFixed(2));
     const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -15,3 +15,10 @@ export {
   type WireCounter,
 } from './redis-count.js';
 export { cpuTime, meterCpu, type CpuMeter, type CpuTime } from './cpu.js';
+export {
+  INGRESS_MAIN,
+  startBenchSystem,
+  WORKERS_MAIN,
+  type BenchSystem,
+  type BenchSystemOptions,
+} from './system.js';

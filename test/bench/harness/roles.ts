@@ -11,6 +11,8 @@ export interface RoleProcess {
   readonly child: ChildProcess;
   /** SIGTERM; SIGKILL if still alive after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** `kill -9` on purpose (a failover benchmark): resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 /** Extra Node flags for every role process (`run.ts --cpu-prof DIR` sets them). */
@@ -37,6 +39,11 @@ export function startRole(name: string, file: string, env: Record<string, string
   return {
     name,
     child,
+    async kill() {
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
     async stop(graceMs = 5000) {
       stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;

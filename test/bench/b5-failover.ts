@@ -1,0 +1,252 @@
+/**
+ * B5 failover: three ingress replicas and two worker processes on a private redis-server; calls
+ * arrive open loop until `calls` were placed, each living a short life; mid-burst one ingress
+ * replica and one worker process are killed with SIGKILL at the same moment. The simulator
+ * plays the load balancer: deliveries go round-robin to the three replicas, and a failed
+ * delivery (refused, reset) is retried at once on the next replica.
+ *
+ * Measured, from the kill:
+ * - ingress: every notification whose attempt failed on the dead replica, until its retry was
+ *   answered 2xx by a live one;
+ * - worker: every answer job the dead worker held (BullMQ `stalledCounter` > 0 afterwards),
+ *   until its answer reached Graph — the lock lapsing and a stall check are the whole wait.
+ * Correctness: calls never answered (lost), calls that got more than one answer POST
+ * (duplicate), calls not ended normally. Cost: MONITOR on the private server counts every
+ * command clients send and BullMQ's lock renewals (extendLock, extendLocks) and stall checks
+ * (moveStalledJobsToWait) among them.
+ * Published anchor: BullMQ's defaults (lock 30 s, stall check 30 s) recover a dead worker's job
+ * after 30–60 s (https://docs.bullmq.io/guide/workers/stalled-jobs).
+ */
+import { createHash } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from '../../src/dev/local-redis.js';
+import type { GraphJob } from '../../src/queues/jobs.js';
+import { queuePrefix } from '../../src/redis/keys.js';
+import type { DeliveryLogEntry, SimCall } from '@cr-orchestrator/teams-simulator';
+import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
+import { openLoop, sleep, startBenchSystem, summarize, type Summary } from './harness/index.js';
+
+export interface B5Options {
+  quick: boolean;
+}
+
+export interface B5Result {
+  id: 'B5';
+  setup: string;
+  calls: number;
+  /** ms after the first invite when both processes were killed. */
+  killedAtMs: number;
+  /** Kill → the dead replica's notifications answered by another replica, ms. */
+  ingressResume: Summary;
+  /** Kill → the dead worker's answer jobs' answers at Graph, ms. */
+  workerResume: Summary;
+  /** Answer jobs the dead worker held unfinished at the kill, and of those never answered. */
+  workerJobsHeld: number;
+  workerJobsLost: number;
+  lostCalls: number;
+  duplicateAnswers: number;
+  notEndedNormally: number;
+  missedDeadlines: number;
+  redis: {
+    commands: number;
+    lockRenewals: number;
+    stallChecks: number;
+    /** lock renewals / all commands sent by clients. */
+    renewalShare: number;
+  };
+  anchors: string[];
+  notes: string[];
+}
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/** SHA-1s of BullMQ's lock-renewal and stall-check scripts, as EVALSHA names them. */
+async function bullmqShas(): Promise<{ renew: Set<string>; stall: Set<string> }> {
+  const dir = new URL('../../node_modules/bullmq/dist/esm/scripts/', import.meta.url);
+  const load = async (file: string) =>
+    (await import(new URL(file, dir).href)) as Record<string, { content: string }>;
+  const one = await load('extendLock-2.js');
+  const many = await load('extendLocks-1.js');
+  const stall = await load('moveStalledJobsToWait-9.js');
+  return {
+    renew: new Set([...Object.values(one), ...Object.values(many)].map((s) => sha1(s.content))),
+    stall: new Set(Object.values(stall).map((s) => sha1(s.content))),
+  };
+}
+
+/**
+ * MONITOR on a raw socket (one line per command: `+time [db source] "name" "arg"…`; `lua` as
+ * the source marks a command run by a script). `onCommand` gets the source, the lower-case
+ * command name and its first argument.
+ */
+async function watchCommands(
+  url: string,
+  onCommand: (source: string, name: string, first: string) => void,
+): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => undefined);
+  let rest = '';
+  socket.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString('latin1')).split('\r\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]*)"(?: "([^"]*)")?/.exec(line);
+      if (m) onCommand(m[1]!, m[2]!.toLowerCase(), m[3] ?? '');
+    }
+  });
+  socket.write('MONITOR\r\n');
+  return socket;
+}
+
+export async function runB5(options: B5Options): Promise<B5Result> {
+  const calls = 1000;
+  const rate = options.quick ? 20 : 100;
+  const holdMs = 2000;
+  const notes: string[] = [];
+  if (options.quick) notes.push(`quick mode: calls arrive at ${rate}/s instead of 100/s`);
+  notes.push(
+    "the simulator's answer deadline is raised to 60 s; answers later than 5 s are counted",
+  );
+  const server = await startPrivateRedis();
+  const shas = await bullmqShas();
+  const system = await startBenchSystem({
+    name: 'b5',
+    redisUrl: server.url,
+    replicas: 3,
+    workers: 2,
+    // failover, not answer latency (B1), is measured: an overloaded machine must not end calls
+    sim: { deliveryRetry: { attempts: 3 }, answerDeadlineMs: 60_000 },
+  });
+  const queueConnection = new Redis(server.url, { maxRetriesPerRequest: null });
+  const queue = new Queue<GraphJob>('graph', {
+    connection: queueConnection,
+    prefix: queuePrefix(system.prefix),
+  });
+  const counts = { commands: 0, renewals: 0, stall: 0 };
+  try {
+    const { sim } = system;
+    const placed: SimCall[] = [];
+    const started = Date.now();
+    const killAfterMs = (calls / rate / 2) * 1000;
+    let killAt = 0;
+    const ingress = system.roles.find((r) => r.name === 'ingress-1')!;
+    const worker = system.roles.find((r) => r.name === 'worker-0')!;
+    let held: string[] = [];
+    const killer = (async () => {
+      // MONITOR costs Redis and this process dearly: a 3 s sample in steady state only
+      await sleep(killAfterMs - 3500);
+      const monitor = await watchCommands(server.url, (source, name, first) => {
+        if (source === 'lua') return;
+        counts.commands += 1;
+        if (name !== 'evalsha') return;
+        if (shas.renew.has(first)) counts.renewals += 1;
+        else if (shas.stall.has(first)) counts.stall += 1;
+      });
+      await sleep(3000);
+      monitor.destroy();
+      const deadName = `${hostname()}:${worker.child.pid}`;
+      const heldBy = async () =>
+        (await queue.getActive())
+          .filter((j) => j.processedBy === deadName && j.name === 'answer')
+          .map((j) => j.data.callId);
+      // what it holds just before, and what is still locked by nobody just after (a stall check
+      // may already have handed it on); the unfinished ones are picked out below
+      const before = await heldBy();
+      killAt = Date.now();
+      await Promise.all([ingress.kill(), worker.kill()]);
+      held = [...new Set([...before, ...(await heldBy())])];
+      console.log(`B5: killed ingress-1 and worker-0 (kill -9) ${killAt - started} ms in`);
+    })();
+    console.log(`B5: ${calls} calls at ${rate}/s over 3 replicas and 2 workers`);
+    await openLoop({
+      ratePerSec: rate,
+      durationMs: (calls * 1000) / rate,
+      fire: async (i) => {
+        const call = await sim.placeCall({ kind: i % 3 === 0 ? 'meeting' : 'p2p', holdMs });
+        placed.push(call);
+        await call.waitFor('terminated', 30_000).catch(() => undefined);
+      },
+    });
+    await killer;
+    const ids = new Set(placed.map((c) => c.id));
+    const ingressResume: number[] = [];
+    // the ingress's share: notifications whose attempt failed on the dead replica, until a
+    // retry on a live one was answered 2xx (a notification's attempts share call, kind, state)
+    const deadUrl = `${system.ingressUrls[1]}/api/calling`;
+    const chains = new Map<string, DeliveryLogEntry[]>();
+    for (const d of sim.deliveries) {
+      if (d.callId === undefined || !ids.has(d.callId)) continue;
+      const key = `${d.callId} ${d.kind} ${d.state ?? ''} ${d.duplicate}`;
+      const chain = chains.get(key) ?? [];
+      if (d.attempt === 1) chain.length = 0;
+      chain.push(d);
+      chains.set(key, chain);
+      if (d.attempt > 1 && d.status >= 200 && d.status < 300) {
+        const failed = chain.find((c) => c.url === deadUrl && c.status === 0);
+        if (failed && failed.at + failed.latencyMs >= killAt)
+          ingressResume.push(d.at + d.latencyMs - Math.max(killAt, failed.at));
+      }
+    }
+    // the worker's share: the answer jobs it held when it died (those it had not finished: an
+    // answer already at Graph before the kill was not interrupted), until their answer at Graph
+    const byId = new Map(placed.map((c) => [c.id, c]));
+    const unfinished = held.filter((id) => (byId.get(id)?.answer?.at ?? Infinity) > killAt);
+    const workerResume = unfinished.flatMap((id) => {
+      const call = byId.get(id);
+      return call?.answer ? [call.answer.at - killAt] : [];
+    });
+    const workerLost = unfinished.filter((id) => !byId.get(id)?.answer).length;
+    const answers = new Map<string, number>();
+    for (const r of sim.requests)
+      if (r.route === 'answer' && r.callId && ids.has(r.callId))
+        answers.set(r.callId, (answers.get(r.callId) ?? 0) + 1);
+    const lost = placed.filter((c) => !c.answer).length;
+    const notEnded = placed.filter(
+      (c) => c.state !== 'terminated' || (c.result?.code ?? 0) >= 400,
+    ).length;
+    const missed = placed.filter((c) => !c.answer || c.answer.at - c.invitedAt > 5000).length;
+    return {
+      id: 'B5',
+      setup:
+        `3 ingress + 2 worker processes on a private redis-server; ${calls} calls at ${rate}/s ` +
+        `(1 in 3 a meeting, ${holdMs} ms hold); ingress-1 and worker-0 killed with SIGKILL ` +
+        `${killAfterMs / 1000} s in; deliveries round-robin, a failed one retried on the next ` +
+        `replica; graph lock ${GRAPH_LOCK_MS} ms, stall check every ${GRAPH_STALL_CHECK_MS} ms`,
+      calls: placed.length,
+      killedAtMs: killAt - started,
+      ingressResume: summarize(ingressResume),
+      workerResume: summarize(workerResume),
+      workerJobsHeld: unfinished.length,
+      workerJobsLost: workerLost,
+      lostCalls: lost,
+      duplicateAnswers: [...answers.values()].filter((n) => n > 1).length,
+      notEndedNormally: notEnded,
+      missedDeadlines: missed,
+      redis: {
+        commands: counts.commands,
+        lockRenewals: counts.renewals,
+        stallChecks: counts.stall,
+        renewalShare: counts.renewals / Math.max(1, counts.commands),
+      },
+      anchors: [
+        "BullMQ's defaults (lockDuration 30 s, stalledInterval 30 s): a dead worker's job " +
+          'resumes after 30–60 s (https://docs.bullmq.io/guide/workers/stalled-jobs)',
+        "Teams' answer deadline for a policy recorder: 5 s",
+      ],
+      notes,
+    };
+  } finally {
+    await queue.close();
+    queueConnection.disconnect();
+    await system.close();
+    await server.stop();
+  }
+}
