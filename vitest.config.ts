@@ -11,7 +11,7 @@ import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
  * Most files wait on sockets, Redis and timers far more than they compute, so unit and
  * integration files run four at a time (vitest's default on two cores would be one). The system
  * files start process after process, and a process that starts slowly because the cores are
- * busy misses the deadlines those files assert: they run after the others, two at a time.
+ * busy misses the deadlines those files assert: they run after the others, three at a time.
  */
 const SYSTEM = [
   'test/chaos/**/*.test.ts',
@@ -31,7 +31,7 @@ const UNIT = ['test/unit/**/*.test.ts', 'packages/media-protocol/test/**/*.test.
 const EXCLUDE = ['test/bench/**', 'test/e2e/**', 'node_modules/**'];
 /** Files at once: unit and integration (one group), then system. */
 const WORKERS = 4;
-const SYSTEM_WORKERS = 2;
+const SYSTEM_WORKERS = 3;
 
 export default defineConfig({
   resolve: { alias: PACKAGE_SOURCES },

@@ -19,9 +19,11 @@ import type { SimCall, Simulator } from '@cr-orchestrator/teams-simulator';
 import { deleteByPrefix, uniquePrefix } from '../helpers/redis.js';
 import { testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 import { startFloor } from './b1-floor.js';
+import { CHART_QUANTILES } from './chart.js';
 import {
   meterCpu,
   openLoop,
+  quantile,
   ready,
   redisPid,
   repeated,
@@ -64,6 +66,8 @@ export interface B1Run {
   answered: number;
   /** Answer latency, ms (integer ms: the simulator stamps with Date.now()). */
   latency: Summary;
+  /** Answer latency (ms) at each of `CHART_QUANTILES`, for the chart of the distribution. */
+  distribution: number[];
   /** Webhook POSTs answered 2xx: response latency, ms. */
   webhook2xx: Summary;
   /** The same, invites only. */
@@ -154,6 +158,7 @@ async function runOnce(target: Target, ratePerSec: number, durationMs: number): 
     calls: calls.length,
     answered: latencies.length,
     latency: summarize(latencies.map((l) => l.ms)),
+    distribution: distributionOf(latencies.map((l) => l.ms)),
     webhook2xx: summarize(ok.map((d) => d.latencyMs)),
     invite2xx: summarize(ok.filter((d) => d.kind === 'incoming').map((d) => d.latencyMs)),
     missedDeadlines: missed + (loop.arrivals - calls.length),
@@ -306,4 +311,10 @@ export async function runB1(options: B1Options): Promise<B1Result> {
     await deleteByPrefix(connection, prefix);
     await connection.quit();
   }
+}
+
+/** Latency at each charted percentile (nearest rank), NaN when nothing was answered. */
+function distributionOf(samples: number[]): number[] {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return CHART_QUANTILES.map((q) => quantile(sorted, q));
 }

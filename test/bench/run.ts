@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { relaunchTrusting } from '../../src/dev/trusted-relaunch.js';
 import { setup, teardown } from '../global-setup.js';
 import { testRedisUrl } from '../helpers/redis.js';
-import { runB1 } from './b1-answer-latency.js';
+import { runB1, type B1Result } from './b1-answer-latency.js';
 import { runB2 } from './b2-ordered-notifications.js';
 import { runB4 } from './b4-held-calls.js';
 import { runB6 } from './b6-media-ingest.js';
@@ -28,6 +28,7 @@ import { runB5 } from './b5-failover.js';
 import { runB9 } from './b9-telemetry-overhead.js';
 import { runB3 } from './b3-redis-cost.js';
 import { runB7 } from './b7-queue-overhead.js';
+import { latencyChart } from './chart.js';
 import { machineFacts, profileRoles } from './harness/index.js';
 import { renderMarkdown, type BenchReport } from './report.js';
 
@@ -77,6 +78,12 @@ async function main(): Promise<number> {
     const dir = fileURLToPath(new URL('./results/', import.meta.url));
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    if (report.B1) {
+      // the chart of B1's distribution: with the results, and in docs/ for the README
+      const svg = b1Chart(report.B1, report.mode);
+      await writeFile(join(dir, 'b1-latency.svg'), svg);
+      await writeFile(fileURLToPath(new URL('../../docs/b1-latency.svg', import.meta.url)), svg);
+    }
     const markdown = renderMarkdown(report);
     await writeFile(join(dir, 'latest.md'), markdown);
     console.log(`\n${markdown}`);
@@ -94,3 +101,14 @@ main().then(
     process.exit(1);
   },
 );
+
+/** Each rate's median system run against its median floor run. */
+function b1Chart(result: B1Result, mode: 'quick' | 'full'): string {
+  return latencyChart(
+    `B1 answer latency, system against the inline floor (${mode} run)`,
+    result.points.flatMap((p) => [
+      { label: `system ${p.ratePerSec}/s`, floor: false, ms: p.system.distribution },
+      { label: `floor ${p.ratePerSec}/s`, floor: true, ms: p.floor.distribution },
+    ]),
+  );
+}
