@@ -294,6 +294,18 @@ function listedIds(body: unknown, out = new Set<string>()): Set<string> {
   return out;
 }
 
+/** The highest `rosterSequenceNumber` a notification body carries (-1 when none). */
+function sequenceOf(body: unknown): number {
+  const numbers = [...JSON.stringify(body).matchAll(/"rosterSequenceNumber":(\d+)/g)];
+  return Math.max(-1, ...numbers.map((m) => Number(m[1])));
+}
+
+const newer = (a: DeliveryLogEntry, b: DeliveryLogEntry): boolean => {
+  const sa = sequenceOf(a.body);
+  const sb = sequenceOf(b.body);
+  return sa !== sb ? sa > sb : a.at >= b.at;
+};
+
 /**
  * A lost update: a participant the bench added or removed whose presence in the stored roster
  * differs from the call's last roster notification the ingress acknowledged (2xx). A call whose
@@ -305,9 +317,15 @@ async function checkRosters(
   live: LiveCall[],
   examples: string[],
 ): Promise<{ lost: number; unacknowledged: number }> {
+  // The simulator logs a delivery when it completes, so concurrent deliveries of one call are
+  // logged out of order: the roster that counts is the newest sent — the highest
+  // rosterSequenceNumber, else the latest send time — which is the one the call must keep.
   const last = new Map<string, DeliveryLogEntry>();
-  for (const d of sim.deliveries)
-    if (d.kind === 'roster' && !d.duplicate && d.callId !== undefined) last.set(d.callId, d);
+  for (const d of sim.deliveries) {
+    if (d.kind !== 'roster' || d.duplicate || d.callId === undefined) continue;
+    const kept = last.get(d.callId);
+    if (!kept || newer(d, kept)) last.set(d.callId, d);
+  }
   let lost = 0;
   let unacknowledged = 0;
   for (const { call, added, removed } of live) {
