@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/console-browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObservabilityStack } from '../../src/dev/observability-stack.js';
 import { freePort } from '../../src/dev/local-redis.js';
@@ -297,21 +297,7 @@ describe('traces of calls in Jaeger', () => {
     const call = calls.media;
     const invite = inviteTrace(await tracesOf(call));
     const userDataDir = await mkdtemp(join(tmpdir(), 'cr-chromium-'));
-    // a fresh profile (a persistent context is how playwright takes --user-data-dir)
-    const browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      viewport: { width: 1400, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium(userDataDir, { width: 1400, height: 900 });
     try {
       const page = await browser.newPage();
       await page.goto(`${stack.jaegerUrl}/trace/${invite.traceID}`);

@@ -20,11 +20,18 @@ export interface ConsoleBrowser {
 /** A laptop screen (the console must be readable at this size). */
 export const LAPTOP = { width: 1366, height: 768 };
 
-export async function openConsoleBrowser(): Promise<ConsoleBrowser> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'cr-console-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
+/**
+ * Debian's Chromium, headless, with a fresh profile in `userDataDir` (a persistent context is how
+ * playwright takes --user-data-dir) and without the background connections this machine's closed
+ * network refuses.
+ */
+export function launchChromium(
+  userDataDir: string,
+  viewport: { width: number; height: number },
+): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    viewport: LAPTOP,
+    viewport,
     args: [
       '--headless',
       '--no-sandbox',
@@ -36,6 +43,11 @@ export async function openConsoleBrowser(): Promise<ConsoleBrowser> {
       '--disable-sync',
     ],
   });
+}
+
+export async function openConsoleBrowser(): Promise<ConsoleBrowser> {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'cr-console-chromium-'));
+  const context = await launchChromium(userDataDir, LAPTOP);
   const page = context.pages()[0] ?? (await context.newPage());
   const requested: string[] = [];
   page.on('request', (r) => requested.push(r.url()));
