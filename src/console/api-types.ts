@@ -88,15 +88,8 @@ export interface ConsoleConfig {
 }
 
 /** One `transition` message of `/admin/api/events`. */
-export interface TransitionEvent {
+export interface TransitionEvent extends HistoryEntry {
   callId: string;
   tenantId: string;
-  seq: number;
-  event: string;
-  from: string;
-  to: string;
-  at: number;
-  traceId?: string;
-  outcome?: string;
   live: boolean;
 }
