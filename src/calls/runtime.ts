@@ -207,11 +207,9 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       live: !done,
       ...history,
     };
-    // Published without waiting: the answer path never waits for the live feed (commands on one
-    // connection keep their order, so one process's transitions of a call stay in order).
-    void deps.feed?.publish(committed).catch((error: unknown) => {
-      deps.logger?.warn({ err: error, callId }, 'transition not published to the live feed');
-    });
+    // Published without waiting, with the next round trip: the answer path never waits for the
+    // live feed, and one process's transitions of a call stay in order.
+    deps.feed?.publishSoon(committed);
     try {
       for (const effect of effects) await deps.queues.enqueue(effect);
       // written with a later round trip (at most the store's ackDelayMs later)

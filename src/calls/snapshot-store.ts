@@ -3,10 +3,10 @@
  * snapshot plus a version; every commit is the compare-and-set of `src/redis/lua/commit.lua`.
  *
  * Round trips are the cost that matters here (docs/benchmarks.md, B3). On a single Redis server
- * the outbox announcement, the commit script and any acknowledgements waiting to be written go
- * out as one pipeline, in that order (Redis runs one connection's commands in order, so the
- * announcement still lands before the commit). On Redis Cluster they touch different slots and
- * go one by one, as before.
+ * the writes waiting to be written (acknowledgements, the operator feed's entries), the outbox
+ * announcement and the commit script go out as one pipeline, in that order (Redis runs one
+ * connection's commands in order, so the announcement still lands before the commit). On Redis
+ * Cluster they touch different slots and go one by one.
  */
 import type { RedisClient } from '../redis/client.js';
 import { CALL_MACHINE_VERSION } from '../../machines/call.js';
@@ -82,7 +82,14 @@ export interface SnapshotStore {
    * already enqueued, which is a no-op (deterministic job ids).
    */
   ackOutboxSoon(callId: string, ids: string[]): void;
-  /** Write the acknowledgements that wait now. */
+  /**
+   * A best-effort write (`command` with `args`, e.g. an XADD to a global stream) sent with the
+   * next commit's round trip or, within `ackDelayMs`, in one batch of its own; writes keep the
+   * order they were given in. Its reply and any error are dropped: only for what may be lost
+   * with a crash, never for the call's truth.
+   */
+  writeSoon(command: string, args: (string | number)[]): void;
+  /** Write the acknowledgements and writes that wait now. */
   flushAcks(): Promise<void>;
   /** The oldest entries of a call's outbox: stream id (its ms part is Redis time) and effect. */
   readOutbox(callId: string, count?: number): Promise<OutboxEntry[]>;
@@ -103,11 +110,20 @@ export interface SnapshotStoreOptions {
   /** History entries kept per call. @default 200 */
   historyMax?: number;
   /**
-   * Longest wait of an acknowledgement for a commit to ride with; keep it well below the outbox
-   * sweeper's grace. @default 50
+   * Longest wait of an acknowledgement or another waiting write for a commit to ride with; keep
+   * it well below the outbox sweeper's grace. @default 50
    */
   ackDelayMs?: number;
 }
+
+/** Writes waiting for a round trip. */
+interface Pending {
+  /** Acknowledgements: outbox key → entry ids (one XDEL per key). */
+  acks: Map<string, string[]>;
+  /** Other writes, in the order they were given. */
+  writes: [string, (string | number)[]][];
+}
+const emptyPending = (): Pending => ({ acks: new Map(), writes: [] });
 
 export class MachineVersionError extends Error {
   override name = 'MachineVersionError';
@@ -129,28 +145,42 @@ export function createSnapshotStore(
   const ackDelayMs = options.ackDelayMs ?? 50;
   /** A single server takes one pipeline for everything; a cluster's slots live on many nodes. */
   const pipelining = !('isCluster' in redis && redis.isCluster);
-  /** Acknowledgements waiting to be written: outbox key → entry ids. */
-  let pendingAcks = new Map<string, string[]>();
+  /** Writes waiting for a round trip: one XDEL per outbox key, then the others in order. */
+  let pending = emptyPending();
   let ackTimer: NodeJS.Timeout | undefined;
 
-  function takeAcks(): Map<string, string[]> {
-    const taken = pendingAcks;
-    pendingAcks = new Map();
+  function takePending(): Pending {
+    const taken = pending;
+    pending = emptyPending();
     if (ackTimer) clearTimeout(ackTimer);
     ackTimer = undefined;
     return taken;
   }
 
-  /** Best effort: an acknowledgement that fails leaves its effects to the sweeper (a no-op). */
-  async function writeAcks(acks: Map<string, string[]>): Promise<void> {
-    if (acks.size === 0) return;
+  function soon(): void {
+    ackTimer ??= setTimeout(() => void writePending(takePending()), ackDelayMs).unref();
+  }
+
+  /** The waiting writes as commands: acknowledgements first, then the others in order. */
+  const commandsOf = (p: Pending): [string, (string | number)[]][] => [
+    ...[...p.acks].map(([key, ids]): [string, (string | number)[]] => ['xdel', [key, ...ids]]),
+    ...p.writes,
+  ];
+
+  /**
+   * Best effort: an acknowledgement that fails leaves its effects to the sweeper (a no-op); a
+   * feed entry that fails is missing from the live view only.
+   */
+  async function writePending(p: Pending): Promise<void> {
+    const commands = commandsOf(p);
+    if (commands.length === 0) return;
     if (pipelining) {
       const pipeline = redis.pipeline();
-      for (const [key, ids] of acks) pipeline.xdel(key, ...ids);
+      for (const [name, args] of commands) pipeline.call(name, ...args);
       await pipeline.exec().catch(() => undefined);
       return;
     }
-    await Promise.all([...acks].map(([key, ids]) => redis.xdel(key, ...ids).catch(() => 0)));
+    await Promise.all(commands.map(([name, args]) => redis.call(name, ...args).catch(() => 0)));
   }
 
   function commitArgs(req: CommitRequest) {
@@ -202,17 +232,17 @@ export function createSnapshotStore(
     const { keys, args } = commitArgs(req);
     const index = outboxIndexKey(options.prefix);
     if (!pipelining) {
-      void writeAcks(takeAcks());
+      void writePending(takePending());
       if (req.announceAt !== undefined) await redis.zadd(index, req.announceAt, req.callId);
       return decodeCommit(await commitScript.run(redis, keys, args));
     }
-    const acks = takeAcks();
+    const riders = commandsOf(takePending());
     const pipeline = redis.pipeline();
-    for (const [key, ids] of acks) pipeline.xdel(key, ...ids);
+    for (const [name, rider] of riders) pipeline.call(name, ...rider);
     if (req.announceAt !== undefined) pipeline.zadd(index, req.announceAt, req.callId);
     commitScript.queue(pipeline, keys, args);
     const replies = (await pipeline.exec()) ?? [];
-    const [announceError] = replies[acks.size] ?? [];
+    const [announceError] = replies[riders.length] ?? [];
     const [commitError, reply] = replies[replies.length - 1] ?? [new Error('no commit reply')];
     if (commitError && !commitScript.isNoScript(commitError)) throw commitError;
     if (req.announceAt !== undefined && announceError) {
@@ -296,11 +326,16 @@ export function createSnapshotStore(
     ackOutboxSoon(callId, ids) {
       if (ids.length === 0) return;
       const key = keysOf(callId).outbox;
-      pendingAcks.set(key, [...(pendingAcks.get(key) ?? []), ...ids]);
-      ackTimer ??= setTimeout(() => void writeAcks(takeAcks()), ackDelayMs).unref();
+      pending.acks.set(key, [...(pending.acks.get(key) ?? []), ...ids]);
+      soon();
     },
 
-    flushAcks: () => writeAcks(takeAcks()),
+    writeSoon(command, args) {
+      pending.writes.push([command, args]);
+      soon();
+    },
+
+    flushAcks: () => writePending(takePending()),
 
     async readOutbox(callId, count = 100) {
       const entries = await redis.xrange(keysOf(callId).outbox, '-', '+', 'COUNT', count);

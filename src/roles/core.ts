@@ -124,6 +124,8 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
             redis,
             config.redisKeyPrefix,
             config.transitionsStreamMax ?? TRANSITIONS_STREAM_MAX_DEFAULT,
+            store,
+            logger,
           ),
         }),
     logger,

@@ -150,7 +150,7 @@ async function measure(servers: Servers, calls: number, run: number): Promise<B3
     prefix,
     store,
     queues,
-    feed: transitionFeed(redis, prefix, 10_000),
+    feed: transitionFeed(redis, prefix, 10_000, store),
   });
   const peer = naivePeer(redis, `${prefix}-peer`);
   try {

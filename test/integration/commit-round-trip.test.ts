@@ -1,6 +1,6 @@
 /**
  * The commit's one round trip on a single Redis server: the outbox announcement, the commit
- * script and the acknowledgements that wait all go in one pipeline. Runs on a private
+ * script, the acknowledgements and the operator feed's entries that wait all go in one pipeline. Runs on a private
  * redis-server, so its script cache starts empty (the NOSCRIPT path) without touching the
  * shared server's.
  */
@@ -10,7 +10,8 @@ import { createSnapshotStore, type CommitRequest } from '../../src/calls/snapsho
 import { startPrivateRedis, type LocalRedis } from '../../src/dev/local-redis.js';
 import type { EffectRecord } from '../../src/queues/jobs.js';
 import { connectRedis } from '../../src/redis/client.js';
-import { callKeys, outboxIndexKey } from '../../src/redis/keys.js';
+import { callKeys, outboxIndexKey, transitionsKey } from '../../src/redis/keys.js';
+import { transitionFeed, type TransitionEvent } from '../../src/calls/transition-feed.js';
 import { commitScript } from '../../src/redis/scripts.js';
 
 let server: LocalRedis;
@@ -99,5 +100,35 @@ describe('the commit round trip', () => {
     store.ackOutboxSoon('alone-1', first.outboxIds);
     await new Promise((r) => setTimeout(r, 200));
     expect(await observer.xlen(callKeys(prefix, 'alone-1').outbox)).toBe(0);
+  });
+
+  it("sends the operator feed's entries with the next commit, in order, or alone after the delay", async () => {
+    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 60_000 });
+    const feed = transitionFeed(redis, prefix, 1000, store);
+    const stream = transitionsKey(prefix);
+    await observer.del(stream);
+    const entry = (seq: number): TransitionEvent => ({
+      callId: 'feed-1',
+      tenantId: 't1',
+      live: true,
+      seq,
+      event: 'TEAMS.CALL_ESTABLISHED',
+      from: 'answering',
+      to: 'established',
+      at: 1000 + seq,
+    });
+    feed.publishSoon(entry(1));
+    feed.publishSoon(entry(2));
+    expect(await observer.xlen(stream)).toBe(0); // waiting for a round trip
+    expect((await store.commit(request('feed-1', []))).kind).toBe('committed');
+    const written = await observer.xrange(stream, '-', '+');
+    expect(written.map(([, fields]) => (JSON.parse(fields[1]!) as TransitionEvent).seq)).toEqual([
+      1, 2,
+    ]);
+
+    const quick = createSnapshotStore(redis, { prefix, ackDelayMs: 20 });
+    transitionFeed(redis, prefix, 1000, quick).publishSoon(entry(3));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await observer.xlen(stream)).toBe(3);
   });
 });

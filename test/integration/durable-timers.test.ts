@@ -35,9 +35,23 @@ afterAll(async () => {
   await system?.close();
 });
 
+/** Resolves once `n` worker processes listen on both queues. */
+const workersUp = (n: number) =>
+  eventually(
+    async () => {
+      const { graph, timers } = system.core.queues;
+      const [g, t] = await Promise.all([graph.getWorkersCount(), timers.getWorkersCount()]);
+      return g >= n && t >= n ? true : undefined;
+    },
+    30_000,
+    `${n} worker process(es) to listen`,
+  );
+
 describe('durable timers', () => {
   it('a keep-alive pending while the worker process is killed fires from the next worker', async () => {
     const first = startWorkerProcess();
+    // a worker that starts slowly on a busy machine must not make the invite miss its deadline
+    await workersUp(1);
     const call = await system.sim.placeCall({ kind: 'p2p', initialRoster: false });
     await call.waitFor('established', 15_000);
     await callReaches(system, call.id, 'established');
