@@ -19,7 +19,10 @@ export interface FrameQueueDeps {
   socket: Pick<TLSSocket, 'pause' | 'resume' | 'isPaused'>;
   /** Opens (or continues) the call's recording, on the first frame written. */
   openRecording(): Promise<Recording>;
-  /** Whether frames may still be written: the session is streaming. */
+  /**
+   * Whether frames may still be written: the session is streaming. `close()` writes what was
+   * queued before it whatever this says: a frame received is never dropped for a lost socket.
+   */
   writing(): boolean;
   /**
    * Whether the call still allows persisting. Checked before every frame, so a stop also halts
@@ -36,6 +39,8 @@ export class FrameQueue {
   recording: Recording | undefined;
   private queue: Write[] = [];
   private draining: Promise<void> | undefined;
+  /** Set by `close()`: what is queued is written even though the session stopped streaming. */
+  private closing = false;
 
   constructor(private readonly deps: FrameQueueDeps) {}
 
@@ -73,6 +78,7 @@ export class FrameQueue {
 
   /** Flushes, then closes the recording (another process may continue it) and forgets it. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.flush();
     await this.recording?.close().catch(() => undefined);
     this.recording = undefined;
@@ -113,7 +119,7 @@ export class FrameQueue {
   }
 
   private stopped(): DropReason | undefined {
-    if (!this.deps.writing()) return 'stream-closed';
+    if (!this.closing && !this.deps.writing()) return 'stream-closed';
     if (this.deps.allowed && !this.deps.allowed()) return 'recording-stopped';
     return undefined;
   }
