@@ -106,6 +106,9 @@ async function watchCommands(
   return socket;
 }
 
+/** How long the fake Graph takes per action: long enough that a worker always holds jobs. */
+const GRAPH_LATENCY_MS = 300;
+
 export async function runB5(options: B5Options): Promise<B5Result> {
   const calls = 1000;
   const rate = options.quick ? 20 : 100;
@@ -123,7 +126,12 @@ export async function runB5(options: B5Options): Promise<B5Result> {
     replicas: 3,
     workers: 2,
     // failover, not answer latency (B1), is measured: an overloaded machine must not end calls
-    sim: { deliveryRetry: { attempts: 3 }, answerDeadlineMs: 60_000 },
+    // Graph takes GRAPH_LATENCY_MS per action, so each worker holds answer jobs when it dies
+    sim: {
+      deliveryRetry: { attempts: 3 },
+      answerDeadlineMs: 60_000,
+      graphLatencyMs: GRAPH_LATENCY_MS,
+    },
   });
   const queueConnection = new Redis(server.url, { maxRetriesPerRequest: null });
   const queue = new Queue<GraphJob>('graph', {
@@ -219,7 +227,8 @@ export async function runB5(options: B5Options): Promise<B5Result> {
         `3 ingress + 2 worker processes on a private redis-server; ${calls} calls at ${rate}/s ` +
         `(1 in 3 a meeting, ${holdMs} ms hold); ingress-1 and worker-0 killed with SIGKILL ` +
         `${killAfterMs / 1000} s in; deliveries round-robin, a failed one retried on the next ` +
-        `replica; graph lock ${GRAPH_LOCK_MS} ms, stall check every ${GRAPH_STALL_CHECK_MS} ms`,
+        `replica; Graph acts in ${GRAPH_LATENCY_MS} ms; graph lock ${GRAPH_LOCK_MS} ms, stall check ` +
+        `every ${GRAPH_STALL_CHECK_MS} ms`,
       calls: placed.length,
       killedAtMs: killAt - started,
       ingressResume: summarize(ingressResume),

@@ -32,6 +32,8 @@ export interface HandlerDeps {
   clock: Clock;
   /** The shape of the next successful Graph action's reply (seeded). */
   successShape(): SuccessShape;
+  /** How long Graph takes to act on a call action before it replies (ms). @default 0 */
+  graphLatencyMs?: number;
   /** Extra routes under `/_sim/` (the control API); not logged in `requests`. */
   control?: (req: Request, path: string) => Promise<Reply>;
   logger?: SimulatorLogger;
@@ -130,6 +132,9 @@ async function dispatch(ctx: RequestContext, deps: HandlerDeps): Promise<Reply> 
       return graphError(404, 'UnknownError', `No such resource: ${ctx.req.method} ${ctx.path}`);
     default: {
       const graph: GraphDeps = { ...deps, graphBaseUrl: `${baseUrl}/v1.0` };
+      if (deps.graphLatencyMs && FAULTABLE.has(route)) {
+        await deps.clock.sleep(deps.graphLatencyMs, deps.closing);
+      }
       return handleGraph(ctx, graph);
     }
   }

@@ -162,6 +162,7 @@ class SimulatorImpl implements Simulator {
       closing: this.closing.signal,
       clock: this.cfg.clock,
       successShape: seededShapes(this.graphReplySeed),
+      ...(this.opts.graphLatencyMs ? { graphLatencyMs: this.opts.graphLatencyMs } : {}),
       control: this.opts.controlApi ? (req, path) => handleControl(req, path, this) : undefined,
       logger: this.opts.logger,
     });

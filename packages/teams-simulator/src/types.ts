@@ -97,6 +97,12 @@ export interface SimulatorOptions {
    * operation, 204; see graph-replies.ts). @default random, readable as `graphReplySeed`
    */
   graphReplySeed?: number;
+  /**
+   * How long Graph takes to act on a call action (answer, reject, delete, keepAlive,
+   * updateRecordingStatus) before it replies, in ms: a slow Graph keeps the bot's jobs in
+   * flight (failover benchmarks kill a worker that holds some). @default 0
+   */
+  graphLatencyMs?: number;
   /** The platform's media leg to the bot's media endpoint (docs/teams-protocol.md#media). @default off */
   media?: SimMediaOptions;
   /**

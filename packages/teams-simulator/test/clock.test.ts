@@ -159,4 +159,33 @@ describe('a simulator on a manual clock', () => {
     expect(at('establishing')! - call.answer!.at).toBe(30);
     expect(at('established')! - call.answer!.at).toBe(60);
   });
+
+  it('acts on a call action only after graphLatencyMs of its clock, then replies', async () => {
+    const clock = new ManualClock();
+    h = await startHarness({ clock, graphLatencyMs: 400, answerDeadlineMs: 10_000 });
+    const harness = h;
+    await harness.graph.token(TENANT); // the token endpoint is not slowed
+    const call = await harness.sim.placeCall({ tenantId: TENANT });
+    let replied = false;
+    const reply = graphAction(harness, call, 'answer', answerBody(callbackFor(h, call.id))).then(
+      (res) => ((replied = true), res),
+    );
+    await eventuallyLogged(harness, call.id);
+    await clock.advance(399);
+    expect(replied).toBe(false);
+    expect(call.state).toBe('invited');
+    await clock.advance(1);
+    expect((await reply).status).toBeLessThan(300);
+    expect(call.state).toBe('answered');
+    expect(call.answer!.at - call.invitedAt).toBe(400);
+  });
 });
+
+/** Waits (in real time) until the simulator holds the call's answer request. */
+async function eventuallyLogged(h: Harness, callId: string): Promise<void> {
+  for (let i = 0; i < 500; i += 1) {
+    if ((h.sim.calls.get(callId)?.answerAttempts ?? 0) > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('the answer request never reached the simulator');
+}
