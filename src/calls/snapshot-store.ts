@@ -8,6 +8,7 @@
  * connection's commands in order, so the announcement still lands before the commit). On Redis
  * Cluster they touch different slots and go one by one.
  */
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
 import { CALL_MACHINE_VERSION } from '../../machines/call.js';
 import { callKeys, CALL_ID_PATTERN, outboxIndexKey } from '../redis/keys.js';
@@ -83,12 +84,12 @@ export interface SnapshotStore {
    */
   ackOutboxSoon(callId: string, ids: string[]): void;
   /**
-   * A best-effort write (`command` with `args`, e.g. an XADD to a global stream) sent with the
-   * next commit's round trip or, within `ackDelayMs`, in one batch of its own; writes keep the
-   * order they were given in. Its reply and any error are dropped: only for what may be lost
-   * with a crash, never for the call's truth.
+   * A best-effort append to a capped stream (`XADD stream MAXLEN ~ maxLen * data <data>`, e.g.
+   * the operator's feed), sent with the next commit's round trip or, within `ackDelayMs`, in one
+   * batch of its own; appends keep the order they were given in. A failure is dropped: only for
+   * what may be lost with a crash, never for the call's truth.
    */
-  writeSoon(command: string, args: (string | number)[]): void;
+  appendSoon(stream: string, maxLen: number, data: string): void;
   /** Write the acknowledgements and writes that wait now. */
   flushAcks(): Promise<void>;
   /** The oldest entries of a call's outbox: stream id (its ms part is Redis time) and effect. */
@@ -120,10 +121,15 @@ export interface SnapshotStoreOptions {
 interface Pending {
   /** Acknowledgements: outbox key → entry ids (one XDEL per key). */
   acks: Map<string, string[]>;
-  /** Other writes, in the order they were given. */
-  writes: [string, (string | number)[]][];
+  /** Stream appends, in the order they were given. */
+  appends: StreamAppend[];
 }
-const emptyPending = (): Pending => ({ acks: new Map(), writes: [] });
+interface StreamAppend {
+  stream: string;
+  maxLen: number;
+  data: string;
+}
+const emptyPending = (): Pending => ({ acks: new Map(), appends: [] });
 
 export class MachineVersionError extends Error {
   override name = 'MachineVersionError';
@@ -161,26 +167,32 @@ export function createSnapshotStore(
     ackTimer ??= setTimeout(() => void writePending(takePending()), ackDelayMs).unref();
   }
 
-  /** The waiting writes as commands: acknowledgements first, then the others in order. */
-  const commandsOf = (p: Pending): [string, (string | number)[]][] => [
-    ...[...p.acks].map(([key, ids]): [string, (string | number)[]] => ['xdel', [key, ...ids]]),
-    ...p.writes,
-  ];
+  /** Queues the waiting writes on `pipeline`: acknowledgements first, then the appends. */
+  function queuePending(pipeline: ChainableCommander, p: Pending): number {
+    for (const [key, ids] of p.acks) pipeline.xdel(key, ...ids);
+    for (const a of p.appends)
+      pipeline.xadd(a.stream, 'MAXLEN', '~', a.maxLen, '*', 'data', a.data);
+    return p.acks.size + p.appends.length;
+  }
 
   /**
    * Best effort: an acknowledgement that fails leaves its effects to the sweeper (a no-op); a
    * feed entry that fails is missing from the live view only.
    */
   async function writePending(p: Pending): Promise<void> {
-    const commands = commandsOf(p);
-    if (commands.length === 0) return;
+    if (p.acks.size + p.appends.length === 0) return;
     if (pipelining) {
       const pipeline = redis.pipeline();
-      for (const [name, args] of commands) pipeline.call(name, ...args);
+      queuePending(pipeline, p);
       await pipeline.exec().catch(() => undefined);
       return;
     }
-    await Promise.all(commands.map(([name, args]) => redis.call(name, ...args).catch(() => 0)));
+    await Promise.all([
+      ...[...p.acks].map(([key, ids]) => redis.xdel(key, ...ids).catch(() => 0)),
+      ...p.appends.map((a) =>
+        redis.xadd(a.stream, 'MAXLEN', '~', a.maxLen, '*', 'data', a.data).catch(() => null),
+      ),
+    ]);
   }
 
   function commitArgs(req: CommitRequest) {
@@ -236,13 +248,12 @@ export function createSnapshotStore(
       if (req.announceAt !== undefined) await redis.zadd(index, req.announceAt, req.callId);
       return decodeCommit(await commitScript.run(redis, keys, args));
     }
-    const riders = commandsOf(takePending());
     const pipeline = redis.pipeline();
-    for (const [name, rider] of riders) pipeline.call(name, ...rider);
+    const riders = queuePending(pipeline, takePending());
     if (req.announceAt !== undefined) pipeline.zadd(index, req.announceAt, req.callId);
     commitScript.queue(pipeline, keys, args);
     const replies = (await pipeline.exec()) ?? [];
-    const [announceError] = replies[riders.length] ?? [];
+    const [announceError] = replies[riders] ?? [];
     const [commitError, reply] = replies[replies.length - 1] ?? [new Error('no commit reply')];
     if (commitError && !commitScript.isNoScript(commitError)) throw commitError;
     if (req.announceAt !== undefined && announceError) {
@@ -330,8 +341,8 @@ export function createSnapshotStore(
       soon();
     },
 
-    writeSoon(command, args) {
-      pending.writes.push([command, args]);
+    appendSoon(stream, maxLen, data) {
+      pending.appends.push({ stream, maxLen, data });
       soon();
     },
 

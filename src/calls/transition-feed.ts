@@ -42,17 +42,16 @@ export function transitionFeed(
   redis: RedisClient,
   prefix: string,
   max: number,
-  store?: Pick<SnapshotStore, 'writeSoon'>,
+  store?: Pick<SnapshotStore, 'appendSoon'>,
   logger?: Logger,
 ): TransitionFeed {
   const key = transitionsKey(prefix);
-  const args = (event: TransitionEvent) =>
-    [key, 'MAXLEN', '~', max, '*', 'data', JSON.stringify(event)] as const;
-  const publish = async (event: TransitionEvent) => (await redis.xadd(...args(event))) ?? '';
+  const publish = async (event: TransitionEvent) =>
+    (await redis.xadd(key, 'MAXLEN', '~', max, '*', 'data', JSON.stringify(event))) ?? '';
   return {
     publish,
     publishSoon(event) {
-      if (store) return store.writeSoon('xadd', [...args(event)]);
+      if (store) return store.appendSoon(key, max, JSON.stringify(event));
       publish(event).catch((error: unknown) => {
         logger?.warn({ err: error, callId: event.callId }, 'transition not published to the feed');
       });
