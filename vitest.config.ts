@@ -11,7 +11,12 @@ import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
  * Most files wait on sockets, Redis and timers far more than they compute, so unit and
  * integration files run four at a time (vitest's default on two cores would be one). The system
  * files start process after process, and a process that starts slowly because the cores are
- * busy misses the deadlines those files assert: they run after the others, three at a time.
+ * busy misses the deadlines those files assert: they run after the others, two at a time.
+ *
+ * Unit and integration files share their worker's modules (`isolate: false`): evaluating the
+ * same graph (ioredis, BullMQ, OpenTelemetry, the simulator) again for every file was most of
+ * their CPU. Every file cleans up what it starts; the few that register process-wide telemetry
+ * run isolated (project `isolated`).
  */
 const SYSTEM = [
   'test/chaos/**/*.test.ts',
@@ -23,6 +28,12 @@ const SYSTEM = [
   'test/integration/media-crash.test.ts',
   'test/integration/redis-cluster.test.ts',
 ];
+/** Files that register process-wide OpenTelemetry providers: a fresh process each. */
+const ISOLATED = [
+  'test/unit/logger.test.ts',
+  'test/telemetry/**/*.test.ts',
+  'test/media/media-telemetry.test.ts',
+];
 /** Ends each run with each project's wall time and the slowest files. */
 const TIMING = './test/helpers/timing-reporter.ts';
 // the codec's tests are pure; the simulator's (packages/teams-simulator/test) are integration
@@ -31,7 +42,7 @@ const UNIT = ['test/unit/**/*.test.ts', 'packages/media-protocol/test/**/*.test.
 const EXCLUDE = ['test/bench/**', 'test/e2e/**', 'node_modules/**'];
 /** Files at once: unit and integration (one group), then system. */
 const WORKERS = 4;
-const SYSTEM_WORKERS = 3;
+const SYSTEM_WORKERS = 2;
 
 export default defineConfig({
   resolve: { alias: PACKAGE_SOURCES },
@@ -47,16 +58,27 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: UNIT, exclude: EXCLUDE, maxWorkers: WORKERS },
+        test: {
+          name: 'unit',
+          include: UNIT,
+          exclude: [...EXCLUDE, ...ISOLATED],
+          maxWorkers: WORKERS,
+          isolate: false,
+        },
       },
       {
         extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts', 'packages/teams-simulator/test/**/*.test.ts'],
-          exclude: [...EXCLUDE, ...UNIT, ...SYSTEM],
+          exclude: [...EXCLUDE, ...UNIT, ...SYSTEM, ...ISOLATED],
           maxWorkers: WORKERS,
+          isolate: false,
         },
+      },
+      {
+        extends: true,
+        test: { name: 'isolated', include: ISOLATED, exclude: EXCLUDE, maxWorkers: WORKERS },
       },
       {
         extends: true,
