@@ -107,7 +107,7 @@ async function watchCommands(
 }
 
 /** How long the fake Graph takes per action: long enough that a worker always holds jobs. */
-const GRAPH_LATENCY_MS = 300;
+const GRAPH_LATENCY_MS = 150;
 
 export async function runB5(options: B5Options): Promise<B5Result> {
   const calls = 1000;
