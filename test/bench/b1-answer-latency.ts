@@ -21,6 +21,7 @@ import { testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 import { startFloor } from './b1-floor.js';
 import { CHART_QUANTILES } from './chart.js';
 import {
+  bounded,
   meterCpu,
   openLoop,
   quantile,
@@ -304,11 +305,12 @@ export async function runB1(options: B1Options): Promise<B1Result> {
       points,
     };
   } finally {
-    await Promise.all(roles.map((r) => r.stop()));
-    await floor.close();
-    await Promise.all([sim.close(), floorSim.close()]);
-    await graphQueue.close();
-    await deleteByPrefix(connection, prefix);
+    // an overloaded run leaves deliveries and keep-alive connections behind: no step may hang
+    await bounded('stopping the roles', Promise.all(roles.map((r) => r.stop())));
+    await bounded('closing the floor', floor.close());
+    await bounded('closing the simulators', Promise.all([sim.close(), floorSim.close()]));
+    await bounded('closing the graph queue', graphQueue.close());
+    await bounded('deleting the keys', deleteByPrefix(connection, prefix), 120_000);
     await connection.quit();
   }
 }

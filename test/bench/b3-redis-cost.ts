@@ -63,6 +63,7 @@ export interface B3Side {
   serverCommandsPerNotification: number;
   bullmqRoundTripsPerEvent: number;
   bullmqServerCommandsPerEvent: number;
+  /** Commands sent inside pipelines on the state server's connection, over the whole run. */
   pipelined: number;
   byEvent: EventCost[];
 }
@@ -178,11 +179,11 @@ async function measure(servers: Servers, calls: number, run: number): Promise<B3
         await sides.peer.step(event.type, job === true, () => peer(callId, event));
       }
     }
-    const ours = sides.ours.result(calls, stateWire.pipelined + queueWire.pipelined);
+    const ours = sides.ours.result(calls);
     // the last acknowledgement still waits for a commit to ride with (one in the whole run)
     stateWire.enabled = false;
     await store.flushAcks();
-    const peerSide = sides.peer.result(calls, 0);
+    const peerSide = sides.peer.result(calls);
     return {
       calls,
       eventsPerCall: life('x').length,
@@ -265,6 +266,9 @@ class SideTally {
     }
   >();
 
+  /** Commands sent inside pipelines on the state server's connection (ours alone). */
+  private pipelined = 0;
+
   constructor(private readonly meter: Meter) {}
 
   async step(type: string, job: boolean, apply: () => Promise<void>): Promise<void> {
@@ -295,9 +299,10 @@ class SideTally {
     entry.trips += (stateWire.trips.get('ours') ?? 0) + (queueWire.trips.get('ours') ?? 0);
     entry.bullmqWire += queueWire.trips.get('bullmq') ?? 0;
     entry.bullmqServer += total(delta(q1, q0)) - total(oursOnQueue);
+    this.pipelined += stateWire.pipelined;
   }
 
-  result(calls: number, pipelined: number): B3Side {
+  result(calls: number): B3Side {
     const byEvent: EventCost[] = [...this.events].map(([event, e]) => ({
       event,
       wire: toRecord(e.wire, calls),
@@ -318,7 +323,7 @@ class SideTally {
       serverCommandsPerNotification: sum(notifications, (e) => total(e.server)),
       bullmqRoundTripsPerEvent: sum(all, (e) => e.bullmqWire),
       bullmqServerCommandsPerEvent: sum(all, (e) => e.bullmqServer),
-      pipelined,
+      pipelined: this.pipelined,
       byEvent,
     };
   }

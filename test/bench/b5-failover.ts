@@ -111,10 +111,13 @@ const GRAPH_LATENCY_MS = 150;
 
 export async function runB5(options: B5Options): Promise<B5Result> {
   const calls = 1000;
-  const rate = options.quick ? 20 : 100;
+  // Failover, not capacity (B1), is measured: at 100 calls/s five role processes, the simulator
+  // and Redis saturate a 2-core machine (most answers later than 5 s before any kill), so the
+  // full run offers 50 calls/s.
+  const rate = options.quick ? 20 : 50;
   const holdMs = 2000;
   const notes: string[] = [];
-  if (options.quick) notes.push(`quick mode: calls arrive at ${rate}/s instead of 100/s`);
+  if (options.quick) notes.push(`quick mode: calls arrive at ${rate}/s instead of 50/s`);
   notes.push(
     "the simulator's answer deadline is raised to 60 s; answers later than 5 s are counted",
   );

@@ -206,7 +206,7 @@ function b3(result: B3Result): string {
       [b3Side('ours (applyEvent)', m.ours), b3Side('peer: lock → GET → SET → unlock', m.peer)],
     ),
     '',
-    `Pipelined commands on our side: ${m.ours.pipelined}. Per event of ours (wire = round trips; server includes the commit script's inner commands):`,
+    `Commands of ours sent inside pipelines on the state server (whole run): ${m.ours.pipelined}. Per event of ours (wire = round trips; server includes the commit script's inner commands):`,
     '',
     table(
       ['event', 'wire commands', 'server commands', 'BullMQ wire / server'],
