@@ -24,7 +24,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../../src/dev/local-redis.js';
 import type { GraphJob } from '../../src/queues/jobs.js';
-import { queuePrefix } from '../../src/redis/keys.js';
+import { callKeys, queuePrefix } from '../../src/redis/keys.js';
 import type { DeliveryLogEntry, SimCall } from '@cr-orchestrator/teams-simulator';
 import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
 import { openLoop, sleep, startBenchSystem, summarize, type Summary } from './harness/index.js';
@@ -47,6 +47,8 @@ export interface B5Result {
   workerJobsHeld: number;
   workerJobsLost: number;
   lostCalls: number;
+  /** The orchestrator's own account of each lost call: its state and failure, counted. */
+  lostWhy: Record<string, number>;
   duplicateAnswers: number;
   notEndedNormally: number;
   missedDeadlines: number;
@@ -219,7 +221,21 @@ export async function runB5(options: B5Options): Promise<B5Result> {
     for (const r of sim.requests)
       if (r.route === 'answer' && r.callId && ids.has(r.callId))
         answers.set(r.callId, (answers.get(r.callId) ?? 0) + 1);
-    const lost = placed.filter((c) => !c.answer).length;
+    const lostCalls = placed.filter((c) => !c.answer);
+    const lost = lostCalls.length;
+    const lostWhy: Record<string, number> = {};
+    for (const c of lostCalls) {
+      const [state, sum] = await queueConnection.hmget(
+        callKeys(system.prefix, c.id).call,
+        'state',
+        'sum',
+      );
+      const failure = sum
+        ? (JSON.parse(sum) as { failure?: { text?: string } }).failure
+        : undefined;
+      const why = `${state ?? 'never committed'}${failure?.text ? `: ${failure.text}` : ''}`;
+      lostWhy[why] = (lostWhy[why] ?? 0) + 1;
+    }
     const notEnded = placed.filter(
       (c) => c.state !== 'terminated' || (c.result?.code ?? 0) >= 400,
     ).length;
@@ -239,6 +255,7 @@ export async function runB5(options: B5Options): Promise<B5Result> {
       workerJobsHeld: unfinished.length,
       workerJobsLost: workerLost,
       lostCalls: lost,
+      lostWhy,
       duplicateAnswers: [...answers.values()].filter((n) => n > 1).length,
       notEndedNormally: notEnded,
       missedDeadlines: missed,

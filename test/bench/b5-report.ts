@@ -38,7 +38,12 @@ export function b5Markdown(r: B5Result): string {
     '',
     `Correctness over ${r.calls} calls: lost (never answered) ${r.lostCalls}, duplicate answers (calls with more than one answer POST) ` +
       `${r.duplicateAnswers}, answers later than 5 s ${r.missedDeadlines}, calls not ended normally ` +
-      `${r.notEndedNormally}.`,
+      `${r.notEndedNormally}.` +
+      (r.lostCalls > 0
+        ? ` What the orchestrator says of the lost calls: ${Object.entries(r.lostWhy ?? {})
+            .map(([why, n]) => `${n} × ${why}`)
+            .join('; ')}.`
+        : ''),
     '',
     `Redis (MONITOR on the private server for 3 s before the kill, commands sent by clients): ${r.redis.commands} commands, ` +
       `${r.redis.lockRenewals} BullMQ lock renewals (${(r.redis.renewalShare * 100).toFixed(2)} %), ` +
