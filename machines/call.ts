@@ -23,7 +23,7 @@
  * `failed` instead (docs/media-protocol.md, "Stopping"). Unhandled events leave the snapshot
  * untouched: late and duplicate notifications are no-ops.
  */
-import { and, assign, or, setup, stateIn } from 'xstate';
+import { and, assign, setup, stateIn } from 'xstate';
 import type {
   CallContext,
   CallEffect,
@@ -357,11 +357,22 @@ export const callMachine = calls.createMachine({
         'GRAPH.KEEPALIVE_FAILED': [
           {
             // Graph answers 404 for a call that is gone (docs/teams-protocol.md#other-operations).
-            // Said a second time (no end notification came), or while the bot ends the call: it is
-            // over.
-            guard: and(['callGone', or(['goneBefore', stateIn('#call.live.ending')])]),
+            // Said a second time (no end notification came): it is over. Ended by the platform,
+            // unless the bot was ending it.
+            guard: and(['callGone', 'goneBefore']),
             target: 'terminated',
-            actions: [assign({ endedBy: 'platform' as const }), 'recordEnd'],
+            actions: [
+              assign(({ context }) => ({ endedBy: context.endedBy ?? ('platform' as const) })),
+              'recordEnd',
+            ],
+          },
+          {
+            // The first 404 while the bot ends the call (its hang-up may be what ended it): the end
+            // notification, with the result code, may still come. Keep ending; the next 404 ends it.
+            guard: and(['callGone', stateIn('#call.live.ending')]),
+            actions: assign(({ context, event }) => ({
+              keepAlive: { ...context.keepAlive, lastError: event.reason, goneAt: event.at },
+            })),
           },
           {
             // The first 404: the platform ended the call and its `deleted` notification, which

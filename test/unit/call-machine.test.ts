@@ -384,6 +384,36 @@ describe('call machine: recording status (docs/teams-protocol.md#recording-statu
     expect(name).toBe('live.ending.hangingUp');
     expect(actions.some((a) => a.type === 'graph.updateRecordingStatus')).toBe(false);
   });
+
+  it('a keep-alive 404 while the bot hangs up waits for the end notification and its code', () => {
+    const hangingUp = run(
+      [{ type: 'CALL.HANGUP', at: T0 + 500, reason: 'operator' }],
+      established(),
+    ).snapshot;
+    const gone = { type: 'GRAPH.KEEPALIVE_FAILED' as const, reason: '8522', httpStatus: 404 };
+    // the keep-alive overtook the end notification of the bot's own DELETE
+    const first = run([{ ...gone, at: T0 + 600 }], hangingUp);
+    expect(first.name).toBe('live.ending.hangingUp');
+    const ended = run(
+      [
+        {
+          type: 'CALL.TERMINATED',
+          at: T0 + 700,
+          resultInfo: { code: 200, subcode: 7000, message: 'bye' },
+        },
+      ],
+      first.snapshot,
+    );
+    expect(ended.name).toBe('terminated');
+    expect(ended.snapshot.context).toMatchObject({
+      endedBy: 'bot',
+      resultInfo: { code: 200, subcode: 7000 },
+    });
+    // no end notification ever came: the second 404 ends it, still as the bot's
+    const again = run([{ ...gone, at: T0 + 900_700 }], first.snapshot);
+    expect(again.name).toBe('terminated');
+    expect(again.snapshot.context.endedBy).toBe('bot');
+  });
 });
 
 describe('call machine: media connection events', () => {
