@@ -294,17 +294,14 @@ function listedIds(body: unknown, out = new Set<string>()): Set<string> {
   return out;
 }
 
-/** The highest `rosterSequenceNumber` a notification body carries (-1 when none). */
-function sequenceOf(body: unknown): number {
-  const numbers = [...JSON.stringify(body).matchAll(/"rosterSequenceNumber":(\d+)/g)];
-  return Math.max(-1, ...numbers.map((m) => Number(m[1])));
-}
-
-const newer = (a: DeliveryLogEntry, b: DeliveryLogEntry): boolean => {
-  const sa = sequenceOf(a.body);
-  const sb = sequenceOf(b.body);
-  return sa !== sb ? sa > sb : a.at >= b.at;
-};
+/**
+ * Which of two deliveries of one notification stream Teams meant last: the later sent (a
+ * retry after its first attempt). Not the highest `rosterSequenceNumber` a body shows: a full
+ * roster sent after a removal lists only those left, so its highest number can be lower than
+ * the roster's before it.
+ */
+const newer = (a: DeliveryLogEntry, b: DeliveryLogEntry): boolean =>
+  a.sent !== b.sent ? a.sent > b.sent : a.attempt > b.attempt;
 
 /**
  * A lost update: a participant the bench added or removed whose presence in the stored roster
@@ -317,9 +314,9 @@ async function checkRosters(
   live: LiveCall[],
   examples: string[],
 ): Promise<{ lost: number; unacknowledged: number }> {
-  // The simulator logs a delivery when it completes, so concurrent deliveries of one call are
-  // logged out of order: the roster that counts is the newest sent — the highest
-  // rosterSequenceNumber, else the latest send time — which is the one the call must keep.
+  // The simulator logs a delivery when it completes, so deliveries of one call that overlap (one
+  // timed out at the platform while the ingress still worked on it) are logged out of order: the
+  // roster that counts is the last sent, the one the call must keep.
   const last = new Map<string, DeliveryLogEntry>();
   for (const d of sim.deliveries) {
     if (d.kind !== 'roster' || d.duplicate || d.callId === undefined) continue;

@@ -45,6 +45,8 @@ export interface Delivery {
   duplicate?: boolean;
   /** Message id of the first copy, sent as X-Microsoft-Skype-Original-Message-ID. */
   originalMessageId?: string;
+  /** The first copy's `sent` number, for its duplicate. */
+  sent?: number;
   headers?: Record<string, string>;
   rawBody?: string;
 }
@@ -52,6 +54,8 @@ export interface Delivery {
 export interface DeliveryResult {
   status: number;
   body: string;
+  /** The notification's `sent` number in the delivery log. */
+  sent: number;
   /** The message id of the first attempt (retries carry it as the original message id). */
   messageId: string;
 }
@@ -81,6 +85,7 @@ export interface DelivererDeps {
 interface Attempt {
   number: number;
   originalMessageId: string | undefined;
+  sent: number;
 }
 
 /** A status a load balancer (or Teams, if it retries) would try again: 5xx, 429, no answer. */
@@ -88,6 +93,7 @@ const retriable = (status: number): boolean => status === 0 || status === 429 ||
 
 export class Deliverer {
   private nextReplica = 0;
+  private lastSent = 0;
 
   constructor(private readonly deps: DelivererDeps) {}
 
@@ -101,14 +107,18 @@ export class Deliverer {
         ? [...replicas]
         : undefined;
     let replica = pool ? this.nextReplica++ % pool.length : 0;
-    const attempt: Attempt = { number: 1, originalMessageId: delivery.originalMessageId };
+    const attempt: Attempt = {
+      number: 1,
+      originalMessageId: delivery.originalMessageId,
+      sent: delivery.sent ?? ++this.lastSent,
+    };
     for (;;) {
       const url = pool ? pool[replica]! : delivery.url;
       const result = await this.follow(url, delivery, attempt);
       const firstId = attempt.originalMessageId ?? result.messageId;
       const done = attempt.number >= attempts || !retriable(result.status);
       if (done || !(await this.backoff(backoffMs, attempt.number))) {
-        return { ...result, messageId: firstId };
+        return { ...result, messageId: firstId, sent: attempt.sent };
       }
       this.deps.logger?.info(
         { url, callId: delivery.callId, kind: delivery.kind, attempt: attempt.number + 1 },
@@ -137,7 +147,7 @@ export class Deliverer {
     first: string,
     delivery: Delivery,
     attempt: Attempt,
-  ): Promise<DeliveryResult> {
+  ): Promise<Omit<DeliveryResult, 'sent'>> {
     let url = first;
     for (let hop = 0; ; hop += 1) {
       const result = await this.post(url, delivery, attempt);
@@ -154,7 +164,7 @@ export class Deliverer {
     url: string,
     d: Delivery,
     attempt: Attempt,
-  ): Promise<DeliveryResult & { location?: string }> {
+  ): Promise<Omit<DeliveryResult, 'sent'> & { location?: string }> {
     const messageId = randomUUID();
     const token = await this.deps.tokens.webhookToken({ tenantId: d.tenantId, mode: d.tokenMode });
     const headers: Record<string, string> = {
@@ -173,6 +183,7 @@ export class Deliverer {
     }
     const entry: DeliveryLogEntry = {
       at: this.deps.clock.now(),
+      sent: attempt.sent,
       url,
       callId: d.callId,
       kind: d.kind,

@@ -53,7 +53,12 @@ export class NotificationQueue {
       };
       const first = await d.deliverer.send(base);
       if (d.duplicate && !d.closed()) {
-        await d.deliverer.send({ ...base, duplicate: true, originalMessageId: first.messageId });
+        await d.deliverer.send({
+          ...base,
+          duplicate: true,
+          originalMessageId: first.messageId,
+          sent: first.sent,
+        });
       }
       notice.announced?.();
     };

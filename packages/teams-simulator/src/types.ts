@@ -133,6 +133,13 @@ export type DeliveryKind = 'incoming' | 'state' | 'deleted' | 'roster' | 'raw';
 /** Every webhook POST the simulator made. */
 export interface DeliveryLogEntry {
   at: number;
+  /**
+   * The notification's place in the order the simulator sent its notifications (1, 2, …; a
+   * duplicate copy and the retries of one notification share the first POST's number). Unlike
+   * `at`, never equal for two notifications, and unlike the log's order, which is the order the
+   * POSTs completed, it is the order the platform meant.
+   */
+  sent: number;
   url: string;
   callId?: string;
   kind: DeliveryKind;

@@ -57,6 +57,22 @@ describe('delivery behaviour', () => {
     const ids = got.map((r) => r.headers['x-microsoft-skype-message-id']);
     expect(new Set(ids).size).toBe(6);
     expect(got[1]!.headers['x-microsoft-skype-original-message-id']).toBe(ids[0]);
+    // a copy shares its first's place in the send order; the next notification comes later
+    const sent = h.sim.deliveries
+      .filter((d) => d.callId === call.id)
+      .map((d) => [d.state, d.duplicate, d.sent] as const);
+    expect(sent.map(([state, dup]) => [state, dup])).toEqual([
+      ['incoming', false],
+      ['incoming', true],
+      ['establishing', false],
+      ['establishing', true],
+      ['established', false],
+      ['established', true],
+    ]);
+    expect(sent[1]![2]).toBe(sent[0]![2]);
+    expect(sent[2]![2]).toBeGreaterThan(sent[0]![2]);
+    expect(sent[4]![2]).toBeGreaterThan(sent[2]![2]);
+    expect(sent[5]![2]).toBe(sent[4]![2]);
     expect((await answer(call)).status).toBe(404); // the duplicate invite cannot be answered twice
   });
 
@@ -216,6 +232,7 @@ describe('several replicas and retries (webhookUrls, deliveryRetry)', () => {
     expect(log[1]!.url).toBe(after(log[0]!.url));
     expect(log[2]!.url).toBe(after(log[1]!.url));
     expect(log[1]!.at - log[0]!.at).toBeGreaterThanOrEqual(140); // the backoff
+    expect(new Set(log.map((d) => d.sent)).size).toBe(1); // one notification, three POSTs
     // each POST has a fresh message id; the retries name the first as the original
     const got = stubs.flatMap((b) => b.received).filter((x) => callIdOf(x) === callId);
     expect(got).toHaveLength(3);
