@@ -14,7 +14,7 @@ import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
  * busy misses the deadlines those files assert: they run after the others, two at a time, and
  * the chaos burst last, alone (beside another system file it missed Teams' deadlines here).
  *
- * Unit and integration files share their worker's modules (`isolate: false`): evaluating the
+ * Unit, integration and system files share their worker's modules (`isolate: false`): evaluating the
  * same graph (ioredis, BullMQ, OpenTelemetry, the simulator) again for every file was most of
  * their CPU. Every file cleans up what it starts; the few that register process-wide telemetry
  * run isolated (project `isolated`).
@@ -89,6 +89,7 @@ export default defineConfig({
           include: SYSTEM,
           exclude: EXCLUDE,
           maxWorkers: SYSTEM_WORKERS,
+          isolate: false,
           sequence: { groupOrder: 1 },
         },
       },

@@ -6,6 +6,7 @@
  * is still running KILL_MARGIN_MS later is sent SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkConfigFiles, loadConfig, telemetrySettings } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -19,8 +20,8 @@ import {
 } from './launcher-machine.js';
 import { KILL_MARGIN_MS } from './shutdown.js';
 
-const here = fileURLToPath(import.meta.url);
-const ext = here.endsWith('.ts') ? '.ts' : '.js';
+// the roles sit beside the launcher as it runs: .ts under tsx, .js compiled, .mjs bundled
+const ext = extname(fileURLToPath(import.meta.url));
 const config = (() => {
   try {
     const loaded = loadConfig();

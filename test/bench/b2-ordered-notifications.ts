@@ -72,6 +72,12 @@ export interface B2Correctness {
   duplicatesSent: number;
   shuffledCalls: number;
   lostUpdates: number;
+  /**
+   * Participants who left as the last change their call's roster showed: a full roster after
+   * such a removal is indistinguishable from a late, stale one (no roster version), so the call
+   * keeps them until a newer roster (machines/roster.ts). Counted apart from lost updates.
+   */
+  undecidableRemovals: number;
   /** Calls whose last roster notification was not answered 2xx (not checked). */
   unacknowledgedRosters: number;
   illegalTransitions: number;
@@ -303,6 +309,12 @@ function listedIds(body: unknown, out = new Set<string>()): Set<string> {
 const newer = (a: DeliveryLogEntry, b: DeliveryLogEntry): boolean =>
   a.sent !== b.sent ? a.sent > b.sent : a.attempt > b.attempt;
 
+/** The highest `rosterSequenceNumber` a notification body shows (-1 when none). */
+function sequenceOf(body: unknown): number {
+  const numbers = [...JSON.stringify(body).matchAll(/"rosterSequenceNumber":(\d+)/g)];
+  return Math.max(-1, ...numbers.map((m) => Number(m[1])));
+}
+
 /**
  * A lost update: a participant the bench added or removed whose presence in the stored roster
  * differs from the call's last roster notification the ingress acknowledged (2xx). A call whose
@@ -313,7 +325,7 @@ async function checkRosters(
   sim: Simulator,
   live: LiveCall[],
   examples: string[],
-): Promise<{ lost: number; unacknowledged: number }> {
+): Promise<{ lost: number; undecidable: number; unacknowledged: number }> {
   // The simulator logs a delivery when it completes, so deliveries of one call that overlap (one
   // timed out at the platform while the ingress still worked on it) are logged out of order: the
   // roster that counts is the last sent, the one the call must keep.
@@ -324,6 +336,7 @@ async function checkRosters(
     if (!kept || newer(d, kept)) last.set(d.callId, d);
   }
   let lost = 0;
+  let undecidable = 0;
   let unacknowledged = 0;
   for (const { call, added, removed } of live) {
     const delivery = last.get(call.id);
@@ -332,14 +345,20 @@ async function checkRosters(
       continue;
     }
     const expected = listedIds(delivery.body);
+    const shown = sequenceOf(delivery.body);
     const stored = await core.runtime.getCall(call.id);
-    const ids = new Set(Object.keys(stored?.snapshot.context.roster.participants ?? {}));
-    const wrong = [...added, ...removed].filter((id) => expected.has(id) !== ids.has(id));
-    lost += wrong.length;
-    if (wrong.length > 0 && examples.length < 5)
-      examples.push(`${call.id}: ${wrong.length} participants differ from the last roster`);
+    const participants = stored?.snapshot.context.roster.participants ?? {};
+    const wrong = [...added, ...removed].filter((id) => expected.has(id) !== id in participants);
+    // kept after leaving, and changed after anything the last roster shows: undecidable
+    const kept = wrong.filter((id) => (participants[id]?.seq ?? -1) > shown);
+    undecidable += kept.length;
+    lost += wrong.length - kept.length;
+    if (wrong.length > kept.length && examples.length < 5)
+      examples.push(
+        `${call.id}: ${wrong.length - kept.length} participants differ from the last roster`,
+      );
   }
-  return { lost, unacknowledged };
+  return { lost, undecidable, unacknowledged };
 }
 
 async function checkEnds(
@@ -487,6 +506,7 @@ export async function runB2(options: B2Options): Promise<B2Result> {
         duplicatesSent: all.filter((d) => d.duplicate).length,
         shuffledCalls: set.shuffled,
         lostUpdates: rosters.lost,
+        undecidableRemovals: rosters.undecidable,
         unacknowledgedRosters: rosters.unacknowledged,
         failedDeliveries: all.filter((d) => d.status < 200 || d.status >= 300).length + set.failed,
         failures,

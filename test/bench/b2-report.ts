@@ -59,7 +59,7 @@ export function b2Markdown(result: B2Result): string {
     '',
     `Correctness over the whole run: ${c.calls} calls (${c.liveAtPeak} live at the peak, ` +
       `${c.shuffledCalls} with 'established' first), ${c.notifications} notifications of which ` +
-      `${c.duplicatesSent} duplicates; lost updates ${c.lostUpdates} (${c.unacknowledgedRosters} calls whose last roster notification failed not checked), illegal transitions ` +
+      `${c.duplicatesSent} duplicates; lost updates ${c.lostUpdates}, undecidable removals ${c.undecidableRemovals} (${c.unacknowledgedRosters} calls whose last roster notification failed not checked), illegal transitions ` +
       `${c.illegalTransitions}, duplicate Graph effects ${c.duplicateGraphEffects}, failed ` +
       `deliveries ${c.failedDeliveries}, calls not stored as terminated ${c.notTerminated}, ` +
       `answers later than 5 s ${c.lateAnswers} (the simulator's deadline is raised to 60 s here).` +

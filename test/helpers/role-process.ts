@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
+import { entryArgs } from './role-bundles.js';
 import { eventually } from './system.js';
 
 export interface RoleProcess {
@@ -21,14 +22,14 @@ export interface RoleOptions {
   logLevel?: string;
 }
 
-/** Starts `file` under tsx with `env` on top of this process's, and keeps it in `children`. */
+/** Starts `file` with `env` on top of this process's, and keeps it in `children`. */
 export function startRoleProcess(
   file: string,
   env: Record<string, string>,
   children: ChildProcess[],
   options: RoleOptions = {},
 ): RoleProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, entryArgs(file), {
     env: { ...process.env, ...env, LOG_LEVEL: options.logLevel ?? 'warn' },
     stdio: options.capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
   });

@@ -21,6 +21,7 @@ import { freePort } from '../../src/dev/local-redis.js';
 import { createCore, type Core } from '../../src/roles/core.js';
 import { incoming } from '../helpers/call-events.js';
 import { testRedisUrl } from '../helpers/redis.js';
+import { entryArgs } from '../helpers/role-bundles.js';
 import {
   callReaches,
   eventually,
@@ -250,13 +251,9 @@ describe('operator API against the real system', () => {
   it('the terminal client lists, shows and reports a refused token or an unreachable server', async () => {
     const run = (args: string[], env: Record<string, string>) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          ['--import', 'tsx', 'src/cli/calls-main.ts', ...args],
-          {
-            env: { ...process.env, ...env },
-          },
-        );
+        const child = spawn(process.execPath, [...entryArgs('src/cli/calls-main.ts'), ...args], {
+          env: { ...process.env, ...env },
+        });
         let out = '';
         let err = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -301,7 +298,7 @@ describe('operator API against the real system', () => {
     await probe.done;
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/calls-main.ts', 'follow', '--call', callId, '--resume', firstId],
+      [...entryArgs('src/cli/calls-main.ts'), 'follow', '--call', callId, '--resume', firstId],
       { env: { ...process.env, ADMIN_URL: system.ingress.url, ADMIN_TOKEN } },
     );
     let out = '';

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
 import { simulatorUrls } from '../../src/dev/loadgen/cli.js';
 import { BOT_APP_ID, BOT_APP_SECRET, startSystem, type System } from '../helpers/system.js';
+import { entryArgs } from '../helpers/role-bundles.js';
 
 let system: System | undefined;
 afterEach(async () => {
@@ -23,7 +24,7 @@ interface Run {
 }
 
 function loadgen(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/loadgen/main.ts', ...args], {
+  const child = spawn(process.execPath, [...entryArgs('src/dev/loadgen/main.ts'), ...args], {
     env: {
       ...process.env,
       BOT_APP_ID,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openRecording, verifyRecording } from '../../../src/media/recording/index.js';
 import { frame, T0, useTempRoot } from './helpers.js';
+import { entryArgs } from '../../helpers/role-bundles.js';
 
 const tmp = useTempRoot();
 
@@ -130,7 +131,7 @@ describe('npm run verify', () => {
   const cli = join(import.meta.dirname, '../../../src/media/recording/verify-cli.ts');
   const run = (...dirs: string[]) =>
     new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', cli, ...dirs], {
+      const child = spawn(process.execPath, [...entryArgs(cli), ...dirs], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
