@@ -1,7 +1,8 @@
 /**
  * A vitest reporter that ends a run with where the time went: each project's wall time (first
- * file started to last file finished; projects overlap, so these do not add up to the run) and
- * the ten slowest files. It only reads timings; the default and JSON reporters stay as they are.
+ * file started to last file finished, and when that was in the run; projects overlap, so these do
+ * not add up to the run) and the ten slowest files. It only reads timings; the default and JSON
+ * reporters stay as they are.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -10,6 +11,11 @@ const TOP = 10;
 export default class TimingReporter implements Reporter {
   private readonly started = new Map<string, number>();
   private readonly finished = new Map<string, number>();
+  private runStarted = performance.now();
+
+  onTestRunStart(): void {
+    this.runStarted = performance.now();
+  }
 
   onTestModuleStart(module: TestModule): void {
     this.started.set(module.moduleId, performance.now());
@@ -40,9 +46,13 @@ export default class TimingReporter implements Reporter {
       return { name: m.relativeModuleId, project, ms };
     });
     const lines = ['', 'Where the time went:'];
-    for (const [name, p] of [...projects].sort((a, b) => a[0].localeCompare(b[0]))) {
-      lines.push(`  ${name.padEnd(12)} ${seconds(p.to - p.from)} wall, ${p.files} files`);
+    for (const [name, p] of [...projects].sort((a, b) => a[1].from - b[1].from)) {
+      const span = `${seconds(p.from - this.runStarted).trim()} → ${seconds(p.to - this.runStarted).trim()}`;
+      lines.push(
+        `  ${name.padEnd(12)} ${seconds(p.to - p.from)} wall, ${p.files} files (${span} into the run)`,
+      );
     }
+    lines.push(`  run          ${seconds(performance.now() - this.runStarted)} until this report`);
     lines.push(`  slowest ${Math.min(TOP, files.length)} files:`);
     for (const f of files.sort((a, b) => b.ms - a.ms).slice(0, TOP)) {
       lines.push(`    ${seconds(f.ms)}  ${f.name} [${f.project}]`);

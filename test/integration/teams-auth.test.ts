@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpError } from '../../src/http/http-error.js';
 import { createTeamsTokenVerifier } from '../../src/http/teams-auth.js';
 import { startSimulator, type Simulator } from '@cr-orchestrator/teams-simulator';
-import { BOT_APP_ID, BOT_APP_SECRET, testTls } from '../helpers/system.js';
+import { BOT_APP_ID, BOT_APP_SECRET, testSimulatorKeys, testTls } from '../helpers/system.js';
 
 const TENANT = 'ca7c802e-0077-43ad-bbb6-3258279978cc';
 let sim: Simulator;
@@ -14,6 +14,7 @@ beforeAll(async () => {
     botAppSecret: BOT_APP_SECRET,
     webhookUrl: 'http://127.0.0.1:9/unused',
     tls: testTls(),
+    keys: testSimulatorKeys(),
   });
 });
 afterAll(async () => {

@@ -5,6 +5,7 @@
  * platform's documented behaviour (docs/teams-protocol.md), never from the orchestrator's code.
  */
 export { startSimulator } from './simulator.js';
+export { generateSimulatorKeys, type SimulatorKeys } from './tokens.js';
 export { ManualClock, realClock, type Clock, type ClockTimer } from './clock.js';
 export type {
   DeliverOptions,

@@ -262,7 +262,12 @@ class SimulatorImpl implements Simulator {
 /** Start a simulator listening on 127.0.0.1 (see `SimulatorOptions`). */
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const cfg = compile(opts);
-  const tokens = await TokenService.create(opts.botAppId, cfg.tokenLifetimeSec, cfg.clock);
+  const tokens = await TokenService.create(
+    opts.botAppId,
+    cfg.tokenLifetimeSec,
+    cfg.clock,
+    await opts.keys,
+  );
   const sim = new SimulatorImpl(opts, cfg, tokens);
   await sim.listen();
   return sim;

@@ -3,6 +3,7 @@
  * the platform's documented behaviour (docs/teams-protocol.md), not from the orchestrator's code.
  */
 import type { Clock } from './clock.js';
+import type { SimulatorKeys } from './tokens.js';
 import type { SimMediaOptions, SimMediaPeer } from './media-types.js';
 import type {
   RecordingStatusUpdate,
@@ -83,6 +84,12 @@ export interface SimulatorOptions {
    * Lifetime of webhook tokens (docs/teams-protocol.md#inbound-token: 300–3,900 s). @default 3900
    */
   tokenLifetimeSec?: number;
+  /**
+   * Sign with these keys (`generateSimulatorKeys`) instead of generating two RSA keys: for a test
+   * suite that starts many simulators. Rotation (`rotateSigningKey`) still makes a fresh one.
+   * @default fresh keys
+   */
+  keys?: SimulatorKeys | Promise<SimulatorKeys>;
   /**
    * A webhook POST not answered within this counts as failed (docs/teams-protocol.md#delivery).
    * @default 5000

@@ -5,7 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
+  generateSimulatorKeys,
   startSimulator,
+  type SimulatorKeys,
   type SimCall,
   type Simulator,
   type SimulatorOptions,
@@ -31,6 +33,9 @@ export async function testTls(): Promise<{ cert: string; key: string }> {
   return { cert, key };
 }
 
+/** One pair of signing keys for the process's simulators (an RSA key costs ≈ 150 ms of CPU). */
+let keys: Promise<SimulatorKeys> | undefined;
+
 export async function startHarness(opts: Partial<SimulatorOptions> = {}): Promise<Harness> {
   const sim = await startSimulator({
     botAppId: APP_ID,
@@ -38,6 +43,7 @@ export async function startHarness(opts: Partial<SimulatorOptions> = {}): Promis
     webhookUrl: 'http://127.0.0.1:9/unset',
     tls: await testTls(),
     establishDelayMs: 20,
+    keys: (keys ??= generateSimulatorKeys()),
     ...opts,
   });
   const bot = await startBotStub(sim.openIdConfigUrl, APP_ID);
