@@ -23,7 +23,15 @@ import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 import type { ToParent, ToWorker } from './b7-worker.js';
-import { openLoop, repeated, sleep, summarize, until, type Summary } from './harness/index.js';
+import {
+  ORPHAN_GUARD,
+  openLoop,
+  repeated,
+  sleep,
+  summarize,
+  until,
+  type Summary,
+} from './harness/index.js';
 
 const RATE = 500;
 /** GRAPH_WORKER_CONCURRENCY's default (src/config.ts). */
@@ -77,7 +85,7 @@ async function startWorker(
   onStarted: (jobs: Extract<ToParent, { type: 'started' }>['jobs']) => void,
 ): Promise<RemoteWorker> {
   const file = fileURLToPath(new URL('./b7-worker.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', ORPHAN_GUARD, file], {
     env: {
       ...process.env,
       REDIS_URL: redisUrl,

@@ -26,8 +26,20 @@ async function status(url: string): Promise<number | 'refused'> {
   }
 }
 
+/**
+ * These tests are about draining, not Teams' 5 s answer window: the answer drained at SIGTERM is
+ * retried by a worker process started after the first exited, and a process start on busy cores
+ * must not make the call miss its deadline.
+ */
+const ANSWER_DEADLINE_MS = 20_000;
+
 beforeAll(async () => {
-  system = await startSystem({ name: 'graceful', withWorkers: false });
+  system = await startSystem({
+    name: 'graceful',
+    withWorkers: false,
+    env: { ANSWER_DEADLINE_MS: String(ANSWER_DEADLINE_MS) },
+    sim: { answerDeadlineMs: ANSWER_DEADLINE_MS },
+  });
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -107,7 +119,7 @@ describe('graceful shutdown', () => {
     expect(await job?.getState()).toMatch(/^(delayed|waiting)$/);
     expect(job?.attemptsMade).toBe(1);
     const next = role('workers/main.ts', {});
-    await callReaches(system, callId, 'answered', 8000);
+    await callReaches(system, callId, 'answered', 15_000);
     expect(
       system.sim.requests.filter(
         (r) => r.route === 'answer' && r.callId === callId && r.status < 300,

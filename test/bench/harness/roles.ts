@@ -4,7 +4,11 @@
  * ever signalled, each by its own handle.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { sleep } from './repeat.js';
+
+/** Ends a role process whose benchmark is gone (./orphan-guard.ts). */
+export const ORPHAN_GUARD = pathToFileURL(`${import.meta.dirname}/orphan-guard.ts`).href;
 
 export interface RoleProcess {
   readonly name: string;
@@ -25,10 +29,14 @@ export function profileRoles(dir: string): void {
 
 export function startRole(name: string, file: string, env: Record<string, string>): RoleProcess {
   let stopping = false;
-  const child = spawn(process.execPath, [...roleNodeArgs, '--import', 'tsx', file], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...roleNodeArgs, '--import', 'tsx', '--import', ORPHAN_GUARD, file],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   child.once('exit', (code, signal) => {
     if (!stopping) console.error(`bench: ${name} exited unexpectedly (${code ?? signal})`);
   });
