@@ -12,10 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { killAll, startRoleProcess } from '../helpers/role-process.js';
-import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { BOT_APP_ID, BOT_APP_SECRET } from '../helpers/system.js';
 
 const children: ChildProcess[] = [];
+/** Each media process's key prefix, deleted at the end (its queues leave their meta keys). */
+const prefixes: string[] = [];
 let dir: string;
 
 beforeAll(async () => {
@@ -24,16 +26,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await killAll(children);
   await rm(dir, { recursive: true, force: true });
+  const redis = plainRedis();
+  for (const prefix of prefixes) await deleteByPrefix(redis, prefix);
+  await redis.quit();
 });
 
 async function startMedia(env: Record<string, string>) {
+  const prefix = uniquePrefix('media-config');
+  prefixes.push(prefix);
   const role = startRoleProcess(
     'src/roles/media/main.ts',
     {
       BOT_APP_ID,
       BOT_APP_SECRET,
       REDIS_URL: testRedisUrl(),
-      REDIS_KEY_PREFIX: uniquePrefix('media-config'),
+      REDIS_KEY_PREFIX: prefix,
       MEDIA_HOST: '127.0.0.1',
       MEDIA_PORT: String(await freePort()),
       MEDIA_TLS_CERT_FILE: process.env.TEST_MEDIA_CERT_FILE!,

@@ -32,8 +32,8 @@ afterEach(async () => {
   await core.queues.timers.obliterate({ force: true });
 });
 afterAll(async () => {
+  await core.close(); // writes what it still held (the transition feed) before the keys go
   await deleteByPrefix(redis, prefix);
-  await core.close();
   await redis.quit();
 });
 
