@@ -19,7 +19,7 @@ import { uniquePrefix } from '../helpers/redis.js';
 import { testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 import {
   INGRESS_MAIN,
-  ORPHAN_GUARD,
+  BENCH_IMPORTS,
   openLoop,
   parseInfo,
   ready,
@@ -63,16 +63,7 @@ function startProbedIngress(env: Record<string, string>): {
 } {
   const child = spawn(
     process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      'tsx',
-      '--import',
-      ORPHAN_GUARD,
-      '--import',
-      './test/bench/b4-heap.ts',
-      INGRESS_MAIN,
-    ],
+    ['--expose-gc', ...BENCH_IMPORTS, '--import', './test/bench/b4-heap.ts', INGRESS_MAIN],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -110,15 +101,7 @@ function startProbedIngress(env: Record<string, string>): {
 function runPeer(calls: number): Promise<number> {
   const child = spawn(
     process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      'tsx',
-      '--import',
-      ORPHAN_GUARD,
-      'test/bench/b4-peer.ts',
-      String(calls),
-    ],
+    ['--expose-gc', ...BENCH_IMPORTS, 'test/bench/b4-peer.ts', String(calls)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';

@@ -24,7 +24,7 @@ import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 import type { ToParent, ToWorker } from './b7-worker.js';
 import {
-  ORPHAN_GUARD,
+  BENCH_IMPORTS,
   openLoop,
   repeated,
   sleep,
@@ -85,7 +85,7 @@ async function startWorker(
   onStarted: (jobs: Extract<ToParent, { type: 'started' }>['jobs']) => void,
 ): Promise<RemoteWorker> {
   const file = fileURLToPath(new URL('./b7-worker.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', ORPHAN_GUARD, file], {
+  const child = spawn(process.execPath, [...BENCH_IMPORTS, file], {
     env: {
       ...process.env,
       REDIS_URL: redisUrl,

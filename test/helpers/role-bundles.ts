@@ -62,7 +62,6 @@ export async function buildRoleBundles(): Promise<string> {
     // npm dependencies stay imports (resolved from node_modules, instrumented as usual); the
     // workspace packages are bundled from source, as tsconfig's paths map them
     packages: 'external',
-    external: [],
     tsconfig: join(ROOT, 'tsconfig.json'),
     logLevel: 'warning',
   });
@@ -77,5 +76,5 @@ export async function buildRoleBundles(): Promise<string> {
 }
 
 export async function removeRoleBundles(dir: string | undefined): Promise<void> {
-  if (dir && existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 }

@@ -3,7 +3,7 @@ export { fmt, quantile, summarize, type Summary } from './histogram.js';
 export { machineFacts, parseInfo, redisPid, type MachineFacts } from './machine.js';
 export { openLoop, type OpenLoopOptions, type OpenLoopResult } from './open-loop.js';
 export { bounded, repeated, sleep, type Repeated } from './repeat.js';
-export { ORPHAN_GUARD, profileRoles, ready, startRole, until, type RoleProcess } from './roles.js';
+export { BENCH_IMPORTS, profileRoles, ready, startRole, until, type RoleProcess } from './roles.js';
 export {
   add,
   commandStats,

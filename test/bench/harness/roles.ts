@@ -7,8 +7,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { sleep } from './repeat.js';
 
-/** Ends a role process whose benchmark is gone (./orphan-guard.ts). */
-export const ORPHAN_GUARD = pathToFileURL(`${import.meta.dirname}/orphan-guard.ts`).href;
+/**
+ * Node's preloads for every process a benchmark starts: tsx, and the guard that ends the process
+ * once its benchmark is gone (./orphan-guard.ts).
+ */
+export const BENCH_IMPORTS = [
+  '--import',
+  'tsx',
+  '--import',
+  pathToFileURL(`${import.meta.dirname}/orphan-guard.ts`).href,
+];
 
 export interface RoleProcess {
   readonly name: string;
@@ -29,14 +37,10 @@ export function profileRoles(dir: string): void {
 
 export function startRole(name: string, file: string, env: Record<string, string>): RoleProcess {
   let stopping = false;
-  const child = spawn(
-    process.execPath,
-    [...roleNodeArgs, '--import', 'tsx', '--import', ORPHAN_GUARD, file],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+  const child = spawn(process.execPath, [...roleNodeArgs, ...BENCH_IMPORTS, file], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child.once('exit', (code, signal) => {
     if (!stopping) console.error(`bench: ${name} exited unexpectedly (${code ?? signal})`);
   });
