@@ -119,7 +119,9 @@ describe('graceful shutdown', () => {
     expect(await job?.getState()).toMatch(/^(delayed|waiting)$/);
     expect(job?.attemptsMade).toBe(1);
     const next = role('workers/main.ts', {});
-    await callReaches(system, callId, 'answered', 15_000);
+    // established, not answered: the platform's establishing/established notifications can be
+    // committed before the answer's outcome, and then the call never rests in live.answered
+    await callReaches(system, callId, 'established', 15_000);
     expect(
       system.sim.requests.filter(
         (r) => r.route === 'answer' && r.callId === callId && r.status < 300,
