@@ -6,6 +6,7 @@
  * version conflict (another replica committed first) reloads and retries.
  */
 import type { RedisClient } from '../redis/client.js';
+import type { Rider } from '../redis/rider.js';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { callMachine, type CallEvent } from '../../machines/call.js';
 import { callRecord, type CallRecord } from './call-record.js';
@@ -211,9 +212,13 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     // live feed, and one process's transitions of a call stay in order.
     deps.feed?.publishSoon(committed);
     try {
-      for (const effect of effects) await deps.queues.enqueue(effect);
-      // written with a later round trip (at most the store's ackDelayMs later)
-      deps.store.ackOutboxSoon(callId, result.outboxIds);
+      // The jobs go to BullMQ now; the index writes and checks that follow them ride with a
+      // later round trip, and the outbox entry is acknowledged once they succeeded (at most
+      // about two of the store's ackDelayMs later).
+      const riders: Rider[] = [];
+      const ride = deps.store.ridesWrites ? (rider: Rider) => riders.push(rider) : undefined;
+      for (const effect of effects) await deps.queues.enqueue(effect, ride);
+      deps.store.ackOutboxSoon(callId, result.outboxIds, riders);
     } catch (error) {
       // The effects stay in the outbox; the commit stands and the sweeper re-drives them.
       deps.onEnqueueError?.(error, callId);
@@ -298,8 +303,14 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       return { version: stored.version, snapshot: restoreSnapshot(stored.snapshot) };
     },
 
-    activeCallCount() {
-      return deps.redis.zcard(activeCallsKey(deps.prefix));
+    async activeCallCount() {
+      // this process's index writes still waiting (riders) go first, in the same round trip
+      const [reply] = await deps.store.sendAfterPending(
+        (p) => (p.zcard(activeCallsKey(deps.prefix)), 1),
+      );
+      if (!reply) throw new Error('no reply to ZCARD');
+      if (reply[0]) throw reply[0];
+      return Number(reply[1]);
     },
 
     async getRecord(callId) {

@@ -10,6 +10,7 @@
  */
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
+import type { PipelineReply, Rider } from '../redis/rider.js';
 import { CALL_MACHINE_VERSION } from '../../machines/call.js';
 import { callKeys, CALL_ID_PATTERN, outboxIndexKey } from '../redis/keys.js';
 import { commitScript } from '../redis/scripts.js';
@@ -82,7 +83,13 @@ export interface SnapshotStore {
    * its own. An acknowledgement lost to a crash only makes a sweeper re-drive effects that are
    * already enqueued, which is a no-op (deterministic job ids).
    */
-  ackOutboxSoon(callId: string, ids: string[]): void;
+  ackOutboxSoon(callId: string, ids: string[], riders?: Rider[]): void;
+  /**
+   * Whether `ackOutboxSoon` takes riders: the commands a commit's effects still need (the
+   * live-calls index, a timer's cancel check) sent with a later round trip, the
+   * acknowledgement only once they all succeeded. A single server only (one pipeline).
+   */
+  readonly ridesWrites: boolean;
   /**
    * A best-effort append to a capped stream (`XADD stream MAXLEN ~ maxLen * data <data>`, e.g.
    * the operator's feed), sent with the next commit's round trip or, within `ackDelayMs`, in one
@@ -92,6 +99,11 @@ export interface SnapshotStore {
   appendSoon(stream: string, maxLen: number, data: string): void;
   /** Write the acknowledgements and writes that wait now. */
   flushAcks(): Promise<void>;
+  /**
+   * Sends the commands `queue` adds after the writes waiting now, in one round trip (a read
+   * then sees this process's own waiting writes), and returns their replies.
+   */
+  sendAfterPending(queue: (pipeline: ChainableCommander) => number): Promise<PipelineReply[]>;
   /** The oldest entries of a call's outbox: stream id (its ms part is Redis time) and effect. */
   readOutbox(callId: string, count?: number): Promise<OutboxEntry[]>;
   /** The compact record of a finished call, while it is retained. */
@@ -121,15 +133,24 @@ export interface SnapshotStoreOptions {
 interface Pending {
   /** Acknowledgements: outbox key → entry ids (one XDEL per key). */
   acks: Map<string, string[]>;
+  /** Riders of commits, each group acknowledged once all of its riders succeeded. */
+  riding: RidingGroup[];
   /** Stream appends, in the order they were given. */
   appends: StreamAppend[];
+}
+interface RidingGroup {
+  riders: Rider[];
+  /** The outbox entries to acknowledge after the riders: their key and ids. */
+  key: string;
+  ids: string[];
 }
 interface StreamAppend {
   stream: string;
   maxLen: number;
   data: string;
 }
-const emptyPending = (): Pending => ({ acks: new Map(), appends: [] });
+const emptyPending = (): Pending => ({ acks: new Map(), riding: [], appends: [] });
+const isEmpty = (p: Pending): boolean => p.acks.size + p.riding.length + p.appends.length === 0;
 
 export class MachineVersionError extends Error {
   override name = 'MachineVersionError';
@@ -167,12 +188,68 @@ export function createSnapshotStore(
     ackTimer ??= setTimeout(() => void writePending(takePending()), ackDelayMs).unref();
   }
 
-  /** Queues the waiting writes on `pipeline`: acknowledgements first, then the appends. */
-  function queuePending(pipeline: ChainableCommander, p: Pending): number {
-    for (const [key, ids] of p.acks) pipeline.xdel(key, ...ids);
-    for (const a of p.appends)
+  /** Riders whose replies are being handled (`flushAcks` waits for them). */
+  const settling = new Set<Promise<void>>();
+
+  function addAck(key: string, ids: string[]): void {
+    pending.acks.set(key, [...(pending.acks.get(key) ?? []), ...ids]);
+    soon();
+  }
+
+  /**
+   * Queues the waiting writes on `pipeline` (acknowledgements, riders, appends) and returns how
+   * many commands that was and what to do with their replies (the pipeline's first ones).
+   */
+  function queuePending(
+    pipeline: ChainableCommander,
+    p: Pending,
+  ): { count: number; settle: (replies: PipelineReply[]) => void } {
+    let count = 0;
+    for (const [key, ids] of p.acks) {
+      pipeline.xdel(key, ...ids);
+      count += 1;
+    }
+    const groups = p.riding.map((group) => ({
+      group,
+      ranges: group.riders.map((rider) => {
+        const from = count;
+        count += rider.queue(pipeline);
+        return [from, count] as const;
+      }),
+    }));
+    for (const a of p.appends) {
       pipeline.xadd(a.stream, 'MAXLEN', '~', a.maxLen, '*', 'data', a.data);
-    return p.acks.size + p.appends.length;
+      count += 1;
+    }
+    return {
+      count,
+      settle: (replies) => {
+        for (const { group, ranges } of groups) {
+          const done = settleGroup(group, ranges, replies).catch(() => undefined);
+          settling.add(done);
+          void done.finally(() => settling.delete(done));
+        }
+      },
+    };
+  }
+
+  /**
+   * A group's riders get their replies in order; once all succeeded, its outbox entries are
+   * acknowledged (with a later round trip). A rider that failed, or replies that never came,
+   * leave the entries to the sweeper, which re-drives the effects (each of them idempotent).
+   */
+  async function settleGroup(
+    group: RidingGroup,
+    ranges: (readonly [number, number])[],
+    replies: PipelineReply[],
+  ): Promise<void> {
+    for (const [i, rider] of group.riders.entries()) {
+      const [from, to] = ranges[i]!;
+      const mine = replies.slice(from, to);
+      if (mine.length !== to - from || mine.some(([error]) => error)) return;
+      await rider.settle?.(mine);
+    }
+    if (group.ids.length > 0) addAck(group.key, group.ids);
   }
 
   /**
@@ -180,11 +257,11 @@ export function createSnapshotStore(
    * feed entry that fails is missing from the live view only.
    */
   async function writePending(p: Pending): Promise<void> {
-    if (p.acks.size + p.appends.length === 0) return;
+    if (isEmpty(p)) return;
     if (pipelining) {
       const pipeline = redis.pipeline();
-      queuePending(pipeline, p);
-      await pipeline.exec().catch(() => undefined);
+      const queued = queuePending(pipeline, p);
+      queued.settle((await pipeline.exec().catch(() => null)) ?? []);
       return;
     }
     await Promise.all([
@@ -249,10 +326,16 @@ export function createSnapshotStore(
       return decodeCommit(await commitScript.run(redis, keys, args));
     }
     const pipeline = redis.pipeline();
-    const riders = queuePending(pipeline, takePending());
+    const queued = queuePending(pipeline, takePending());
+    const riders = queued.count;
     if (req.announceAt !== undefined) pipeline.zadd(index, req.announceAt, req.callId);
     commitScript.queue(pipeline, keys, args);
-    const replies = (await pipeline.exec()) ?? [];
+    const replies =
+      (await pipeline.exec().catch((error: unknown) => {
+        queued.settle([]);
+        throw error;
+      })) ?? [];
+    queued.settle(replies);
     const [announceError] = replies[riders] ?? [];
     const [commitError, reply] = replies[replies.length - 1] ?? [new Error('no commit reply')];
     if (commitError && !commitScript.isNoScript(commitError)) throw commitError;
@@ -334,19 +417,48 @@ export function createSnapshotStore(
       if (ids.length > 0) await redis.xdel(keysOf(callId).outbox, ...ids);
     },
 
-    ackOutboxSoon(callId, ids) {
-      if (ids.length === 0) return;
-      const key = keysOf(callId).outbox;
-      pending.acks.set(key, [...(pending.acks.get(key) ?? []), ...ids]);
+    ackOutboxSoon(callId, ids, riders = []) {
+      if (riders.length === 0) {
+        if (ids.length > 0) addAck(keysOf(callId).outbox, ids);
+        return;
+      }
+      if (!pipelining) throw new Error('riders need a single Redis server (one pipeline)');
+      pending.riding.push({ riders, key: keysOf(callId).outbox, ids });
       soon();
     },
+
+    ridesWrites: pipelining,
 
     appendSoon(stream, maxLen, data) {
       pending.appends.push({ stream, maxLen, data });
       soon();
     },
 
-    flushAcks: () => writePending(takePending()),
+    async sendAfterPending(queue) {
+      if (!pipelining) {
+        await writePending(takePending());
+        const own = redis.pipeline();
+        queue(own);
+        return (await own.exec()) ?? [];
+      }
+      const pipeline = redis.pipeline();
+      const queued = queuePending(pipeline, takePending());
+      const count = queue(pipeline);
+      const replies = ((await pipeline.exec().catch((error: unknown) => {
+        queued.settle([]);
+        throw error;
+      })) ?? []) as PipelineReply[];
+      queued.settle(replies);
+      return replies.slice(queued.count, queued.count + count);
+    },
+
+    async flushAcks() {
+      // riders' replies may add acknowledgements: those go in a second round
+      for (let round = 0; round < 3 && (!isEmpty(pending) || settling.size > 0); round += 1) {
+        await writePending(takePending());
+        await Promise.all(settling);
+      }
+    },
 
     async readOutbox(callId, count = 100) {
       const entries = await redis.xrange(keysOf(callId).outbox, '-', '+', 'COUNT', count);

@@ -138,7 +138,10 @@ async function toEvent(
   switch (data.state) {
     case 'incoming': {
       const invite = inviteOf(callId, tenantId, data);
-      const verdict = decide(deps.policy, invite, await deps.runtime.activeCallCount());
+      // the live-call count is a round trip: asked only when a capacity limit is set
+      const active =
+        deps.policy.maxActiveCalls === undefined ? 0 : await deps.runtime.activeCallCount();
+      const verdict = decide(deps.policy, invite, active);
       return {
         type: 'CALL.INCOMING',
         at,

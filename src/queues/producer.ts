@@ -4,6 +4,7 @@
  */
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
+import type { Rider } from '../redis/rider.js';
 import { activeCallsKey, callKeys, queuePrefix, recentCallsKey } from '../redis/keys.js';
 import { ATTR, currentCarrier, SpanKind, withSpan } from '../telemetry/index.js';
 import {
@@ -16,7 +17,13 @@ import {
 } from './jobs.js';
 
 export interface EffectQueues {
-  enqueue(effect: EffectRecord): Promise<void>;
+  /**
+   * Hands `effect` over. With `ride`, the small commands of ours that follow a job (the
+   * live-calls index writes, a timer start's cancel check) are given to `ride` instead of being
+   * sent now: the snapshot store sends them with a later round trip (src/redis/rider.ts). They
+   * must go on the connection the store uses, the one given here as `commands`.
+   */
+  enqueue(effect: EffectRecord, ride?: (rider: Rider) => void): Promise<void>;
   readonly graph: Queue<GraphJob>;
   readonly timers: Queue<TimerJob>;
   close(): Promise<void>;
@@ -54,7 +61,7 @@ export function createEffectQueues(
   return {
     graph,
     timers,
-    enqueue: (effect) =>
+    enqueue: (effect, ride) =>
       withSpan(
         `enqueue ${effect.queue}.${effect.name}`,
         {
@@ -66,16 +73,17 @@ export function createEffectQueues(
             [ATTR.callId]: 'data' in effect ? effect.data.callId : effect.callId,
           },
         },
-        () => enqueue(effect),
+        () => enqueue(effect, ride),
       ),
     close: () => (closed ??= Promise.all([graph.close(), timers.close()]).then(() => undefined)),
   };
 
-  async function enqueue(effect: EffectRecord): Promise<void> {
+  async function enqueue(effect: EffectRecord, ride?: (rider: Rider) => void): Promise<void> {
     if (effect.queue === ACTIVE_CALLS) {
       const index = activeCallsKey(prefix);
       if (effect.name === 'ended') {
-        await commands.zrem(index, effect.callId);
+        if (ride) ride({ queue: (p) => (p.zrem(index, effect.callId), 1) });
+        else await commands.zrem(index, effect.callId);
         return;
       }
       // A re-driven 'started' may come after the call ended: the end's record (written by its
@@ -84,6 +92,21 @@ export function createEffectQueues(
       // written by the commit script, and this path is crash-safe (outbox).
       const recent = recentCallsKey(prefix);
       const record = callKeys(prefix, effect.callId).record;
+      if (ride) {
+        ride({
+          queue: (p) => {
+            p.zadd(index, now(), effect.callId)
+              .zadd(recent, effect.at ?? now(), effect.callId)
+              .zremrangebyrank(recent, 0, -(recentCallsMax + 1))
+              .exists(record);
+            return 4;
+          },
+          settle: async (replies) => {
+            if (Number(replies[3]?.[1])) await commands.zrem(index, effect.callId);
+          },
+        });
+        return;
+      }
       let ended: number;
       if (pipelining) {
         // one round trip; Redis runs one connection's commands in order, so the check follows
@@ -138,8 +161,17 @@ export function createEffectQueues(
         removeOnComplete: KEEP_COMPLETED,
         removeOnFail: KEEP_FAILED,
       });
-      if (await commands.exists(callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId)))
+      const cancelled = callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId);
+      if (ride) {
+        ride({
+          queue: (p) => (p.exists(cancelled), 1),
+          settle: async (replies) => {
+            if (Number(replies[0]?.[1])) await timers.remove(effect.jobId);
+          },
+        });
+      } else if (await commands.exists(cancelled)) {
         await timers.remove(effect.jobId);
+      }
     }
   }
 }

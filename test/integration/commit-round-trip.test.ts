@@ -1,6 +1,7 @@
 /**
  * The commit's one round trip on a single Redis server: the outbox announcement, the commit
- * script, the acknowledgements and the operator feed's entries that wait all go in one pipeline. Runs on a private
+ * script, the acknowledgements, the riders (the writes a commit's effects still need) and the
+ * operator feed's entries that wait all go in one pipeline. Runs on a private
  * redis-server, so its script cache starts empty (the NOSCRIPT path) without touching the
  * shared server's.
  */
@@ -100,6 +101,69 @@ describe('the commit round trip', () => {
     store.ackOutboxSoon('alone-1', first.outboxIds);
     await new Promise((r) => setTimeout(r, 200));
     expect(await observer.xlen(callKeys(prefix, 'alone-1').outbox)).toBe(0);
+  });
+
+  it('sends riders with the next commit and acknowledges their outbox entry once they succeeded', async () => {
+    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 60_000 });
+    expect(store.ridesWrites).toBe(true);
+    const first = await store.commit(request('rider-1', [answer('rider-1')]));
+    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
+    const seen: unknown[] = [];
+    store.ackOutboxSoon('rider-1', first.outboxIds, [
+      {
+        queue: (p) => (p.set(`${prefix}:rider-1:a`, 'x').get(`${prefix}:rider-1:a`), 2),
+        settle: (replies) => void seen.push(...replies.map(([, value]) => value)),
+      },
+    ]);
+    expect(await observer.exists(`${prefix}:rider-1:a`)).toBe(0); // waiting for a round trip
+    expect((await store.commit(request('rider-2', []))).kind).toBe('committed');
+    expect(await observer.get(`${prefix}:rider-1:a`)).toBe('x');
+    expect(seen).toEqual(['OK', 'x']);
+    // the acknowledgement comes after the replies: with the next round trip
+    expect(await observer.xlen(callKeys(prefix, 'rider-1').outbox)).toBe(1);
+    await store.flushAcks();
+    expect(await observer.xlen(callKeys(prefix, 'rider-1').outbox)).toBe(0);
+  });
+
+  it('leaves the outbox entry to the sweeper when a rider fails', async () => {
+    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 60_000 });
+    const first = await store.commit(request('rider-3', [answer('rider-3')]));
+    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
+    await observer.set(`${prefix}:rider-3:string`, 'not a sorted set');
+    const settled: string[] = [];
+    store.ackOutboxSoon('rider-3', first.outboxIds, [
+      // a command the server refuses (WRONGTYPE)
+      { queue: (p) => (p.zadd(`${prefix}:rider-3:string`, 1, 'm'), 1) },
+      {
+        queue: (p) => (p.get(`${prefix}:rider-3:string`), 1),
+        settle: () => void settled.push('b'),
+      },
+    ]);
+    await store.flushAcks();
+    expect(settled).toEqual([]); // stopped at the first failure
+    expect(await observer.xlen(callKeys(prefix, 'rider-3').outbox)).toBe(1);
+    // a settle that rejects counts as a failure too
+    store.ackOutboxSoon('rider-3', first.outboxIds, [
+      {
+        queue: (p) => (p.get(`${prefix}:rider-3:string`), 1),
+        settle: () => Promise.reject(new Error('no')),
+      },
+    ]);
+    await store.flushAcks();
+    expect(await observer.xlen(callKeys(prefix, 'rider-3').outbox)).toBe(1);
+  });
+
+  it('sends the waiting riders before a read that follows them, in one round trip', async () => {
+    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 60_000 });
+    const first = await store.commit(request('rider-4', [answer('rider-4')]));
+    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
+    store.ackOutboxSoon('rider-4', first.outboxIds, [
+      { queue: (p) => (p.zadd(`${prefix}:rider-4:index`, 1, 'rider-4'), 1) },
+    ]);
+    const [reply] = await store.sendAfterPending((p) => (p.zcard(`${prefix}:rider-4:index`), 1));
+    expect(reply).toEqual([null, 1]);
+    await store.flushAcks();
+    expect(await observer.xlen(callKeys(prefix, 'rider-4').outbox)).toBe(0);
   });
 
   it("sends the operator feed's entries with the next commit, in order, or alone after the delay", async () => {

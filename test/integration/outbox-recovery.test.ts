@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeCallsKey, outboxIndexKey } from '../../src/redis/keys.js';
+import type { Rider } from '../../src/redis/rider.js';
 import { startOutboxSweeper } from '../../src/calls/outbox-sweeper.js';
 import { createCore, type Core } from '../../src/roles/core.js';
 import { freePort } from '../../src/dev/local-redis.js';
@@ -151,6 +152,16 @@ describe('the outbox sweeper', () => {
       jobId: 'ended-1-started',
       callId: 'ended-1',
     });
+    expect(await core.redis.zscore(index, 'ended-1')).toBeNull();
+    // nor when its index writes ride with a later round trip (the path of a live commit)
+    const riders: Rider[] = [];
+    await core.queues.enqueue(
+      { queue: ACTIVE_CALLS, name: 'started', jobId: 'ended-1-started', callId: 'ended-1' },
+      (rider) => riders.push(rider),
+    );
+    expect(riders).toHaveLength(1);
+    core.store.ackOutboxSoon('ended-1', [], riders);
+    await core.store.flushAcks();
     expect(await core.redis.zscore(index, 'ended-1')).toBeNull();
     await s.close();
   });
