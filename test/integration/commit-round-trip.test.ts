@@ -48,6 +48,14 @@ const request = (callId: string, effects: EffectRecord[]): CommitRequest => ({
   announceAt: 1234,
 });
 
+/** A store with `ackDelayMs`, and the outbox ids of a first commit of `callId` with one effect. */
+async function storeWithCommit(callId: string, ackDelayMs: number) {
+  const store = createSnapshotStore(redis, { prefix, ackDelayMs });
+  const first = await store.commit(request(callId, [answer(callId)]));
+  if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
+  return { store, outboxIds: first.outboxIds };
+}
+
 describe('the commit round trip', () => {
   it('loads the script itself when the server has never seen it (NOSCRIPT in the pipeline)', async () => {
     const store = createSnapshotStore(redis, { prefix });
@@ -95,21 +103,17 @@ describe('the commit round trip', () => {
   });
 
   it('writes acknowledgements on its own after the ack delay when no commit comes', async () => {
-    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 20 });
-    const first = await store.commit(request('alone-1', [answer('alone-1')]));
-    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
-    store.ackOutboxSoon('alone-1', first.outboxIds);
+    const { store, outboxIds } = await storeWithCommit('alone-1', 20);
+    store.ackOutboxSoon('alone-1', outboxIds);
     await new Promise((r) => setTimeout(r, 200));
     expect(await observer.xlen(callKeys(prefix, 'alone-1').outbox)).toBe(0);
   });
 
   it('sends riders with the next commit and acknowledges their outbox entry once they succeeded', async () => {
-    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 60_000 });
+    const { store, outboxIds } = await storeWithCommit('rider-1', 60_000);
     expect(store.ridesWrites).toBe(true);
-    const first = await store.commit(request('rider-1', [answer('rider-1')]));
-    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
     const seen: unknown[] = [];
-    store.ackOutboxSoon('rider-1', first.outboxIds, [
+    store.ackOutboxSoon('rider-1', outboxIds, [
       {
         queue: (p) => (p.set(`${prefix}:rider-1:a`, 'x').get(`${prefix}:rider-1:a`), 2),
         settle: (replies) => void seen.push(...replies.map(([, value]) => value)),
@@ -126,12 +130,10 @@ describe('the commit round trip', () => {
   });
 
   it('leaves the outbox entry to the sweeper when a rider fails', async () => {
-    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 60_000 });
-    const first = await store.commit(request('rider-3', [answer('rider-3')]));
-    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
+    const { store, outboxIds } = await storeWithCommit('rider-3', 60_000);
     await observer.set(`${prefix}:rider-3:string`, 'not a sorted set');
     const settled: string[] = [];
-    store.ackOutboxSoon('rider-3', first.outboxIds, [
+    store.ackOutboxSoon('rider-3', outboxIds, [
       // a command the server refuses (WRONGTYPE)
       { queue: (p) => (p.zadd(`${prefix}:rider-3:string`, 1, 'm'), 1) },
       {
@@ -143,7 +145,7 @@ describe('the commit round trip', () => {
     expect(settled).toEqual([]); // stopped at the first failure
     expect(await observer.xlen(callKeys(prefix, 'rider-3').outbox)).toBe(1);
     // a settle that rejects counts as a failure too
-    store.ackOutboxSoon('rider-3', first.outboxIds, [
+    store.ackOutboxSoon('rider-3', outboxIds, [
       {
         queue: (p) => (p.get(`${prefix}:rider-3:string`), 1),
         settle: () => Promise.reject(new Error('no')),
@@ -154,10 +156,8 @@ describe('the commit round trip', () => {
   });
 
   it('sends the waiting riders before a read that follows them, in one round trip', async () => {
-    const store = createSnapshotStore(redis, { prefix, ackDelayMs: 60_000 });
-    const first = await store.commit(request('rider-4', [answer('rider-4')]));
-    if (first.kind !== 'committed') throw new Error(`expected a commit, got ${first.kind}`);
-    store.ackOutboxSoon('rider-4', first.outboxIds, [
+    const { store, outboxIds } = await storeWithCommit('rider-4', 60_000);
+    store.ackOutboxSoon('rider-4', outboxIds, [
       { queue: (p) => (p.zadd(`${prefix}:rider-4:index`, 1, 'rider-4'), 1) },
     ]);
     const [reply] = await store.sendAfterPending((p) => (p.zcard(`${prefix}:rider-4:index`), 1));
