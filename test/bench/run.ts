@@ -3,8 +3,10 @@
  * so far (B1 to B7, B9), each side by side with its floor or peer in the same run. Writes
  * test/bench/results/latest.json and latest.md (with the machine's facts).
  *
- *   tsx test/bench/run.ts [--quick] [--only B1,B3,B7] [--cpu-prof DIR]
+ *   tsx test/bench/run.ts [--quick] [--only B1,B3,B7] [--cpu-prof DIR] [--b2-rates 2000,3000]
  *
+ * `--b2-rates` sets the offered rates of B2 (notifications/s), e.g. to rerun only the top of
+ * the full run's range.
  * `--cpu-prof DIR` runs every role process (ingress, worker) under `node --cpu-prof`, writing
  * one .cpuprofile per process to DIR when it stops (`tools/cpu-profile-summary.ts` reads them).
  *
@@ -34,7 +36,14 @@ import { renderMarkdown, type BenchReport } from './report.js';
 
 const ALL = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B9'] as const;
 
-function parseArgs(argv: string[]): { quick: boolean; only: Set<string>; cpuProf?: string } {
+interface Args {
+  quick: boolean;
+  only: Set<string>;
+  cpuProf?: string;
+  b2Rates?: number[];
+}
+
+function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
   const prof = argv.indexOf('--cpu-prof');
   const cpuProf = prof >= 0 ? argv[prof + 1] : undefined;
@@ -45,7 +54,11 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<string>; cpuProf
   );
   for (const id of only)
     if (!(ALL as readonly string[]).includes(id)) throw new Error(`unknown benchmark ${id}`);
-  return { quick, only, ...(cpuProf ? { cpuProf } : {}) };
+  const r = argv.indexOf('--b2-rates');
+  const b2Rates = r >= 0 ? (argv[r + 1] ?? '').split(',').map(Number) : undefined;
+  if (b2Rates && !b2Rates.every((n) => Number.isInteger(n) && n > 0 && n <= 100_000))
+    throw new Error('--b2-rates needs positive whole rates per second, e.g. 2000,3000');
+  return { quick, only, ...(cpuProf ? { cpuProf } : {}), ...(b2Rates ? { b2Rates } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -71,7 +84,12 @@ async function main(): Promise<number> {
     if (args.only.has('B6')) report.B6 = await runB6({ quick: args.quick, redisUrl });
     if (args.only.has('B7')) report.B7 = await runB7({ quick: args.quick, redisUrl });
     if (args.only.has('B1')) report.B1 = await runB1({ quick: args.quick, redisUrl });
-    if (args.only.has('B2')) report.B2 = await runB2({ quick: args.quick, redisUrl });
+    if (args.only.has('B2'))
+      report.B2 = await runB2({
+        quick: args.quick,
+        redisUrl,
+        ...(args.b2Rates ? { rates: args.b2Rates } : {}),
+      });
     if (args.only.has('B9')) report.B9 = await runB9({ quick: args.quick, redisUrl });
     report.durationS = Math.round((Date.now() - started) / 1000);
     report.loadAvg1mAtEnd = Number(loadavg()[0]?.toFixed(2));
