@@ -179,6 +179,9 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     },
     close: () =>
       (closed ??= (async () => {
+        // riders still waiting may need the queues (a timer's cancel check removes its job);
+        // what an enqueue finishing during the close acknowledges goes in the second flush
+        await store.flushAcks();
         await queues.close();
         await store.flushAcks();
         await Promise.all(opened.map((c) => c.quit().catch(() => c.disconnect())));
