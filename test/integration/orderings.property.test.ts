@@ -198,6 +198,9 @@ describe('hostile orderings of one call, three concurrent replicas', () => {
           'failed',
         ]);
         expect(jobs.filter((j) => j.data.callId === callId)).toHaveLength(1);
+        // a timer start's check of its cancel rides each replica's next round trip (within its
+        // store's ack delay): send what waits, then every timer of a finished call is cancelled
+        await Promise.all(cores.map((c) => c.store.flushAcks()));
         const timers = await cores[0]!.queues.timers.getJobs(['delayed', 'waiting']);
         // every timer of a finished call was cancelled
         expect(timers.filter((j) => j.data.callId === callId)).toEqual([]);
