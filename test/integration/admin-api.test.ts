@@ -77,6 +77,8 @@ beforeAll(async () => {
   system.sim.addFault({ route: 'answer', status: 403, code: '8522', times: 1, callId: cId });
   await system.sim.placeCall({ callId: cId, tenantId: T2 });
   await callReaches(system, cId, 'failed');
+  // the index writes of the last commits ride the next round trip: send them now
+  await system.core.store.flushAcks();
   Object.assign(ids, { a: a.id, b: b.id, c: cId });
 }, 60_000);
 afterAll(async () => {
