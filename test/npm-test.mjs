@@ -42,15 +42,20 @@ const CHECKS = [
   { name: 'eslint', commands: [[bin('eslint'), '.']] },
 ];
 
-const exists = (command) => spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
+/** Whether `prefix` can start a process here (installed, and allowed: a sandbox may refuse). */
+const works = (prefix) =>
+  spawnSync(prefix[0], [...prefix.slice(1), process.execPath, '-e', ''], { stdio: 'ignore' })
+    .status === 0;
 
 /** The command prefix that runs a process at the lowest CPU priority this machine offers. */
 function idlePriority() {
-  if (process.platform === 'linux' && exists('chrt')) {
-    return { prefix: ['chrt', '--idle', '0'], how: 'idle priority (SCHED_IDLE)' };
+  const idle = ['chrt', '--idle', '0'];
+  if (process.platform === 'linux' && works(idle)) {
+    return { prefix: idle, how: 'idle priority (SCHED_IDLE)' };
   }
-  if (process.platform !== 'win32' && exists('nice')) {
-    return { prefix: ['nice', '-n', '19'], how: 'idle priority (nice 19)' };
+  const nice = ['nice', '-n', '19'];
+  if (process.platform !== 'win32' && works(nice)) {
+    return { prefix: nice, how: 'idle priority (nice 19)' };
   }
   return { prefix: [], how: 'normal priority' };
 }
