@@ -253,6 +253,22 @@ export function createSnapshotStore(
   }
 
   /**
+   * Sends `pipeline`, whose first commands are the waiting writes `queued`, and hands the riders
+   * among them their replies (none when the pipeline failed as a whole).
+   */
+  async function execWithPending(
+    pipeline: ChainableCommander,
+    queued: ReturnType<typeof queuePending>,
+  ): Promise<PipelineReply[]> {
+    const replies = await pipeline.exec().catch((error: unknown) => {
+      queued.settle([]);
+      throw error;
+    });
+    queued.settle(replies ?? []);
+    return replies ?? [];
+  }
+
+  /**
    * Best effort: an acknowledgement that fails leaves its effects to the sweeper (a no-op); a
    * feed entry that fails is missing from the live view only.
    */
@@ -260,8 +276,7 @@ export function createSnapshotStore(
     if (isEmpty(p)) return;
     if (pipelining) {
       const pipeline = redis.pipeline();
-      const queued = queuePending(pipeline, p);
-      queued.settle((await pipeline.exec().catch(() => null)) ?? []);
+      await execWithPending(pipeline, queuePending(pipeline, p)).catch(() => undefined);
       return;
     }
     await Promise.all([
@@ -330,12 +345,7 @@ export function createSnapshotStore(
     const riders = queued.count;
     if (req.announceAt !== undefined) pipeline.zadd(index, req.announceAt, req.callId);
     commitScript.queue(pipeline, keys, args);
-    const replies =
-      (await pipeline.exec().catch((error: unknown) => {
-        queued.settle([]);
-        throw error;
-      })) ?? [];
-    queued.settle(replies);
+    const replies = await execWithPending(pipeline, queued);
     const [announceError] = replies[riders] ?? [];
     const [commitError, reply] = replies[replies.length - 1] ?? [new Error('no commit reply')];
     if (commitError && !commitScript.isNoScript(commitError)) throw commitError;
@@ -444,11 +454,7 @@ export function createSnapshotStore(
       const pipeline = redis.pipeline();
       const queued = queuePending(pipeline, takePending());
       const count = queue(pipeline);
-      const replies = ((await pipeline.exec().catch((error: unknown) => {
-        queued.settle([]);
-        throw error;
-      })) ?? []) as PipelineReply[];
-      queued.settle(replies);
+      const replies = await execWithPending(pipeline, queued);
       return replies.slice(queued.count, queued.count + count);
     },
 

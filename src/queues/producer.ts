@@ -78,12 +78,26 @@ export function createEffectQueues(
     close: () => (closed ??= Promise.all([graph.close(), timers.close()]).then(() => undefined)),
   };
 
+  /**
+   * Sends a rider's commands now, in one pipeline of their own (single-key riders only on a
+   * cluster), and settles it; a refused command fails the enqueue.
+   */
+  async function sendNow(rider: Rider): Promise<void> {
+    const pipeline = commands.pipeline();
+    rider.queue(pipeline);
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error)?.[0];
+    if (failed) throw failed;
+    await rider.settle?.(replies);
+  }
+
   async function enqueue(effect: EffectRecord, ride?: (rider: Rider) => void): Promise<void> {
+    // our own commands after a job: with the next round trip when the caller rides, else now
+    const send = async (rider: Rider) => (ride ? ride(rider) : sendNow(rider));
     if (effect.queue === ACTIVE_CALLS) {
       const index = activeCallsKey(prefix);
       if (effect.name === 'ended') {
-        if (ride) ride({ queue: (p) => (p.zrem(index, effect.callId), 1) });
-        else await commands.zrem(index, effect.callId);
+        await send({ queue: (p) => (p.zrem(index, effect.callId), 1) });
         return;
       }
       // A re-driven 'started' may come after the call ended: the end's record (written by its
@@ -92,8 +106,9 @@ export function createEffectQueues(
       // written by the commit script, and this path is crash-safe (outbox).
       const recent = recentCallsKey(prefix);
       const record = callKeys(prefix, effect.callId).record;
-      if (ride) {
-        ride({
+      if (ride || pipelining) {
+        // Redis runs one connection's commands in order, so the check follows the add
+        await send({
           queue: (p) => {
             p.zadd(index, now(), effect.callId)
               .zadd(recent, effect.at ?? now(), effect.callId)
@@ -107,28 +122,13 @@ export function createEffectQueues(
         });
         return;
       }
-      let ended: number;
-      if (pipelining) {
-        // one round trip; Redis runs one connection's commands in order, so the check follows
-        const replies = await commands
-          .pipeline()
-          .zadd(index, now(), effect.callId)
-          .zadd(recent, effect.at ?? now(), effect.callId)
-          .zremrangebyrank(recent, 0, -(recentCallsMax + 1))
-          .exists(record)
-          .exec();
-        const failed = replies?.find(([error]) => error)?.[0];
-        if (failed) throw failed;
-        ended = Number(replies?.[3]?.[1]);
-      } else {
-        await Promise.all([
-          commands.zadd(index, now(), effect.callId),
-          commands.zadd(recent, effect.at ?? now(), effect.callId),
-          commands.zremrangebyrank(recent, 0, -(recentCallsMax + 1)),
-        ]);
-        ended = await commands.exists(record);
-      }
-      if (ended) await commands.zrem(index, effect.callId);
+      // Redis Cluster: the keys live in different slots, no pipeline
+      await Promise.all([
+        commands.zadd(index, now(), effect.callId),
+        commands.zadd(recent, effect.at ?? now(), effect.callId),
+        commands.zremrangebyrank(recent, 0, -(recentCallsMax + 1)),
+      ]);
+      if (await commands.exists(record)) await commands.zrem(index, effect.callId);
     } else if (effect.queue === QUEUE.graph) {
       await graph.add(effect.name, withTrace(effect.data), {
         jobId: effect.jobId,
@@ -162,16 +162,12 @@ export function createEffectQueues(
         removeOnFail: KEEP_FAILED,
       });
       const cancelled = callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId);
-      if (ride) {
-        ride({
-          queue: (p) => (p.exists(cancelled), 1),
-          settle: async (replies) => {
-            if (Number(replies[0]?.[1])) await timers.remove(effect.jobId);
-          },
-        });
-      } else if (await commands.exists(cancelled)) {
-        await timers.remove(effect.jobId);
-      }
+      await send({
+        queue: (p) => (p.exists(cancelled), 1),
+        settle: async (replies) => {
+          if (Number(replies[0]?.[1])) await timers.remove(effect.jobId);
+        },
+      });
     }
   }
 }
