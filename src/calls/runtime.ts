@@ -5,7 +5,6 @@
  * the outbox → enqueue the effects to BullMQ with deterministic ids → drop them from the outbox. A
  * version conflict (another replica committed first) reloads and retries.
  */
-import type { RedisClient } from '../redis/client.js';
 import type { Rider } from '../redis/rider.js';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { callMachine, type CallEvent } from '../../machines/call.js';
@@ -67,7 +66,6 @@ export interface CallRuntime {
 }
 
 export interface CallRuntimeDeps {
-  redis: RedisClient;
   prefix: string;
   store: SnapshotStore;
   queues: Pick<EffectQueues, 'enqueue'>;

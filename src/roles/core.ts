@@ -108,7 +108,6 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
   queues.graph.on('error', (err) => logger.warn({ err: err.message }, 'graph queue error'));
   queues.timers.on('error', (err) => logger.warn({ err: err.message }, 'timers queue error'));
   const runtime = createCallRuntime({
-    redis,
     prefix: config.redisKeyPrefix,
     store,
     queues,

@@ -149,7 +149,6 @@ async function measure(servers: Servers, calls: number, run: number): Promise<B3
   queues.timers.on('error', () => undefined);
   // as in src/roles/core.ts: every commit is also published to the operator's live feed
   const runtime = createCallRuntime({
-    redis,
     prefix,
     store,
     queues,

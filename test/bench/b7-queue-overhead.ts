@@ -173,7 +173,6 @@ async function runOnce(
     started(effect.jobId, epochNow());
   };
   const runtime = createCallRuntime({
-    redis: core.redis,
     prefix,
     store: core.store,
     queues: { enqueue },

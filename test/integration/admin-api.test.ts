@@ -62,7 +62,6 @@ beforeAll(async () => {
   );
   await replica.ready();
   other = createCallRuntime({
-    redis: replica.redis,
     prefix: system.prefix,
     store: replica.store,
     queues: { enqueue: () => Promise.resolve() },

@@ -48,7 +48,6 @@ function lateRuntime() {
   const loadedOnce = new Promise<void>((resolve) => (loaded = resolve));
   let loads = 0;
   const runtime = createCallRuntime({
-    redis: core.redis,
     prefix,
     store: {
       ...core.store,
