@@ -7,7 +7,8 @@
  * the tests' report, with how long each took; the exit code is non-zero when anything failed.
  * Arguments are passed to vitest (`npm test -- --project unit`).
  *
- * `--check` runs only the checks, at normal priority (`npm run check`).
+ * `--check [name…]` runs only the checks (or the named ones: typecheck, prettier, eslint), at
+ * normal priority (`npm run check`, `npm run typecheck`, `npm run lint`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -104,8 +105,15 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 const checkOnly = process.argv[2] === '--check';
+const named = checkOnly ? process.argv.slice(3) : [];
+const unknown = named.filter((n) => !CHECKS.some((c) => c.name === n));
+if (unknown.length > 0) {
+  process.stderr.write(`npm test: no check named ${unknown.join(', ')}\n`);
+  process.exit(2);
+}
+const chosen = named.length > 0 ? CHECKS.filter((c) => named.includes(c.name)) : CHECKS;
 const priority = checkOnly ? { prefix: [], how: 'normal priority' } : idlePriority();
-const checks = Promise.all(CHECKS.map((c) => runCheck(c, priority.prefix)));
+const checks = Promise.all(chosen.map((c) => runCheck(c, priority.prefix)));
 
 let testsCode = 0;
 let testsTook = 0;
@@ -129,8 +137,6 @@ for (const r of results) {
 }
 if (!checkOnly)
   lines.push(`vitest: ${testsCode === 0 ? 'passed' : 'FAILED'} after ${seconds(testsTook)}`);
-lines.push(
-  `${checkOnly ? 'npm run check' : 'npm test'}: ${seconds(performance.now() - started)} in all`,
-);
+lines.push(`${checkOnly ? 'checks' : 'npm test'}: ${seconds(performance.now() - started)} in all`);
 process.stdout.write(`${lines.join('\n')}\n`);
 process.exit(testsCode !== 0 ? testsCode : failed.length > 0 ? 1 : 0);
