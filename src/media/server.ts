@@ -58,7 +58,8 @@ export async function startMediaServer(o: MediaServerOptions): Promise<MediaServ
     }
     const session = new MediaSession(socket, deps);
     sessions.add(session);
-    socket.once('close', () => sessions.delete(session));
+    // kept until its loss is recorded, so that close() waits for those writes too
+    socket.once('close', () => void session.settled().then(() => sessions.delete(session)));
   });
   server.on('tlsClientError', (err, socket) => {
     countClosed('tls-error'); // plaintext clients, slow or broken TLS handshakes

@@ -96,6 +96,8 @@ export class MediaSession {
    * under the end, and the end's finalize would find it closed.
    */
   private ending: Promise<void> | undefined;
+  /** The loss handling of a closed socket (report, markLost), while it runs. */
+  private closing: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   private readonly tel: SessionTelemetry;
 
@@ -135,12 +137,20 @@ export class MediaSession {
     socket.on('error', (err: Error) =>
       deps.logger.debug({ err: err.message, callId: this.callId }, 'media socket error'),
     );
-    socket.on('close', () => void this.onClose());
+    socket.on('close', () => void this.lose());
+  }
+
+  /** Resolves once what a closed socket set off (loss report, reconnect window set) is done. */
+  settled(): Promise<void> {
+    return this.closing;
   }
 
   /** Stop for a process shutdown: flush what was received, keep the session resumable. */
   async drain(): Promise<void> {
     if (this.ending) return this.ending;
+    // a socket lost just before: let its loss be recorded, then drop the reconnect window (the
+    // orphan sweeper ends an unresumed session, as it does when a process dies)
+    await this.closing;
     if (this.state !== 'streaming') return this.close();
     this.cause = 'media process draining';
     this.socket.pause();
@@ -239,7 +249,7 @@ export class MediaSession {
     });
     // the peer left while its HELLO was checked: its 'close' came too early to count, so
     // without this the session would stream forever (timers, gauge, Redis state)
-    if (this.socket.destroyed) await this.onClose();
+    if (this.socket.destroyed) await this.lose();
   }
 
   private onFrame(frame: Frame): void {
@@ -379,6 +389,16 @@ export class MediaSession {
     this.later(500, () => this.socket.destroy());
   }
 
+  private lose(): Promise<void> {
+    const previous = this.closing;
+    this.closing = previous
+      .then(() => this.onClose())
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ err, callId: this.callId }, 'recording a lost media socket failed'),
+      );
+    return this.closing;
+  }
+
   private async onClose(): Promise<void> {
     this.stopTimers();
     if (this.state !== 'streaming' || this.ending) return;
@@ -390,7 +410,7 @@ export class MediaSession {
     await this.deps.store.markLost(callId, sessionId, lostAt).catch(() => undefined);
     const lost = { type: 'MEDIA.LOST', at: lostAt, reason: 'connection lost' } as const;
     await this.report('lost', lost, this.cause ?? lost.reason);
-    const window = setTimeout(() => {
+    this.later(this.deps.settings.reconnectWindowMs, () => {
       void (async () => {
         if (!(await this.deps.store.endIfStillLost(callId, sessionId, lostAt).catch(() => false)))
           return;
@@ -403,8 +423,7 @@ export class MediaSession {
         await recording?.noteGap(lostAt, endedAt, reason).catch(() => undefined);
         await recording?.finalize().catch(() => undefined);
       })();
-    }, this.deps.settings.reconnectWindowMs);
-    window.unref();
+    });
   }
 
   /** The call's recording if one exists on disk; never creates one (nothing before consent). */

@@ -27,14 +27,14 @@ afterAll(async () => {
 });
 
 let calls = 0;
-async function streaming() {
+async function streaming(server = media) {
   const callId = `resume-${Date.now()}-${(calls += 1)}`;
-  await media.persist(callId);
-  const { peer, answer } = await Peer.hello(media.port, {
+  await server.persist(callId);
+  const { peer, answer } = await Peer.hello(server.port, {
     callId,
-    credential: credentialFor(media, callId),
+    credential: credentialFor(server, callId),
   });
-  await media.told(callId, 'MEDIA.CONNECTED');
+  await server.told(callId, 'MEDIA.CONNECTED');
   const welcome = answer as Extract<Frame, { type: 'welcome' }>;
   expect(welcome.type).toBe('welcome');
   return { peer, callId, welcome };
@@ -92,5 +92,27 @@ describe('resume tokens', () => {
     await media.told(callId, 'MEDIA.FAULT');
     const late = await Peer.hello(media.port, { callId, resume: welcome.resume });
     expect(late.answer).toEqual({ type: 'refuse', reason: 'ended' });
+  });
+});
+
+describe('a media process closing', () => {
+  it('records a loss that came just before, and leaves no reconnect window running after it', async () => {
+    const window = 300;
+    const closing = await startHostileMedia('hostile-resume-close', {
+      settings: { reconnectWindowMs: window },
+    });
+    try {
+      const { peer, callId } = await streaming(closing);
+      peer.destroy();
+      await peer.closed;
+      await closing.server.close();
+      // the loss was reported before close() returned, not by a teardown still running after it
+      expect(closing.events.get(callId)?.map((e) => e.type)).toContain('MEDIA.LOST');
+      await new Promise((resolve) => setTimeout(resolve, window * 3));
+      // no window of the closed process ended the session (that is the orphan sweeper's job)
+      expect(closing.events.get(callId)?.map((e) => e.type)).not.toContain('MEDIA.FAULT');
+    } finally {
+      await closing.close();
+    }
   });
 });
