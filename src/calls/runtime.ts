@@ -6,6 +6,7 @@
  * version conflict (another replica committed first) reloads and retries.
  */
 import type { Rider } from '../redis/rider.js';
+import { randomInt } from 'node:crypto';
 import { createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { callMachine, type CallEvent } from '../../machines/call.js';
 import { callRecord, type CallRecord } from './call-record.js';
@@ -139,6 +140,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
   const maxRetries = deps.maxConflictRetries ?? 8;
   const initial = (): CallSnapshot => initialTransition(callMachine)[0];
   const metrics = deps.instruments ?? callInstruments();
+  const announceFraction = (1 + randomInt(999)) / 1000;
 
   async function once(
     callId: string,
@@ -178,6 +180,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const traceId = traceIdOf(span);
     const history = historyEntry(version, event, from, to, traceId);
     const summary = callSummary(next.context, to, event.at);
+    // this process's fraction of a ms tells its announcements from another's of the same ms
+    const announceAt = effects.length > 0 ? Date.now() + announceFraction : undefined;
     const result = await deps.store.commit({
       callId,
       expectedVersion: stored.version,
@@ -195,7 +199,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       // Announce the effects before committing them (same round trip): if this process dies
       // between the commit and the enqueue, any replica's sweeper finds the call in the index
       // (docs/architecture.md#effects-follow-commits).
-      announceAt: effects.length > 0 ? Date.now() : undefined,
+      announceAt,
     });
     if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' }, next.context);
     if (result.kind === 'conflict') return 'conflict';
@@ -216,7 +220,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       const riders: Rider[] = [];
       const ride = deps.store.ridesWrites ? (rider: Rider) => riders.push(rider) : undefined;
       for (const effect of effects) await deps.queues.enqueue(effect, ride);
-      deps.store.ackOutboxSoon(callId, result.outboxIds, riders);
+      // the acknowledgement also drops the call from the outbox index once its outbox is empty
+      deps.store.ackOutboxSoon(callId, result.outboxIds, riders, announceAt);
     } catch (error) {
       // The effects stay in the outbox; the commit stands and the sweeper re-drives them.
       deps.onEnqueueError?.(error, callId);

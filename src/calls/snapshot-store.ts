@@ -13,7 +13,7 @@ import type { RedisClient } from '../redis/client.js';
 import type { PipelineReply, Rider } from '../redis/rider.js';
 import { CALL_MACHINE_VERSION } from '../../machines/call.js';
 import { callKeys, CALL_ID_PATTERN, outboxIndexKey } from '../redis/keys.js';
-import { commitScript } from '../redis/scripts.js';
+import { commitScript, forgetIfDrainedScript } from '../redis/scripts.js';
 import { CANCEL_MEMORY_S, QUEUE, type EffectRecord } from '../queues/jobs.js';
 import { HISTORY_MAX_DEFAULT, parseHistory, historyDropped, type HistoryEntry } from './history.js';
 import { ATTR, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
@@ -81,9 +81,12 @@ export interface SnapshotStore {
   /**
    * The same, written within `ackDelayMs` with the next commit's round trip or in one batch of
    * its own. An acknowledgement lost to a crash only makes a sweeper re-drive effects that are
-   * already enqueued, which is a no-op (deterministic job ids).
+   * already enqueued, which is a no-op (deterministic job ids). With `announcedAt` (the score
+   * the commit announced), the same round trip drops the call from the outbox index if that
+   * left its outbox empty and nobody announced it again (single server only; elsewhere the
+   * sweepers forget it).
    */
-  ackOutboxSoon(callId: string, ids: string[], riders?: Rider[]): void;
+  ackOutboxSoon(callId: string, ids: string[], riders?: Rider[], announcedAt?: number): void;
   /**
    * Whether `ackOutboxSoon` takes riders: the commands a commit's effects still need (the
    * live-calls index, a timer's cancel check) sent with a later round trip, the
@@ -133,6 +136,8 @@ export interface SnapshotStoreOptions {
 interface Pending {
   /** Acknowledgements: outbox key → entry ids (one XDEL per key). */
   acks: Map<string, string[]>;
+  /** Index entries to drop once the acknowledgements emptied their outbox: call → score. */
+  forgets: Map<string, number>;
   /** Riders of commits, each group acknowledged once all of its riders succeeded. */
   riding: RidingGroup[];
   /** Stream appends, in the order they were given. */
@@ -140,17 +145,24 @@ interface Pending {
 }
 interface RidingGroup {
   riders: Rider[];
-  /** The outbox entries to acknowledge after the riders: their key and ids. */
-  key: string;
+  /** The outbox entries to acknowledge after the riders: their call and ids. */
+  callId: string;
   ids: string[];
+  announcedAt: number | undefined;
 }
 interface StreamAppend {
   stream: string;
   maxLen: number;
   data: string;
 }
-const emptyPending = (): Pending => ({ acks: new Map(), riding: [], appends: [] });
-const isEmpty = (p: Pending): boolean => p.acks.size + p.riding.length + p.appends.length === 0;
+const emptyPending = (): Pending => ({
+  acks: new Map(),
+  forgets: new Map(),
+  riding: [],
+  appends: [],
+});
+const isEmpty = (p: Pending): boolean =>
+  p.acks.size + p.forgets.size + p.riding.length + p.appends.length === 0;
 
 export class MachineVersionError extends Error {
   override name = 'MachineVersionError';
@@ -191,8 +203,12 @@ export function createSnapshotStore(
   /** Riders whose replies are being handled (`flushAcks` waits for them). */
   const settling = new Set<Promise<void>>();
 
-  function addAck(key: string, ids: string[]): void {
-    pending.acks.set(key, [...(pending.acks.get(key) ?? []), ...ids]);
+  function addAck(callId: string, ids: string[], announcedAt: number | undefined): void {
+    const key = keysOf(callId).outbox;
+    if (ids.length > 0) pending.acks.set(key, [...(pending.acks.get(key) ?? []), ...ids]);
+    // the latest announcement of this process is the only one still able to match
+    if (announcedAt !== undefined && pipelining)
+      pending.forgets.set(callId, Math.max(announcedAt, pending.forgets.get(callId) ?? 0));
     soon();
   }
 
@@ -209,6 +225,15 @@ export function createSnapshotStore(
       pipeline.xdel(key, ...ids);
       count += 1;
     }
+    const index = outboxIndexKey(options.prefix);
+    const forgets = [...p.forgets].map(([callId, score]) => {
+      const at = count;
+      const keys: [string, string] = [index, keysOf(callId).outbox];
+      const args: [string, number] = [callId, score];
+      forgetIfDrainedScript.queue(pipeline, keys, args);
+      count += 1;
+      return { at, keys, args };
+    });
     const groups = p.riding.map((group) => ({
       group,
       ranges: group.riders.map((rider) => {
@@ -224,6 +249,12 @@ export function createSnapshotStore(
     return {
       count,
       settle: (replies) => {
+        // a server that lost its scripts: load it once; a sweeper forgets the call meanwhile
+        const noScript = forgets.find(({ at }) =>
+          forgetIfDrainedScript.isNoScript(replies[at]?.[0]),
+        );
+        if (noScript)
+          void forgetIfDrainedScript.run(redis, noScript.keys, noScript.args).catch(() => false);
         for (const { group, ranges } of groups) {
           const done = settleGroup(group, ranges, replies).catch(() => undefined);
           settling.add(done);
@@ -249,7 +280,8 @@ export function createSnapshotStore(
       if (mine.length !== to - from || mine.some(([error]) => error)) return;
       await rider.settle?.(mine);
     }
-    if (group.ids.length > 0) addAck(group.key, group.ids);
+    if (group.ids.length > 0 || group.announcedAt !== undefined)
+      addAck(group.callId, group.ids, group.announcedAt);
   }
 
   /**
@@ -427,13 +459,13 @@ export function createSnapshotStore(
       if (ids.length > 0) await redis.xdel(keysOf(callId).outbox, ...ids);
     },
 
-    ackOutboxSoon(callId, ids, riders = []) {
+    ackOutboxSoon(callId, ids, riders = [], announcedAt) {
       if (riders.length === 0) {
-        if (ids.length > 0) addAck(keysOf(callId).outbox, ids);
+        if (ids.length > 0 || announcedAt !== undefined) addAck(callId, ids, announcedAt);
         return;
       }
       if (!pipelining) throw new Error('riders need a single Redis server (one pipeline)');
-      pending.riding.push({ riders, key: keysOf(callId).outbox, ids });
+      pending.riding.push({ riders, callId, ids, announcedAt });
       soon();
     },
 

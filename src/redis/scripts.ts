@@ -44,6 +44,16 @@ export const forgetIfUnchangedScript = defineScript<
   boolean
 >('forget-if-unchanged', (value) => reply.integer(value) === 1);
 
+/**
+ * Remove a call from the outbox index if its outbox is empty and the score is still the one
+ * announced; true when removed.
+ */
+export const forgetIfDrainedScript = defineScript<
+  [index: string, outbox: string],
+  [callId: string, score: number],
+  boolean
+>('forget-if-drained', (value) => reply.integer(value) === 1);
+
 export const RESUME_REPLIES = ['ok', 'unknown-session', 'ended', 'expired', 'live'] as const;
 export type ResumeReply = (typeof RESUME_REPLIES)[number];
 

@@ -40,7 +40,18 @@ interface Args {
   quick: boolean;
   only: Set<string>;
   cpuProf?: string;
+  b1Rates?: number[];
   b2Rates?: number[];
+}
+
+/** `--b1-rates 10,60`: the offered rates given, or undefined when the flag is absent. */
+function ratesOf(argv: string[], flag: string): number[] | undefined {
+  const r = argv.indexOf(flag);
+  if (r < 0) return undefined;
+  const rates = (argv[r + 1] ?? '').split(',').map(Number);
+  if (!rates.every((n) => Number.isInteger(n) && n > 0 && n <= 100_000))
+    throw new Error(`${flag} needs positive whole rates per second, e.g. 100,300`);
+  return rates;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -54,11 +65,15 @@ function parseArgs(argv: string[]): Args {
   );
   for (const id of only)
     if (!(ALL as readonly string[]).includes(id)) throw new Error(`unknown benchmark ${id}`);
-  const r = argv.indexOf('--b2-rates');
-  const b2Rates = r >= 0 ? (argv[r + 1] ?? '').split(',').map(Number) : undefined;
-  if (b2Rates && !b2Rates.every((n) => Number.isInteger(n) && n > 0 && n <= 100_000))
-    throw new Error('--b2-rates needs positive whole rates per second, e.g. 2000,3000');
-  return { quick, only, ...(cpuProf ? { cpuProf } : {}), ...(b2Rates ? { b2Rates } : {}) };
+  const b1Rates = ratesOf(argv, '--b1-rates');
+  const b2Rates = ratesOf(argv, '--b2-rates');
+  return {
+    quick,
+    only,
+    ...(cpuProf ? { cpuProf } : {}),
+    ...(b1Rates ? { b1Rates } : {}),
+    ...(b2Rates ? { b2Rates } : {}),
+  };
 }
 
 async function main(): Promise<number> {
@@ -83,7 +98,12 @@ async function main(): Promise<number> {
     if (args.only.has('B5')) report.B5 = await runB5({ quick: args.quick });
     if (args.only.has('B6')) report.B6 = await runB6({ quick: args.quick, redisUrl });
     if (args.only.has('B7')) report.B7 = await runB7({ quick: args.quick, redisUrl });
-    if (args.only.has('B1')) report.B1 = await runB1({ quick: args.quick, redisUrl });
+    if (args.only.has('B1'))
+      report.B1 = await runB1({
+        quick: args.quick,
+        redisUrl,
+        ...(args.b1Rates ? { rates: args.b1Rates } : {}),
+      });
     if (args.only.has('B2'))
       report.B2 = await runB2({
         quick: args.quick,

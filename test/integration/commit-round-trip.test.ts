@@ -13,7 +13,8 @@ import type { EffectRecord } from '../../src/queues/jobs.js';
 import { connectRedis } from '../../src/redis/client.js';
 import { callKeys, outboxIndexKey, transitionsKey } from '../../src/redis/keys.js';
 import { transitionFeed, type TransitionEvent } from '../../src/calls/transition-feed.js';
-import { commitScript } from '../../src/redis/scripts.js';
+import { commitScript, forgetIfDrainedScript } from '../../src/redis/scripts.js';
+import { eventually } from '../helpers/system.js';
 
 let server: LocalRedis;
 let redis: Redis;
@@ -194,5 +195,59 @@ describe('the commit round trip', () => {
     transitionFeed(redis, prefix, 1000, quick).publishSoon(entry(3));
     await new Promise((r) => setTimeout(r, 200));
     expect(await observer.xlen(stream)).toBe(3);
+  });
+});
+
+describe('the acknowledgement that empties an outbox', () => {
+  const index = outboxIndexKey(prefix);
+  const indexed = (callId: string) => observer.zscore(index, callId);
+
+  it('drops the call from the outbox index in the same round trip (the script loaded on NOSCRIPT)', async () => {
+    expect(await observer.script('EXISTS', forgetIfDrainedScript.sha)).toEqual([0]);
+    const { store, outboxIds } = await storeWithCommit('drained-1', 60_000);
+    expect(await indexed('drained-1')).toBe('1234');
+    store.ackOutboxSoon('drained-1', outboxIds, [], 1234);
+    await store.flushAcks();
+    expect(await observer.xlen(callKeys(prefix, 'drained-1').outbox)).toBe(0);
+    // the server had never seen the script: it is loaded and run once, off the round trip
+    await eventually(async () => ((await indexed('drained-1')) === null ? true : undefined));
+    expect(await observer.script('EXISTS', forgetIfDrainedScript.sha)).toEqual([1]);
+
+    const second = await storeWithCommit('drained-2', 60_000);
+    second.store.ackOutboxSoon('drained-2', second.outboxIds, [], 1234);
+    await second.store.flushAcks();
+    expect(await indexed('drained-2')).toBeNull(); // now within the acknowledgement's round trip
+  });
+
+  it('keeps it when the call was announced again meanwhile (another commit, maybe elsewhere)', async () => {
+    const { store, outboxIds } = await storeWithCommit('again-1', 60_000);
+    await observer.zadd(index, 5678.5, 'again-1');
+    store.ackOutboxSoon('again-1', outboxIds, [], 1234);
+    await store.flushAcks();
+    expect(await observer.xlen(callKeys(prefix, 'again-1').outbox)).toBe(0);
+    expect(await indexed('again-1')).toBe('5678.5');
+  });
+
+  it('keeps it while the outbox holds entries not acknowledged yet', async () => {
+    const { store, outboxIds } = await storeWithCommit('busy-1', 60_000);
+    await observer.xadd(callKeys(prefix, 'busy-1').outbox, '*', 'effects', '[]');
+    store.ackOutboxSoon('busy-1', outboxIds, [], 1234);
+    await store.flushAcks();
+    expect(await observer.xlen(callKeys(prefix, 'busy-1').outbox)).toBe(1);
+    expect(await indexed('busy-1')).toBe('1234');
+  });
+
+  it('waits for its riders: a failed rider keeps both the entry and the index', async () => {
+    const { store, outboxIds } = await storeWithCommit('riding-1', 60_000);
+    await observer.set(`${prefix}:riding-1:string`, 'not a sorted set');
+    store.ackOutboxSoon(
+      'riding-1',
+      outboxIds,
+      [{ queue: (p) => (p.zadd(`${prefix}:riding-1:string`, 1, 'm'), 1) }],
+      1234,
+    );
+    await store.flushAcks();
+    expect(await observer.xlen(callKeys(prefix, 'riding-1').outbox)).toBe(1);
+    expect(await indexed('riding-1')).toBe('1234');
   });
 });
