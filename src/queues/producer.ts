@@ -1,6 +1,7 @@
 /**
  * Hands committed effects to BullMQ. Job ids are deterministic, so re-driving an effect that
- * was already enqueued is a no-op; completed jobs are kept for an hour to keep it that way.
+ * was already enqueued is a no-op; completed jobs are kept for an hour to keep it that way,
+ * except those whose repetition is harmless (timers, keep-alives).
  */
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
@@ -35,6 +36,13 @@ export const GRAPH_BACKOFF = 'graph-retry-after';
 export const GRAPH_MAX_ATTEMPTS = 10;
 
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
+/**
+ * Jobs whose repetition is harmless are dropped once done: a timer fired again is stale and the
+ * machine ignores it (each arming has its own generation), and a second keep-alive is only a
+ * keep-alive. A held call would otherwise keep two finished jobs (≈ 2.4 KB) per keep-alive
+ * interval for an hour.
+ */
+const DROP_COMPLETED = true;
 const KEEP_FAILED = { age: 24 * 3600 };
 
 /** Calls kept in the recent-calls index by default. */
@@ -134,7 +142,7 @@ export function createEffectQueues(
         jobId: effect.jobId,
         attempts: GRAPH_MAX_ATTEMPTS,
         backoff: { type: GRAPH_BACKOFF },
-        removeOnComplete: KEEP_COMPLETED,
+        removeOnComplete: effect.data.op === 'keepAlive' ? DROP_COMPLETED : KEEP_COMPLETED,
         removeOnFail: KEEP_FAILED,
       });
     } else if (effect.name === 'cancel') {
@@ -158,7 +166,7 @@ export function createEffectQueues(
         delay: Math.max(0, effect.fireAt - now()),
         attempts: 5,
         backoff: { type: 'exponential', delay: 200 },
-        removeOnComplete: KEEP_COMPLETED,
+        removeOnComplete: DROP_COMPLETED,
         removeOnFail: KEEP_FAILED,
       });
       const cancelled = callKeys(prefix, effect.data.callId).cancelledTimer(effect.jobId);

@@ -217,6 +217,14 @@ describe('the acknowledgement that empties an outbox', () => {
     second.store.ackOutboxSoon('drained-2', second.outboxIds, [], 1234);
     await second.store.flushAcks();
     expect(await indexed('drained-2')).toBeNull(); // now within the acknowledgement's round trip
+    // the empty stream is gone too, and the next commit starts it again
+    expect(await observer.exists(callKeys(prefix, 'drained-2').outbox)).toBe(0);
+    const next = await second.store.commit({
+      ...request('drained-2', [answer('drained-2')]),
+      expectedVersion: 1,
+    });
+    expect(next.kind).toBe('committed');
+    expect(await observer.xlen(callKeys(prefix, 'drained-2').outbox)).toBe(1);
   });
 
   it('keeps it when the call was announced again meanwhile (another commit, maybe elsewhere)', async () => {

@@ -136,6 +136,19 @@ describe('keep-alive (durable timers on a compressed clock)', () => {
     const ctx = (await system.core.runtime.getCall(call.id))!.snapshot.context;
     expect(ctx.keepAlive.sent).toBeGreaterThanOrEqual(3);
     expect(ctx.keepAlive.lastOkAt).toBeDefined();
+    // finished timers and keep-alives are not kept (repeating them is harmless); the answer and
+    // the recording status are, so that re-driving them is a no-op
+    const { graph, timers } = system.core.queues;
+    const finished = [
+      ...(await timers.getJobs(['completed'])),
+      ...(await graph.getJobs(['completed'])),
+    ];
+    expect(
+      finished
+        .filter((j) => j.id?.startsWith(`${call.id}-`))
+        .map((j) => j.name)
+        .sort(),
+    ).toEqual(['answer', 'updateRecordingStatus']);
   });
 
   it('keepAlives answered 404 (call gone, no end notification) end the call and stop the timer', async () => {
