@@ -9,7 +9,7 @@
  */
 import { entraError } from './graph-errors.js';
 import type { Reply, RequestContext } from './routes.js';
-import { BOT_FRAMEWORK_ISSUER, GRAPH_TOKEN_LIFETIME_SEC, type TokenService } from './tokens.js';
+import { BOT_FRAMEWORK_ISSUER, type TokenService } from './tokens.js';
 
 export interface EntraDeps {
   baseUrl: string;
@@ -116,8 +116,8 @@ export async function tokenEndpoint(ctx: RequestContext, deps: EntraDeps): Promi
     status: 200,
     body: {
       token_type: 'Bearer',
-      expires_in: GRAPH_TOKEN_LIFETIME_SEC,
-      ext_expires_in: GRAPH_TOKEN_LIFETIME_SEC,
+      expires_in: deps.tokens.graphLifetimeSec,
+      ext_expires_in: deps.tokens.graphLifetimeSec,
       access_token: await deps.tokens.graphToken(tenant),
     },
   };

@@ -268,6 +268,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     cfg.clock,
     await opts.keys,
   );
+  if (opts.graphTokenLifetimeSec !== undefined) {
+    if (!Number.isInteger(opts.graphTokenLifetimeSec) || opts.graphTokenLifetimeSec < 1)
+      throw new Error('graphTokenLifetimeSec must be a whole number of seconds >= 1');
+    tokens.graphLifetimeSec = opts.graphTokenLifetimeSec;
+  }
   const sim = new SimulatorImpl(opts, cfg, tokens);
   await sim.listen();
   return sim;

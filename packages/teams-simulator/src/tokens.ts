@@ -89,6 +89,9 @@ export class TokenService {
   // the costliest step of a delivery.
   private readonly cache = new Map<string, { token: string; renewAt: number }>();
 
+  /** Lifetime of the Graph access tokens the fake Entra issues (`expires_in`, `exp`). */
+  graphLifetimeSec = GRAPH_TOKEN_LIFETIME_SEC;
+
   private constructor(
     first: SigningKey,
     private readonly entra: SigningKey,
@@ -218,7 +221,7 @@ export class TokenService {
       roles: ['Calls.AccessMedia.All', 'Calls.JoinGroupCall.All'],
       iat,
       nbf: iat,
-      exp: iat + GRAPH_TOKEN_LIFETIME_SEC,
+      exp: iat + this.graphLifetimeSec,
     })
       .setProtectedHeader({ alg: 'RS256', kid: this.entra.kid, typ: 'JWT' })
       .sign(this.entra.privateKey);

@@ -84,6 +84,8 @@ export interface SimulatorOptions {
    * Lifetime of webhook tokens (docs/teams-protocol.md#inbound-token: 300–3,900 s). @default 3900
    */
   tokenLifetimeSec?: number;
+  /** Lifetime of the fake Entra's Graph access tokens (Entra issues about an hour). @default 3599 */
+  graphTokenLifetimeSec?: number;
   /**
    * Sign with these keys (`generateSimulatorKeys`) instead of generating two RSA keys: for a test
    * suite that starts many simulators. Rotation (`rotateSigningKey`) still makes a fresh one.
