@@ -18,10 +18,10 @@ import { freePort } from '../../src/dev/local-redis.js';
 import type { SimCall, Simulator } from '@cr-orchestrator/teams-simulator';
 import { deleteByPrefix, uniquePrefix } from '../helpers/redis.js';
 import { testOrchestratorEnv, testSimulator } from '../helpers/system.js';
-import { startFloor } from './b1-floor.js';
 import { CHART_QUANTILES } from './chart.js';
 import {
   bounded,
+  cpuTime,
   meterCpu,
   openLoop,
   quantile,
@@ -85,6 +85,12 @@ export interface B1Run {
   generatorLateness: Summary;
   /** CPU each process used while arrivals came, in cores (1 = one core busy). */
   cpu: Record<string, CpuTime>;
+  /**
+   * CPU ms per placed call of each serving process (not the bench's), from the first arrival
+   * until every call of the run ended: each call's whole life, also what a saturated run
+   * finishes after its arrivals stopped.
+   */
+  cpuPerCallMs: Record<string, number>;
   /** The five slowest answers. */
   slowest: { callId: string; ms: number; split?: string }[];
   breakdown?: AnswerBreakdown;
@@ -111,13 +117,27 @@ interface Target {
   sim: Simulator;
   /** The system's graph queue, to read answer jobs' timestamps. */
   graphQueue?: Queue;
-  /** Processes whose CPU is metered during a run. */
+  /** Processes whose CPU is metered during a run (`bench` is not counted per call). */
   pids: Record<string, number | undefined>;
+}
+
+/** CPU seconds of each process now, to subtract from a later reading. */
+function cpuNow(pids: Record<string, number | undefined>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, pid] of Object.entries(pids)) {
+    const t = pid === undefined ? undefined : cpuTime(pid);
+    if (t) out.set(name, t.total);
+  }
+  return out;
 }
 
 async function runOnce(target: Target, ratePerSec: number, durationMs: number): Promise<B1Run> {
   const { sim } = target;
   const calls: SimCall[] = [];
+  const serving = Object.fromEntries(
+    Object.entries(target.pids).filter(([name]) => name !== 'bench'),
+  );
+  const lifeFrom = cpuNow(serving);
   const cpu = meterCpu(target.pids);
   const loop = await openLoop({
     ratePerSec,
@@ -129,6 +149,12 @@ async function runOnce(target: Target, ratePerSec: number, durationMs: number): 
   });
   const cpuUsed = cpu.stop();
   const settled = await Promise.allSettled(calls.map((c) => c.waitFor('terminated', 15_000)));
+  const cpuPerCallMs: Record<string, number> = {};
+  for (const [name, to] of cpuNow(serving)) {
+    const from = lifeFrom.get(name);
+    if (from !== undefined && calls.length > 0)
+      cpuPerCallMs[name] = Math.round(((to - from) * 1e6) / calls.length) / 1000;
+  }
   const ids = new Set(calls.map((c) => c.id));
   const latencies: { callId: string; ms: number }[] = [];
   let missed = 0;
@@ -168,6 +194,7 @@ async function runOnce(target: Target, ratePerSec: number, durationMs: number): 
     unsettled: settled.filter((s) => s.status === 'rejected').length,
     generatorLateness: loop.lateness,
     cpu: cpuUsed,
+    cpuPerCallMs,
     slowest: slowest.map((s) => ({
       ...s,
       ...(breakdown?.splits.has(s.callId) ? { split: breakdown.splits.get(s.callId) } : {}),
@@ -243,11 +270,21 @@ export async function runB1(options: B1Options): Promise<B1Result> {
   ];
   const floorPort = await freePort();
   const floorSim = await testSimulator(`http://127.0.0.1:${floorPort}/api/calling`);
-  const floor = await startFloor(floorSim, floorPort);
+  const floor = startRole('floor', 'test/bench/b1-floor-main.ts', {
+    FLOOR_PORT: String(floorPort),
+    FLOOR_OPENID_CONFIG_URL: floorSim.openIdConfigUrl,
+    FLOOR_ISSUER: floorSim.issuer,
+    FLOOR_GRAPH_BASE_URL: floorSim.graphBaseUrl,
+    FLOOR_AUTHORITY_HOST: floorSim.authorityHost,
+  });
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const graphQueue = new Queue('graph', { connection, prefix: queuePrefix(prefix) });
   try {
-    await Promise.all([ready(ingressUrl(0)), ready(ingressUrl(1))]);
+    await Promise.all([
+      ready(ingressUrl(0)),
+      ready(ingressUrl(1)),
+      ready(`http://127.0.0.1:${floorPort}`),
+    ]);
     const redis = await redisPid(options.redisUrl);
     const system: Target = {
       name: 'system',
@@ -259,7 +296,11 @@ export async function runB1(options: B1Options): Promise<B1Result> {
         redis,
       },
     };
-    const bare: Target = { name: 'floor', sim: floorSim, pids: { bench: process.pid, redis } };
+    const bare: Target = {
+      name: 'floor',
+      sim: floorSim,
+      pids: { bench: process.pid, floor: floor.child.pid, redis },
+    };
     const points: B1RatePoint[] = [];
     for (const rate of rates) {
       console.log(`B1: ${rate} calls/s: warm-up`);
@@ -293,13 +334,11 @@ export async function runB1(options: B1Options): Promise<B1Result> {
       });
       await sleep(500);
     }
-    if (floor.errors.length > 0)
-      console.warn(`B1: the floor failed ${floor.errors.length} requests: ${floor.errors[0]}`);
     return {
       id: 'B1',
       setup:
         `2 ingress processes + 1 worker process (GRAPH_WORKER_CONCURRENCY default), Redis ${options.redisUrl}; ` +
-        `simulator and floor in the bench process; calls: invite → answer → establishing → ` +
+        `simulator in the bench process, the floor in a process of its own; calls: invite → answer → establishing → ` +
         `established → roster → ${HOLD_MS} ms hold → remote hang-up; 1 in 3 a meeting; ` +
         `warm-up ${warmupMs / 1000} s, 3 × ${runMs / 1000} s per rate and target`,
       points,
@@ -307,7 +346,7 @@ export async function runB1(options: B1Options): Promise<B1Result> {
   } finally {
     // an overloaded run leaves deliveries and keep-alive connections behind: no step may hang
     await bounded('stopping the roles', Promise.all(roles.map((r) => r.stop())));
-    await bounded('closing the floor', floor.close());
+    await bounded('stopping the floor', floor.stop());
     await bounded('closing the simulators', Promise.all([sim.close(), floorSim.close()]));
     await bounded('closing the graph queue', graphQueue.close());
     await bounded('deleting the keys', deleteByPrefix(connection, prefix), 120_000);

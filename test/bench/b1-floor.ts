@@ -4,7 +4,8 @@
  * the orchestrator's own Graph port (msal token source + Graph client, the same answer body),
  * and only then 202. No Redis, no queue, no state. Other notifications: verify, 202. Served by
  * Hono on @hono/node-server like the ingress, so the ratio isolates what the ingress adds on top
- * of the same HTTP stack (durable state, the queue, the worker hop).
+ * of the same HTTP stack (durable state, the queue, the worker hop). It runs in a process of its
+ * own (`b1-floor-main.ts`), so its CPU is metered like the system's roles.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -29,7 +30,13 @@ interface Notification {
   resourceData?: { id?: string; state?: string };
 }
 
-export async function startFloor(sim: Simulator, port: number): Promise<Floor> {
+/** What the floor needs of the simulator: where to verify tokens, get Graph tokens and call Graph. */
+export type FloorPlatform = Pick<
+  Simulator,
+  'openIdConfigUrl' | 'issuer' | 'graphBaseUrl' | 'authorityHost'
+>;
+
+export async function startFloor(sim: FloorPlatform, port: number): Promise<Floor> {
   const verifier = createTeamsTokenVerifier({
     openIdConfigUrl: sim.openIdConfigUrl,
     issuers: [sim.issuer],
@@ -48,6 +55,7 @@ export async function startFloor(sim: Simulator, port: number): Promise<Floor> {
   const callbackUri = `${url}/api/calling`;
   const errors: string[] = [];
   const app = new Hono();
+  app.get('/readyz', (c) => c.body(null, 200));
   app.onError((error, c) => {
     errors.push(error.message);
     return c.body(null, error instanceof HttpError ? error.status : 500);

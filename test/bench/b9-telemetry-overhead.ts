@@ -13,7 +13,7 @@ import { toolPath } from '../../src/dev/go-tools.js';
 import { DEFAULT_PORTS, startStack, type StackPorts } from '../../src/dev/observability-stack.js';
 import { runB1, type B1Run } from './b1-answer-latency.js';
 import { runB2, type B2Run } from './b2-ordered-notifications.js';
-import { ready, startRole, type CpuTime } from './harness/index.js';
+import { ready, startRole } from './harness/index.js';
 
 export interface B9Options {
   quick: boolean;
@@ -41,15 +41,12 @@ export interface B9Result {
   points: B9Point[];
 }
 
-const serving = (cpu: Record<string, CpuTime>) =>
-  Object.entries(cpu).reduce((n, [k, c]) => (k === 'bench' ? n : n + c.total), 0);
-
 function b1Point(run: B1Run): B9Point['b1'] {
   return {
     ratePerSec: run.ratePerSec,
     p50: run.latency.p50,
     p99: run.latency.p99,
-    cpuMsPerCall: (serving(run.cpu) * 1000) / run.ratePerSec,
+    cpuMsPerCall: Object.values(run.cpuPerCallMs).reduce((n, ms) => n + ms, 0),
     missed: run.missedDeadlines,
   };
 }

@@ -1,5 +1,5 @@
 /** The Markdown face of a bench run: machine facts, one section per benchmark, target verdicts. */
-import type { B1Result, B1Run } from './b1-answer-latency.js';
+import type { B1RatePoint, B1Result, B1Run } from './b1-answer-latency.js';
 import type { B3Result, B3Side } from './b3-redis-cost.js';
 import type { B7Result, B7Run } from './b7-queue-overhead.js';
 import type { B2Result } from './b2-ordered-notifications.js';
@@ -13,7 +13,7 @@ import { b6Markdown } from './b6-report.js';
 import type { B9Result } from './b9-telemetry-overhead.js';
 import { b9Markdown } from './b9-report.js';
 import { table, verdict } from './report-table.js';
-import { fmt, type CpuTime, type MachineFacts, type Summary } from './harness/index.js';
+import { fmt, type MachineFacts, type Summary } from './harness/index.js';
 
 export interface BenchReport {
   generatedAt: string;
@@ -68,6 +68,13 @@ function b1Row(r: B1Run, ratio: string): (string | number)[] {
   ];
 }
 
+/** CPU ms per call of the median runs: the system's roles and Redis, the floor's process. */
+export function b1CpuPerCall(p: B1RatePoint): { system: number; floor: number } {
+  const sum = (r: B1Run) => Object.values(r.cpuPerCallMs).reduce((n, ms) => n + ms, 0);
+  // the floor uses no Redis: Redis's own idle work is not the floor's
+  return { system: sum(p.system), floor: p.floor.cpuPerCallMs.floor ?? Number.NaN };
+}
+
 function b1(result: B1Result): string {
   const rows = result.points.flatMap((p) => [
     b1Row(p.system, `${p.p50Ratio.toFixed(2)} ×`),
@@ -90,13 +97,11 @@ function b1(result: B1Result): string {
       `- ${p.ratePerSec}/s: ${p.system.slowest.map((s) => `${s.ms} ms${s.split ? ` (${s.split})` : ''}`).join('; ')}`,
   );
   const cpuPerCall = result.points.map((p) => {
-    const sum = (cpu: Record<string, CpuTime>, skip: string) =>
-      Object.entries(cpu).reduce((n, [name, c]) => (name === skip ? n : n + c.total), 0);
-    const system = (sum(p.system.cpu, 'bench') * 1000) / p.ratePerSec;
-    // the bench process runs the simulator in both runs; what it adds in the floor's is the floor
-    const bench = (r: B1Run) => r.cpu.bench?.total ?? 0;
-    const floor = ((bench(p.floor) - bench(p.system)) * 1000) / p.ratePerSec;
-    return `- ${p.ratePerSec}/s: system ${fmt(system)} ms (ingress + worker + Redis), floor ≈ ${fmt(floor)} ms`;
+    const { system, floor } = b1CpuPerCall(p);
+    const parts = Object.entries(p.system.cpuPerCallMs)
+      .map(([name, ms]) => `${name} ${fmt(ms)}`)
+      .join(' + ');
+    return `- ${p.ratePerSec}/s: system ${fmt(system)} ms (${parts}), floor ${fmt(floor)} ms = ${(system / floor).toFixed(2)} ×`;
   });
   const at100 = result.points.find((p) => p.ratePerSec === 100);
   const at300 = result.points.find((p) => p.ratePerSec === 300);
@@ -155,7 +160,7 @@ function b1(result: B1Result): string {
       split,
     ),
     '',
-    'CPU per call (cores used ÷ calls/s), median runs; the floor estimated as what the bench process used beyond the simulator:',
+    'CPU per call (ms of CPU per placed call, from its invite until every call of the run ended), median runs:',
     '',
     ...cpuPerCall,
     '',
