@@ -373,7 +373,11 @@ export function createSnapshotStore(
       return decodeCommit(await commitScript.run(redis, keys, args));
     }
     const pipeline = redis.pipeline();
-    const queued = queuePending(pipeline, takePending());
+    const waiting = takePending();
+    // this commit announces the call again right after: dropping it from the index first would
+    // only be undone (its own acknowledgement will drop it)
+    if (req.announceAt !== undefined) waiting.forgets.delete(req.callId);
+    const queued = queuePending(pipeline, waiting);
     const riders = queued.count;
     if (req.announceAt !== undefined) pipeline.zadd(index, req.announceAt, req.callId);
     commitScript.queue(pipeline, keys, args);

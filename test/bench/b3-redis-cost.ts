@@ -91,6 +91,37 @@ export interface B3Result {
   setup: string;
   median: B3Run;
   runs: B3Run[];
+  /** What one round trip costs the client: the price of each one counted above. */
+  roundTripCpu: RoundTripCpu;
+}
+
+/** Client CPU (µs, user + kernel) of one PING round trip over ioredis to the state server. */
+export interface RoundTripCpu {
+  pings: number;
+  /** One after the other: the process stays awake. */
+  backToBackUs: number;
+  /** 2 ms apart: the process sleeps between them and is woken by each reply, as at low load. */
+  spacedUs: number;
+}
+
+async function roundTripCpu(url: string, pings: number): Promise<RoundTripCpu> {
+  const redis = new Redis(url);
+  try {
+    await redis.ping();
+    const perPing = async (gapMs: number): Promise<number> => {
+      const from = process.cpuUsage();
+      for (let i = 0; i < pings; i += 1) {
+        await redis.ping();
+        if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+      }
+      const used = process.cpuUsage(from);
+      return Math.round((used.user + used.system) / pings);
+    };
+    const backToBackUs = await perPing(0);
+    return { pings, backToBackUs, spacedUs: await perPing(2) };
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** One call's life as the ingress and the graph worker would apply it; `job` = a job result. */
@@ -359,6 +390,7 @@ export async function runB3(options: B3Options): Promise<B3Result> {
         `one ZCARD round trip per invite)`,
       median: repeats.median,
       runs: repeats.runs,
+      roundTripCpu: await roundTripCpu(servers.state.url, options.quick ? 1000 : 5000),
     };
   } finally {
     await Promise.all([servers.state.stop(), servers.queue.stop()]);

@@ -228,6 +228,11 @@ function b3(result: B3Result): string {
       `${fmt(m.sweeper.serverCommandsPerEvent)} server commands per event, and every ingress and worker ` +
       'process sweeps (with 2 ingress + 1 worker, up to 3 × that when their passes overlap).',
     '',
+    `What a round trip costs the client here (${result.roundTripCpu.pings} PINGs over ioredis, ` +
+      `user + kernel CPU): ${result.roundTripCpu.backToBackUs} µs one after the other, ` +
+      `${result.roundTripCpu.spacedUs} µs when 2 ms apart (woken by each reply, as at low load); ` +
+      'Redis pays its own side of each.',
+    '',
     'Targets:',
     '',
     `- ≤ 2 round trips per notification: ${fmt(m.ours.roundTripsPerNotification)} → ${verdict(m.ours.roundTripsPerNotification <= 2)}`,

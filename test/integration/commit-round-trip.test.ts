@@ -227,6 +227,23 @@ describe('the acknowledgement that empties an outbox', () => {
     expect(await observer.xlen(callKeys(prefix, 'drained-2').outbox)).toBe(1);
   });
 
+  it("leaves it to the next commit's acknowledgement when that commit announces the call again", async () => {
+    const { store, outboxIds } = await storeWithCommit('next-1', 60_000);
+    store.ackOutboxSoon('next-1', outboxIds, [], 1234);
+    const scripts = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await observer.info('commandstats'))?.[1] ?? 0);
+    const before = await scripts();
+    const next = await store.commit({
+      ...request('next-1', [answer('next-1')]),
+      expectedVersion: 1,
+      announceAt: 5678,
+    });
+    expect(next.kind).toBe('committed');
+    expect(await scripts()).toBe(before + 1); // the commit alone: no forget sent before it
+    expect(await indexed('next-1')).toBe('5678');
+    expect(await observer.xlen(callKeys(prefix, 'next-1').outbox)).toBe(1); // the old one acked
+  });
+
   it('keeps it when the call was announced again meanwhile (another commit, maybe elsewhere)', async () => {
     const { store, outboxIds } = await storeWithCommit('again-1', 60_000);
     await observer.zadd(index, 5678.5, 'again-1');
