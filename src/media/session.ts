@@ -155,7 +155,15 @@ export class MediaSession {
     this.cause = 'media process draining';
     this.socket.pause();
     await this.frames.close();
+    const closed = this.socket.closed
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
     this.socket.destroy(); // no END: the peer resumes on another media process
+    // the loss that closing set off is recorded before the drain ends (it is what lets the peer
+    // resume elsewhere), and this process keeps no reconnect window
+    await closed;
+    await this.closing;
+    this.stopTimers();
   }
 
   private onData(chunk: Buffer): void {

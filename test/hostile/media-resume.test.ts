@@ -96,23 +96,31 @@ describe('resume tokens', () => {
 });
 
 describe('a media process closing', () => {
-  it('records a loss that came just before, and leaves no reconnect window running after it', async () => {
-    const window = 300;
-    const closing = await startHostileMedia('hostile-resume-close', {
-      settings: { reconnectWindowMs: window },
-    });
-    try {
-      const { peer, callId } = await streaming(closing);
-      peer.destroy();
-      await peer.closed;
-      await closing.server.close();
-      // the loss was reported before close() returned, not by a teardown still running after it
-      expect(closing.events.get(callId)?.map((e) => e.type)).toContain('MEDIA.LOST');
-      await new Promise((resolve) => setTimeout(resolve, window * 3));
-      // no window of the closed process ended the session (that is the orphan sweeper's job)
-      expect(closing.events.get(callId)?.map((e) => e.type)).not.toContain('MEDIA.FAULT');
-    } finally {
-      await closing.close();
-    }
-  });
+  // the peer left and the server saw it; left a moment ago; or still streaming (drained)
+  it.each([
+    ['a loss the server saw just before', 'gone'],
+    ['a loss still on its way to the server', 'leaving'],
+    ['a stream it drains itself', 'streaming'],
+  ] as const)(
+    'records %s before close() returns, and leaves no reconnect window running after it',
+    async (_what, peerState) => {
+      const window = 300;
+      const closing = await startHostileMedia('hostile-resume-close', {
+        settings: { reconnectWindowMs: window },
+      });
+      try {
+        const { peer, callId } = await streaming(closing);
+        if (peerState !== 'streaming') peer.destroy();
+        if (peerState === 'gone') await peer.closed;
+        await closing.server.close();
+        // the loss was reported before close() returned, not by a teardown still running after
+        expect(closing.events.get(callId)?.map((e) => e.type)).toContain('MEDIA.LOST');
+        await new Promise((resolve) => setTimeout(resolve, window * 3));
+        // no window of the closed process ended the session (that is the orphan sweeper's job)
+        expect(closing.events.get(callId)?.map((e) => e.type)).not.toContain('MEDIA.FAULT');
+      } finally {
+        await closing.close();
+      }
+    },
+  );
 });
