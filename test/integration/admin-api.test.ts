@@ -362,8 +362,9 @@ describe('operator API against the real system', () => {
     const streamEnded = Date.now() - started;
     await closing;
     const closed = Date.now() - started;
-    // far below drainMs and the 5 s keep-alive timeout: nothing waited on the stream
+    // a drain that waited on the stream would take drainMs (10 s), one that left its socket open
+    // the 5 s keep-alive timeout; alone this takes ~50 ms, and a loaded CI machine once took 3 s
     expect(streamEnded).toBeLessThan(1000);
-    expect(closed).toBeLessThan(2000);
+    expect(closed).toBeLessThan(4000);
   });
 });
