@@ -2,8 +2,10 @@
  * B1 answer-latency: incoming-call notification sent by the simulator → answer POST received by
  * its fake Graph (`call.answer.at - call.invitedAt`), open loop at fixed rates. The system: two
  * ingress replicas and one worker process (as test/chaos/replicas.test.ts runs them), the
- * simulator spreading deliveries round-robin, real Redis. The floor (b1-floor.ts) runs in this
- * process against a simulator of its own; floor and system runs alternate within each repeat.
+ * simulator spreading deliveries round-robin, real Redis. The floor (b1-floor.ts) runs in a
+ * process of its own (b1-floor-main.ts) against a simulator of its own, both simulators in this
+ * process; floor and system runs alternate within each repeat. CPU per call is each serving
+ * process's CPU from a run's first arrival until all its calls ended, over the calls placed.
  *
  * Every call lives as Teams would drive it — invite, establishing, established, roster, a short
  * hold, remote hang-up — so the webhook load around the invites is realistic and the system
