@@ -204,6 +204,7 @@ export function createSnapshotStore(
   const settling = new Set<Promise<void>>();
 
   function addAck(callId: string, ids: string[], announcedAt: number | undefined): void {
+    if (ids.length === 0 && announcedAt === undefined) return;
     const key = keysOf(callId).outbox;
     if (ids.length > 0) pending.acks.set(key, [...(pending.acks.get(key) ?? []), ...ids]);
     // the latest announcement of this process is the only one still able to match
@@ -280,8 +281,7 @@ export function createSnapshotStore(
       if (mine.length !== to - from || mine.some(([error]) => error)) return;
       await rider.settle?.(mine);
     }
-    if (group.ids.length > 0 || group.announcedAt !== undefined)
-      addAck(group.callId, group.ids, group.announcedAt);
+    addAck(group.callId, group.ids, group.announcedAt);
   }
 
   /**
@@ -465,7 +465,7 @@ export function createSnapshotStore(
 
     ackOutboxSoon(callId, ids, riders = [], announcedAt) {
       if (riders.length === 0) {
-        if (ids.length > 0 || announcedAt !== undefined) addAck(callId, ids, announcedAt);
+        addAck(callId, ids, announcedAt);
         return;
       }
       if (!pipelining) throw new Error('riders need a single Redis server (one pipeline)');

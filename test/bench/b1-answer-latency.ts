@@ -23,7 +23,6 @@ import { testOrchestratorEnv, testSimulator } from '../helpers/system.js';
 import { CHART_QUANTILES } from './chart.js';
 import {
   bounded,
-  cpuTime,
   meterCpu,
   openLoop,
   quantile,
@@ -123,23 +122,13 @@ interface Target {
   pids: Record<string, number | undefined>;
 }
 
-/** CPU seconds of each process now, to subtract from a later reading. */
-function cpuNow(pids: Record<string, number | undefined>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [name, pid] of Object.entries(pids)) {
-    const t = pid === undefined ? undefined : cpuTime(pid);
-    if (t) out.set(name, t.total);
-  }
-  return out;
-}
-
 async function runOnce(target: Target, ratePerSec: number, durationMs: number): Promise<B1Run> {
   const { sim } = target;
   const calls: SimCall[] = [];
   const serving = Object.fromEntries(
     Object.entries(target.pids).filter(([name]) => name !== 'bench'),
   );
-  const lifeFrom = cpuNow(serving);
+  const life = meterCpu(serving);
   const cpu = meterCpu(target.pids);
   const loop = await openLoop({
     ratePerSec,
@@ -152,10 +141,8 @@ async function runOnce(target: Target, ratePerSec: number, durationMs: number): 
   const cpuUsed = cpu.stop();
   const settled = await Promise.allSettled(calls.map((c) => c.waitFor('terminated', 15_000)));
   const cpuPerCallMs: Record<string, number> = {};
-  for (const [name, to] of cpuNow(serving)) {
-    const from = lifeFrom.get(name);
-    if (from !== undefined && calls.length > 0)
-      cpuPerCallMs[name] = Math.round(((to - from) * 1e6) / calls.length) / 1000;
+  for (const [name, seconds] of Object.entries(life.seconds())) {
+    if (calls.length > 0) cpuPerCallMs[name] = Math.round((seconds * 1e6) / calls.length) / 1000;
   }
   const ids = new Set(calls.map((c) => c.id));
   const latencies: { callId: string; ms: number }[] = [];

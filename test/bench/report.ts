@@ -69,7 +69,7 @@ function b1Row(r: B1Run, ratio: string): (string | number)[] {
 }
 
 /** CPU ms per call of the median runs: the system's roles and Redis, the floor's process. */
-export function b1CpuPerCall(p: B1RatePoint): { system: number; floor: number } {
+function b1CpuPerCall(p: B1RatePoint): { system: number; floor: number } {
   const sum = (r: B1Run) => Object.values(r.cpuPerCallMs).reduce((n, ms) => n + ms, 0);
   // the floor uses no Redis: Redis's own idle work is not the floor's
   return { system: sum(p.system), floor: p.floor.cpuPerCallMs.floor ?? Number.NaN };

@@ -33,6 +33,8 @@ export function cpuTime(pid: number): CpuTime | undefined {
 export interface CpuMeter {
   /** Cores each named process used since the meter started (total and kernel share). */
   stop(): Record<string, CpuTime>;
+  /** CPU seconds each named process used since the meter started (not divided by time). */
+  seconds(): Record<string, number>;
 }
 
 const round = (n: number): number => Math.round(n * 100) / 100;
@@ -42,19 +44,24 @@ export function meterCpu(processes: Record<string, number | undefined>): CpuMete
   const before = Object.entries(processes).map(
     ([name, pid]) => [name, pid, pid === undefined ? undefined : cpuTime(pid)] as const,
   );
+  /** CPU used by each process since the start, in seconds. */
+  const used = (): Record<string, CpuTime> => {
+    const out: Record<string, CpuTime> = {};
+    for (const [name, pid, from] of before) {
+      const to = pid === undefined ? undefined : cpuTime(pid);
+      if (from === undefined || to === undefined) continue;
+      out[name] = { total: to.total - from.total, system: to.system - from.system };
+    }
+    return out;
+  };
   return {
     stop() {
       const seconds = (performance.now() - started) / 1000;
       const out: Record<string, CpuTime> = {};
-      for (const [name, pid, from] of before) {
-        const to = pid === undefined ? undefined : cpuTime(pid);
-        if (from === undefined || to === undefined) continue;
-        out[name] = {
-          total: round((to.total - from.total) / seconds),
-          system: round((to.system - from.system) / seconds),
-        };
-      }
+      for (const [name, c] of Object.entries(used()))
+        out[name] = { total: round(c.total / seconds), system: round(c.system / seconds) };
       return out;
     },
+    seconds: () => Object.fromEntries(Object.entries(used()).map(([name, c]) => [name, c.total])),
   };
 }
