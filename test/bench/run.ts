@@ -3,12 +3,13 @@
  * so far (B1 to B7, B9), each side by side with its floor or peer in the same run. Writes
  * test/bench/results/latest.json and latest.md (with the machine's facts).
  *
- *   tsx test/bench/run.ts [--quick] [--only B1,B3,B7] [--cpu-prof DIR] [--b2-rates 2000,3000]
+ *   tsx test/bench/run.ts [--quick] [--only B1,B3,B7] [--cpu-prof DIR] [--b1-rates 10,60]
+ *     [--b2-rates 2000,3000]
  *
- * `--b2-rates` sets the offered rates of B2 (notifications/s), e.g. to rerun only the top of
- * the full run's range.
+ * `--b1-rates` and `--b2-rates` set the offered rates of B1 (calls/s) and B2 (notifications/s),
+ * e.g. to rerun only the top of the full run's range.
  * `--cpu-prof DIR` runs every role process (ingress, worker) under `node --cpu-prof`, writing
- * one .cpuprofile per process to DIR when it stops (`tools/cpu-profile-summary.ts` reads them).
+ * one .cpuprofile per process to DIR when it stops (`test/bench/profile-summary.ts` reads them).
  *
  * The simulator's HTTPS must be trusted by this process (the floor's Graph POSTs) and by the
  * role processes; Node reads NODE_EXTRA_CA_CERTS only at start, so the runner prepares the
