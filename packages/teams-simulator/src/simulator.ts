@@ -4,6 +4,7 @@
  * abort in-flight deliveries and delays, stop every call's timers.
  */
 import { randomInt, randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { SimCallImpl } from './call-state.js';
 import { realClock, type Clock } from './clock.js';
 import { seededShapes } from './graph-replies.js';
@@ -108,6 +109,11 @@ class SimulatorImpl implements Simulator {
   readonly requests: RequestLogEntry[] = [];
   readonly deliveries: DeliveryLogEntry[] = [];
   private readonly faults = new FaultTable();
+  /**
+   * Aborts every wait (Graph latency, injected delays, delivery retries) when the simulator
+   * closes. A load test has hundreds of them pending at once, each with its own listener, all
+   * removed when the wait ends: no cap (set below), or Node warns of a leak that is not there.
+   */
   private readonly closing = new AbortController();
   // One recording application instance per simulator: the target of every invite.
   private readonly appInstanceId = randomUUID();
@@ -121,6 +127,7 @@ class SimulatorImpl implements Simulator {
     private readonly cfg: Compiled,
     private readonly tokens: TokenService,
   ) {
+    setMaxListeners(0, this.closing.signal);
     this.defaultTenantId = opts.defaultTenantId ?? randomUUID();
     this.graphReplySeed = opts.graphReplySeed ?? randomInt(2 ** 31);
     this.webhookUrl = opts.webhookUrl;
