@@ -3,7 +3,8 @@
  * (docs/architecture.md#one-path-for-every-event). load snapshot + version → xstate `transition()`
  * (pure) → Lua compare-and-set commit that also claims the dedup marker and writes the effects to
  * the outbox → enqueue the effects to BullMQ with deterministic ids → drop them from the outbox. A
- * version conflict (another replica committed first) reloads and retries.
+ * version conflict (another replica committed first) reloads and retries. An invite skips the
+ * load: its call is new unless the commit's version check says otherwise.
  */
 import type { Rider } from '../redis/rider.js';
 import { randomInt } from 'node:crypto';
@@ -16,7 +17,7 @@ import { historyEntry } from './history.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { activeCallsKey } from '../redis/keys.js';
-import type { SnapshotStore } from './snapshot-store.js';
+import type { SnapshotStore, StoredCall } from './snapshot-store.js';
 import type { EffectQueues } from '../queues/producer.js';
 import { ACTIVE_CALLS, type EffectRecord } from '../queues/jobs.js';
 import {
@@ -135,6 +136,9 @@ function indexEffects(callId: string, from: CallSnapshot, to: CallSnapshot): Eff
   ];
 }
 
+/** What `load` returns for a call that was never stored. */
+const NEW_CALL: StoredCall = { version: 0, snapshot: undefined };
+
 export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
   const mutex = new KeyedMutex();
   const maxRetries = deps.maxConflictRetries ?? 8;
@@ -142,14 +146,21 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
   const metrics = deps.instruments ?? callInstruments();
   const announceFraction = (1 + randomInt(999)) / 1000;
 
+  /**
+   * One attempt. With `guessNew`, the call is taken to be new without loading it (an invite's
+   * usual case, one round trip less on the answer's path): if it exists after all, the commit's
+   * version check refuses (or its dedup marker calls it a duplicate) and the caller retries with
+   * a load ('guessed-wrong').
+   */
   async function once(
     callId: string,
     event: CallEvent,
     options: ApplyOptions,
     conflicts: number,
     span: Span,
-  ): Promise<ApplyResult | 'conflict'> {
-    const stored = await deps.store.load(callId);
+    guessNew: boolean,
+  ): Promise<ApplyResult | 'conflict' | 'guessed-wrong'> {
+    const stored: StoredCall = guessNew ? NEW_CALL : await deps.store.load(callId);
     // a later event of a call links to the call's first trace rather than joining it
     if (conflicts === 0) span.addLinks(linkTo(stored.trace, { 'cr.link': 'call-first-trace' }));
     const current = stored.snapshot === undefined ? initial() : restoreSnapshot(stored.snapshot);
@@ -162,6 +173,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       return seen({ outcome: 'foreign-tenant' });
     }
     const [next, actions] = transition(callMachine, current, event);
+    // nothing to commit means nothing to check the guess with: look at the stored call
+    if (next === current && guessNew) return 'guessed-wrong';
     if (next === current) {
       // a copy of a committed delivery is a duplicate, whatever the machine makes of it now
       if (options.dedupId && (await deps.store.seen(callId, options.dedupId))) {
@@ -202,7 +215,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       announceAt,
     });
     if (result.kind === 'duplicate') return seen({ outcome: 'duplicate' }, next.context);
-    if (result.kind === 'conflict') return 'conflict';
+    if (result.kind === 'conflict') return guessNew ? 'guessed-wrong' : 'conflict';
     deps.afterCommit?.(callId, event);
     const committed: TransitionEvent = {
       callId,
@@ -219,7 +232,10 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       // about two of the store's ackDelayMs later).
       const riders: Rider[] = [];
       const ride = deps.store.ridesWrites ? (rider: Rider) => riders.push(rider) : undefined;
-      for (const effect of effects) await deps.queues.enqueue(effect, ride);
+      // Side by side: the jobs of one transition are independent (each timer arming has its
+      // own job id, a cancel overtaking its start is handled by the cancel memory), so the
+      // reply waits for one round trip rather than one per effect.
+      await Promise.all(effects.map((effect) => deps.queues.enqueue(effect, ride)));
       // the acknowledgement also drops the call from the outbox index once its outbox is empty
       deps.store.ackOutboxSoon(callId, result.outboxIds, riders, announceAt);
     } catch (error) {
@@ -289,11 +305,18 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       const attributes = { [ATTR.callId]: callId, [ATTR.eventType]: event.type };
       return withSpan(`applyEvent ${event.type}`, { attributes }, (span) =>
         mutex.run(callId, async () => {
-          for (let conflicts = 0; conflicts <= maxRetries; conflicts += 1) {
-            const result = await once(callId, event, options, conflicts, span);
-            if (result !== 'conflict') return result;
-            metrics.commitConflicts.add(1);
-            await new Promise((r) => setTimeout(r, Math.random() * 5 * (conflicts + 1)));
+          // an invite is almost always for a call nobody has stored yet
+          let guessNew = event.type === 'CALL.INCOMING';
+          for (let conflicts = 0; conflicts <= maxRetries;) {
+            const result = await once(callId, event, options, conflicts, span, guessNew);
+            if (result !== 'conflict' && result !== 'guessed-wrong') return result;
+            if (result === 'conflict') {
+              metrics.commitConflicts.add(1);
+              conflicts += 1;
+              await new Promise((r) => setTimeout(r, Math.random() * 5 * conflicts));
+            }
+            // a wrong guess is no conflict with another writer: load and try again at once
+            guessNew = false;
           }
           throw new ConflictError(`call ${callId}: still conflicting after ${maxRetries} retries`);
         }),
