@@ -15,7 +15,7 @@ import {
 } from './connection-guard.js';
 import { checkMediaTls } from './preflight.js';
 import { MEDIA_ALPN } from '@cr-orchestrator/media-protocol';
-import { MediaSession, type SessionDeps } from './session.js';
+import { MediaSession, PERSIST_POLL_MS, type SessionDeps } from './session.js';
 import { MediaTelemetry } from './telemetry.js';
 
 export interface MediaServerOptions {
@@ -68,6 +68,28 @@ export async function startMediaServer(o: MediaServerOptions): Promise<MediaServ
   });
   server.on('error', (err) => o.logger.error({ err }, 'media server error'));
 
+  // Every streaming session's call, read in one round trip per tick rather than one per
+  // session: a thousand streams would otherwise poll Redis 5,000 times a second.
+  let polling = false;
+  const pollSessions = async () => {
+    if (polling) return; // a slow Redis: the next tick tries again
+    polling = true;
+    try {
+      const due = [...sessions].flatMap((session) => {
+        const poll = session.pollDue();
+        return poll ? [{ session, poll }] : [];
+      });
+      const reads = await deps.store.callStates(due.map((d) => d.poll));
+      for (const [i, { session, poll }] of due.entries()) void session.polled(poll, reads[i]);
+    } catch (err) {
+      o.logger.warn({ err }, 'media sessions poll failed');
+    } finally {
+      polling = false;
+    }
+  };
+  const poller = setInterval(() => void pollSessions(), PERSIST_POLL_MS);
+  poller.unref();
+
   // Certificates are rotated by replacing the files; poll them so a rename is seen too.
   const reload = () => {
     try {
@@ -96,6 +118,7 @@ export async function startMediaServer(o: MediaServerOptions): Promise<MediaServ
         for (const file of [o.certFile, o.keyFile]) unwatchFile(file, reload);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...sessions].map((s) => s.drain()));
+        clearInterval(poller);
         await stopped;
       })()),
   };

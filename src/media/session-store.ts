@@ -75,6 +75,14 @@ export interface MediaSessionStore {
    * flag come in one HMGET, and only a changed version costs a second read, of the snapshot.
    */
   callState(callId: string, sinceVersion: number): Promise<CallMediaState>;
+  /**
+   * `callState` of many calls at once, the polls of every session of a process: their flags in
+   * one round trip on a single server (a pipeline; a Cluster spreads the calls over its slots,
+   * so there one read each, side by side). Undefined for a call whose read failed.
+   */
+  callStates(
+    polls: readonly { callId: string; sinceVersion: number }[],
+  ): Promise<(CallMediaState | undefined)[]>;
   /** The call's media hash; undefined when there is none (expired, or never started). */
   read(callId: string): Promise<StoredSession | undefined>;
   /**
@@ -93,6 +101,9 @@ export interface MediaSessionStore {
   release(owner: string): Promise<void>;
 }
 
+/** The call hash's fields a session polls: version, persist flag, latest stop generation. */
+const FLAGS = ['v', 'persist', 'stop'] as const;
+
 export function createMediaSessionStore(
   redis: RedisClient,
   prefix: string,
@@ -101,6 +112,25 @@ export function createMediaSessionStore(
   const keys = (callId: string) => callKeys(prefix, callId);
   const open = mediaOpenKey(prefix);
   const opened = (callId: string) => redis.zadd(open, Date.now(), callId);
+  const pipelining = !('isCluster' in redis && redis.isCluster);
+  /** A call's media state from its flags (`FLAGS`), reading its snapshot when it changed. */
+  async function stateOf(
+    callId: string,
+    sinceVersion: number,
+    [v, persist, stop]: (string | null)[],
+  ): Promise<CallMediaState> {
+    const flag = { allowed: persist === '1', stopGen: stop ? Number(stop) : undefined };
+    const version = Number(v ?? 0);
+    if (version === 0) return { persist: flag, speakers: undefined };
+    if (version === sinceVersion) return { persist: flag, speakers: 'unchanged' };
+    // read together: a commit between two reads must not pair a version with another snapshot
+    const [v2, snap] = await redis.hmget(keys(callId).call, 'v', 'snap');
+    if (!v2 || !snap) return { persist: flag, speakers: undefined };
+    return {
+      persist: flag,
+      speakers: { version: Number(v2), sources: speakersOfSnapshot(snap) },
+    };
+  }
   const store: MediaSessionStore = {
     async claimNonce(callId, nonce, nonceTtlMs) {
       return (
@@ -162,19 +192,29 @@ export function createMediaSessionStore(
       return { allowed: persist === '1', stopGen: stop ? Number(stop) : undefined };
     },
     async callState(callId, sinceVersion) {
-      const key = keys(callId).call;
-      const [v, persist, stop] = await redis.hmget(key, 'v', 'persist', 'stop');
-      const flag = { allowed: persist === '1', stopGen: stop ? Number(stop) : undefined };
-      const version = Number(v ?? 0);
-      if (version === 0) return { persist: flag, speakers: undefined };
-      if (version === sinceVersion) return { persist: flag, speakers: 'unchanged' };
-      // read together: a commit between two reads must not pair a version with another snapshot
-      const [v2, snap] = await redis.hmget(key, 'v', 'snap');
-      if (!v2 || !snap) return { persist: flag, speakers: undefined };
-      return {
-        persist: flag,
-        speakers: { version: Number(v2), sources: speakersOfSnapshot(snap) },
-      };
+      const flags = await redis.hmget(keys(callId).call, ...FLAGS);
+      return stateOf(callId, sinceVersion, flags);
+    },
+    async callStates(polls) {
+      if (polls.length === 0) return [];
+      const read = (p: (typeof polls)[number]) =>
+        redis.hmget(keys(p.callId).call, ...FLAGS).then(
+          (flags) => stateOf(p.callId, p.sinceVersion, flags),
+          () => undefined,
+        );
+      if (!pipelining) return Promise.all(polls.map(read));
+      const pipeline = redis.pipeline();
+      for (const p of polls) pipeline.hmget(keys(p.callId).call, ...FLAGS);
+      const replies = await pipeline.exec().catch(() => null);
+      return Promise.all(
+        polls.map(async (p, i) => {
+          const [error, flags] = replies?.[i] ?? [new Error('no reply')];
+          if (error) return undefined;
+          return stateOf(p.callId, p.sinceVersion, flags as (string | null)[]).catch(
+            () => undefined,
+          );
+        }),
+      );
     },
     async speakers(callId, sinceVersion) {
       const key = keys(callId).call;

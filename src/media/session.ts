@@ -67,7 +67,14 @@ export interface SessionDeps {
 
 type State = 'handshake' | 'streaming' | 'lost' | 'ended' | 'closed';
 
-const PERSIST_POLL_MS = 200;
+/** How often a streaming session's call is read (the media server polls them all at once). */
+export const PERSIST_POLL_MS = 200;
+
+/** A session's poll of its call: which call, and the version whose speakers it holds. */
+export interface CallPoll {
+  callId: string;
+  sinceVersion: number;
+}
 
 export class MediaSession {
   state: State = 'handshake';
@@ -249,7 +256,7 @@ export class MediaSession {
       if (this.now() - this.lastFrameAt > 3 * heartbeatMs) return this.fail('peer silent', true);
       this.send({ type: 'heartbeat', timestamp: this.now() });
     });
-    this.every(PERSIST_POLL_MS, () => void this.refreshCall());
+    // from now on the media server's poll reads the call every PERSIST_POLL_MS (`pollDue`)
     await this.refreshCall();
     await this.report(resumed ? 'resumed' : 'connected', {
       type: 'MEDIA.CONNECTED',
@@ -320,19 +327,40 @@ export class MediaSession {
   }
 
   /**
-   * The poll: one read of the call (its persist flag and, when it changed, its roster's
-   * sources) at a time; the poll may outrun a slow Redis.
+   * What the media server's poll (every PERSIST_POLL_MS, all sessions in one round trip) is to
+   * read for this session now: nothing unless it streams, and nothing while a read of its own
+   * is in flight (the poll may outrun a slow Redis).
    */
+  pollDue(): CallPoll | undefined {
+    if (this.state !== 'streaming' || !this.callId || this.refreshing) return undefined;
+    return { callId: this.callId, sinceVersion: this.speakersVersion };
+  }
+
+  /** The poll's read for `poll` (undefined: it failed), taken as a read of its own would be. */
+  polled(poll: CallPoll, read: CallMediaState | undefined): Promise<void> {
+    // something else read the call meanwhile: the next poll reads it again
+    if (this.refreshing || this.state !== 'streaming' || poll.sinceVersion !== this.speakersVersion)
+      return Promise.resolve();
+    return (this.refreshing = this.applyCallState(read).finally(
+      () => (this.refreshing = undefined),
+    ));
+  }
+
+  /** One read of the call (its persist flag and, when it changed, its roster's sources). */
   private refreshCall(): Promise<void> {
     return (this.refreshing ??= this.readCall().finally(() => (this.refreshing = undefined)));
   }
 
   private async readCall(): Promise<void> {
     if (!this.callId) return;
-    let read: CallMediaState;
-    try {
-      read = await this.deps.store.callState(this.callId, this.speakersVersion);
-    } catch {
+    const read = await this.deps.store
+      .callState(this.callId, this.speakersVersion)
+      .catch(() => undefined);
+    await this.applyCallState(read);
+  }
+
+  private async applyCallState(read: CallMediaState | undefined): Promise<void> {
+    if (!read) {
       this.persist = false; // Redis unreachable: do not write what may not be allowed
       await this.applySpeakers('failed');
       return;

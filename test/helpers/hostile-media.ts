@@ -57,6 +57,8 @@ export const TEST_SESSION_SETTINGS: SessionSettings = {
 export interface HostileMediaOptions {
   settings?: Partial<SessionSettings>;
   connections?: Partial<ConnectionLimits>;
+  /** The store the server is given, made from the real one (to watch what it is asked). */
+  wrapStore?: (store: MediaSessionStore) => MediaSessionStore;
 }
 
 export async function startHostileMedia(
@@ -82,7 +84,7 @@ export async function startHostileMedia(
     session: {
       owner: `${name}-owner`,
       settings: { ...TEST_SESSION_SETTINGS, ...options.settings },
-      store,
+      store: options.wrapStore?.(store) ?? store,
       credentials,
       openRecording: open,
       hasRecording: (callId) =>
