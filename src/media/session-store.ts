@@ -198,10 +198,10 @@ export function createMediaSessionStore(
     async callStates(polls) {
       if (polls.length === 0) return [];
       const read = (p: (typeof polls)[number]) =>
-        redis.hmget(keys(p.callId).call, ...FLAGS).then(
-          (flags) => stateOf(p.callId, p.sinceVersion, flags),
-          () => undefined,
-        );
+        redis
+          .hmget(keys(p.callId).call, ...FLAGS)
+          .then((flags) => stateOf(p.callId, p.sinceVersion, flags))
+          .catch(() => undefined);
       if (!pipelining) return Promise.all(polls.map(read));
       const pipeline = redis.pipeline();
       for (const p of polls) pipeline.hmget(keys(p.callId).call, ...FLAGS);

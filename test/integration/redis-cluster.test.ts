@@ -221,4 +221,21 @@ describe('on a three-master Redis Cluster', () => {
     const held = await nodes.get(cluster.ports[1]!)!.hgetall(keys.media);
     expect(held).toMatchObject({ sessionId: 's1', state: 'ended' });
   });
+
+  it("polls the calls of a media process's sessions together though they live on different masters", async () => {
+    const sessions = createMediaSessionStore(system.core.redis, system.prefix);
+    const ids = [
+      await callIdOn(cluster.ports[0]!, 'poll'),
+      await callIdOn(cluster.ports[2]!, 'poll'),
+    ];
+    await system.core.redis.hset(callKeys(system.prefix, ids[0]!).call, { v: '2', persist: '1' });
+    const polls = [
+      { callId: ids[0]!, sinceVersion: 2 },
+      { callId: ids[1]!, sinceVersion: 0 },
+    ];
+    expect(await sessions.callStates(polls)).toEqual([
+      { persist: { allowed: true, stopGen: undefined }, speakers: 'unchanged' },
+      { persist: { allowed: false, stopGen: undefined }, speakers: undefined },
+    ]);
+  });
 });
