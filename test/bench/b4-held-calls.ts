@@ -43,6 +43,8 @@ export interface B4Result {
   /** Mean `MEMORY USAGE` sum of a sample of calls' keys (state, record, outbox, timer jobs…). */
   redisSampleBytesPerCall: number;
   sampleKeysPerCall: number;
+  /** The sample's keys by kind (`keyKind`): mean bytes and keys per call, largest first. */
+  sampleByKind: { kind: string; bytesPerCall: number; keysPerCall: number }[];
   ingressHeapPerCall: number;
   peerHeapPerCall: number;
   /** ingress heap per call / peer heap per call. */
@@ -122,20 +124,31 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(parseInfo(await redis.info('memory')).get('used_memory'));
 }
 
-/** `MEMORY USAGE` of every key naming the call (its `{callId}`-tagged keys, its timer jobs). */
-async function callBytes(redis: Redis, callId: string): Promise<{ bytes: number; keys: number }> {
+/** What a key of a call is, from its name (src/redis/keys.ts and BullMQ's job keys). */
+function keyKind(key: string, callId: string): string {
+  if (key.endsWith(`{${callId}}`)) return 'call hash (snapshot, summary)';
+  if (key.includes(':dedup:')) return 'dedup markers (one per delivery or job report)';
+  if (key.includes(':timer-cancelled:')) return 'timer-cancel memory';
+  if (key.endsWith(':history')) return 'history';
+  if (key.includes(':graph:')) return 'Graph jobs (kept an hour once done)';
+  if (key.includes(':timers:')) return 'timer jobs (pending)';
+  return 'other';
+}
+
+/** `MEMORY USAGE` of every key naming the call (its `{callId}`-tagged keys, its jobs), by kind. */
+async function callBytes(redis: Redis, callId: string): Promise<Map<string, [number, number]>> {
+  const byKind = new Map<string, [bytes: number, keys: number]>();
   let cursor = '0';
-  let bytes = 0;
-  let keys = 0;
   do {
     const [next, found] = await redis.scan(cursor, 'MATCH', `*${callId}*`, 'COUNT', 1000);
     cursor = next;
     for (const key of found) {
-      bytes += Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) || 0;
-      keys += 1;
+      const bytes = Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) || 0;
+      const [b, n] = byKind.get(keyKind(key, callId)) ?? [0, 0];
+      byKind.set(keyKind(key, callId), [b + bytes, n + 1]);
     }
   } while (cursor !== '0');
-  return { bytes, keys };
+  return byKind;
 }
 
 /** Keep-alives missing from each call's record at Graph between its answer and `until`. */
@@ -211,13 +224,23 @@ export async function runB4(options: B4Options): Promise<B4Result> {
     const memAfter = await usedMemory(redis);
     const heapAfter = await ingress.heap();
     const sample = established.filter((_, i) => i % Math.ceil(established.length / 20) === 0);
-    let sampleBytes = 0;
-    let sampleKeys = 0;
+    const byKind = new Map<string, [bytes: number, keys: number]>();
     for (const call of sample) {
-      const { bytes, keys } = await callBytes(redis, call.id);
-      sampleBytes += bytes;
-      sampleKeys += keys;
+      for (const [kind, [bytes, keys]] of await callBytes(redis, call.id)) {
+        const [b, n] = byKind.get(kind) ?? [0, 0];
+        byKind.set(kind, [b + bytes, n + keys]);
+      }
     }
+    const perCall = (n: number) => n / Math.max(1, sample.length);
+    const sampleByKind = [...byKind]
+      .map(([kind, [bytes, keys]]) => ({
+        kind,
+        bytesPerCall: perCall(bytes),
+        keysPerCall: perCall(keys),
+      }))
+      .sort((a, b) => b.bytesPerCall - a.bytesPerCall);
+    const sampleBytes = [...byKind.values()].reduce((sum, [bytes]) => sum + bytes, 0);
+    const sampleKeys = [...byKind.values()].reduce((sum, [, keys]) => sum + keys, 0);
     await sleep(heldMs / 2);
     const until = Date.now();
     const stillUp = established.filter((c) => c.state === 'established');
@@ -238,8 +261,9 @@ export async function runB4(options: B4Options): Promise<B4Result> {
       established: established.length,
       keepAliveIntervalMs: intervalMs,
       redisBytesPerCall: (memAfter - memBefore) / Math.max(1, established.length),
-      redisSampleBytesPerCall: sampleBytes / Math.max(1, sample.length),
-      sampleKeysPerCall: sampleKeys / Math.max(1, sample.length),
+      redisSampleBytesPerCall: perCall(sampleBytes),
+      sampleKeysPerCall: perCall(sampleKeys),
+      sampleByKind,
       ingressHeapPerCall,
       peerHeapPerCall,
       heapRatio: ingressHeapPerCall / peerHeapPerCall,

@@ -34,6 +34,15 @@ export function b4Markdown(r: B4Result): string {
       ],
     ),
     '',
+    `The sampled calls' keys by kind (MEMORY USAGE, mean per call, measured mid-hold; the dedup ` +
+      `markers live 10 min whatever the compressed keep-alive interval, so a held call keeps more ` +
+      `of them here than at the real 15-minute interval):`,
+    '',
+    table(
+      ['kind', 'per call', 'keys per call'],
+      (r.sampleByKind ?? []).map((k) => [k.kind, kb(k.bytesPerCall), fmt(k.keysPerCall)]),
+    ),
+    '',
     'Targets:',
     '',
     `- Redis ≤ 4 KB per call: ${kb(r.redisBytesPerCall)} → ${verdict(r.redisBytesPerCall <= 4096)}`,
