@@ -104,6 +104,11 @@ export interface MediaSessionStore {
 /** The call hash's fields a session polls: version, persist flag, latest stop generation. */
 const FLAGS = ['v', 'persist', 'stop'] as const;
 
+const persistFlag = (persist: string | null | undefined, stop: string | null | undefined) => ({
+  allowed: persist === '1',
+  stopGen: stop ? Number(stop) : undefined,
+});
+
 export function createMediaSessionStore(
   redis: RedisClient,
   prefix: string,
@@ -113,23 +118,27 @@ export function createMediaSessionStore(
   const open = mediaOpenKey(prefix);
   const opened = (callId: string) => redis.zadd(open, Date.now(), callId);
   const pipelining = !('isCluster' in redis && redis.isCluster);
+  /** The call's speakers at `version`: 'unchanged' at `sinceVersion`, else from its snapshot. */
+  async function speakersAt(
+    callId: string,
+    version: number,
+    sinceVersion: number,
+  ): Promise<CallMediaState['speakers']> {
+    if (version === 0) return undefined;
+    if (version === sinceVersion) return 'unchanged';
+    // read together: a commit between two reads must not pair a version with another snapshot
+    const [v, snap] = await redis.hmget(keys(callId).call, 'v', 'snap');
+    if (!v || !snap) return undefined;
+    return { version: Number(v), sources: speakersOfSnapshot(snap) };
+  }
   /** A call's media state from its flags (`FLAGS`), reading its snapshot when it changed. */
   async function stateOf(
     callId: string,
     sinceVersion: number,
     [v, persist, stop]: (string | null)[],
   ): Promise<CallMediaState> {
-    const flag = { allowed: persist === '1', stopGen: stop ? Number(stop) : undefined };
-    const version = Number(v ?? 0);
-    if (version === 0) return { persist: flag, speakers: undefined };
-    if (version === sinceVersion) return { persist: flag, speakers: 'unchanged' };
-    // read together: a commit between two reads must not pair a version with another snapshot
-    const [v2, snap] = await redis.hmget(keys(callId).call, 'v', 'snap');
-    if (!v2 || !snap) return { persist: flag, speakers: undefined };
-    return {
-      persist: flag,
-      speakers: { version: Number(v2), sources: speakersOfSnapshot(snap) },
-    };
+    const speakers = await speakersAt(callId, Number(v ?? 0), sinceVersion);
+    return { persist: persistFlag(persist, stop), speakers };
   }
   const store: MediaSessionStore = {
     async claimNonce(callId, nonce, nonceTtlMs) {
@@ -189,7 +198,7 @@ export function createMediaSessionStore(
     },
     async persistState(callId) {
       const [persist, stop] = await redis.hmget(keys(callId).call, 'persist', 'stop');
-      return { allowed: persist === '1', stopGen: stop ? Number(stop) : undefined };
+      return persistFlag(persist, stop);
     },
     async callState(callId, sinceVersion) {
       const flags = await redis.hmget(keys(callId).call, ...FLAGS);
@@ -197,12 +206,11 @@ export function createMediaSessionStore(
     },
     async callStates(polls) {
       if (polls.length === 0) return [];
-      const read = (p: (typeof polls)[number]) =>
-        redis
-          .hmget(keys(p.callId).call, ...FLAGS)
-          .then((flags) => stateOf(p.callId, p.sinceVersion, flags))
-          .catch(() => undefined);
-      if (!pipelining) return Promise.all(polls.map(read));
+      if (!pipelining) {
+        return Promise.all(
+          polls.map((p) => store.callState(p.callId, p.sinceVersion).catch(() => undefined)),
+        );
+      }
       const pipeline = redis.pipeline();
       for (const p of polls) pipeline.hmget(keys(p.callId).call, ...FLAGS);
       const replies = await pipeline.exec().catch(() => null);
@@ -217,14 +225,8 @@ export function createMediaSessionStore(
       );
     },
     async speakers(callId, sinceVersion) {
-      const key = keys(callId).call;
-      const version = Number((await redis.hget(key, 'v')) ?? 0);
-      if (version === 0) return undefined;
-      if (version === sinceVersion) return 'unchanged';
-      // read together: a commit between two reads must not pair a version with another snapshot
-      const [v, snap] = await redis.hmget(key, 'v', 'snap');
-      if (!v || !snap) return undefined;
-      return { version: Number(v), sources: speakersOfSnapshot(snap) };
+      const version = Number((await redis.hget(keys(callId).call, 'v')) ?? 0);
+      return speakersAt(callId, version, sinceVersion);
     },
     async read(callId) {
       const [sessionId, state, owner, lostAt] = await redis.hmget(

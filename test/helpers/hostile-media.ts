@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import type { CallEvent } from '../../machines/call.js';
 import { callKeys } from '../../src/redis/keys.js';
 import type { Modality } from '../../src/config.js';
@@ -207,6 +208,24 @@ export const credentialFor = (
   callId: string,
   modalities: Modality[] = ['audio'],
 ) => media.credentials.mintCall(callId, Date.now(), 120_000, modalities);
+
+/**
+ * A session that streams and may write: the call persisted (its roster announcing `sources`),
+ * a peer welcomed with a call credential for `modalities`, and the call told MEDIA.CONNECTED
+ * (by then the media process has read the persist flag).
+ */
+export async function streamingPeer(
+  media: HostileMedia,
+  callId: string,
+  options: { sources?: number; modalities?: Modality[] } = {},
+): Promise<Peer> {
+  await media.persist(callId, options.sources);
+  const credential = credentialFor(media, callId, options.modalities);
+  const { peer, answer } = await Peer.hello(media.port, { callId, credential });
+  expect(answer.type).toBe('welcome');
+  await media.told(callId, 'MEDIA.CONNECTED');
+  return peer;
+}
 
 /** One 20 ms audio frame (silent unless `pcm`). */
 export function audio(timestamp: number, sourceId = 0, pcm?: Buffer): Frame {

@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaSessionStore } from '../../src/media/session-store.js';
 import { PERSIST_POLL_MS } from '../../src/media/session.js';
+import type { Peer } from '../helpers/hostile-media.js';
 import {
   audio,
-  credentialFor,
-  Peer,
   startHostileMedia,
   type HostileMedia,
+  streamingPeer,
 } from '../helpers/hostile-media.js';
 
 let media: HostileMedia;
@@ -38,12 +38,7 @@ describe('the poll of the streaming sessions', () => {
     const peers: { peer: Peer; callId: string }[] = [];
     for (let i = 0; i < 6; i += 1) {
       const callId = `poll-${Date.now()}-${i}`;
-      await media.persist(callId);
-      const credential = credentialFor(media, callId, ['audio']);
-      const { peer, answer } = await Peer.hello(media.port, { callId, credential });
-      expect(answer.type).toBe('welcome');
-      await media.told(callId, 'MEDIA.CONNECTED');
-      peers.push({ peer, callId });
+      peers.push({ peer: await streamingPeer(media, callId), callId });
     }
     // each HELLO reads its call once, on its own
     expect(singles).toBe(6);
@@ -96,11 +91,7 @@ describe('the poll of the streaming sessions', () => {
     });
     try {
       const callId = `poll-fail-${Date.now()}`;
-      await failing.persist(callId);
-      const credential = credentialFor(failing, callId, ['audio']);
-      const { peer, answer } = await Peer.hello(failing.port, { callId, credential });
-      expect(answer.type).toBe('welcome');
-      await failing.told(callId, 'MEDIA.CONNECTED');
+      const peer = await streamingPeer(failing, callId);
       await new Promise((r) => setTimeout(r, PERSIST_POLL_MS * 2));
       // frames sent now are not written: the last read said nothing may be
       const start = Date.now();

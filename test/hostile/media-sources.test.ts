@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Modality } from '../../src/config.js';
 import { HEADER_BYTES } from '@cr-orchestrator/media-protocol';
 import { ATTR, METRIC } from '../../src/telemetry/index.js';
+import type { Peer } from '../helpers/hostile-media.js';
 import {
   audio,
-  credentialFor,
-  Peer,
   startHostileMedia,
   type HostileMedia,
+  streamingPeer,
 } from '../helpers/hostile-media.js';
 
 let media: HostileMedia;
@@ -30,11 +30,7 @@ afterAll(async () => {
 let calls = 0;
 async function streaming(modalities: Modality[] = ['audio']) {
   const callId = `src-${Date.now()}-${(calls += 1)}`;
-  await media.persist(callId);
-  const credential = credentialFor(media, callId, modalities);
-  const { peer, answer } = await Peer.hello(media.port, { callId, credential });
-  expect(answer.type).toBe('welcome');
-  await media.told(callId, 'MEDIA.CONNECTED');
+  const peer = await streamingPeer(media, callId, { modalities });
   return { peer, callId, start: Date.now() };
 }
 

@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioTimeline } from '../../src/media/recording/audio-timeline.js';
 import { METRIC } from '../../src/telemetry/index.js';
+import type { Peer } from '../helpers/hostile-media.js';
 import {
   audio,
-  credentialFor,
-  Peer,
   startHostileMedia,
   type HostileMedia,
+  streamingPeer,
 } from '../helpers/hostile-media.js';
 import { eventually } from '../helpers/system.js';
 
@@ -29,13 +29,7 @@ let calls = 0;
 /** A streaming, persisting session whose peer already sent `frames` real-time frames. */
 async function streaming(frames = 10): Promise<{ peer: Peer; callId: string; start: number }> {
   const callId = `ts-${Date.now()}-${(calls += 1)}`;
-  await media.persist(callId);
-  const { peer, answer } = await Peer.hello(media.port, {
-    callId,
-    credential: credentialFor(media, callId),
-  });
-  expect(answer.type).toBe('welcome');
-  await media.told(callId, 'MEDIA.CONNECTED'); // persist was read: frames are written
+  const peer = await streamingPeer(media, callId); // persist was read: frames are written
   const start = Date.now();
   for (let i = 0; i < frames; i += 1) peer.send(audio(start + i * 20));
   return { peer, callId, start };

@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   audio,
-  credentialFor,
-  Peer,
   startHostileMedia,
   type HostileMedia,
+  streamingPeer,
 } from '../helpers/hostile-media.js';
 import { manifestOf } from '../helpers/recordings.js';
 import { eventually } from '../helpers/system.js';
@@ -27,13 +26,7 @@ describe('END followed at once by the socket closing', () => {
     const calls = Array.from({ length: 8 }, (_, i) => `media-end-${i}-${Date.now()}`);
     await Promise.all(
       calls.map(async (callId) => {
-        await media.persist(callId, 1);
-        const { peer, answer } = await Peer.hello(media.port, {
-          callId,
-          credential: credentialFor(media, callId),
-        });
-        expect(answer.type).toBe('welcome');
-        await media.told(callId, 'MEDIA.CONNECTED');
+        const peer = await streamingPeer(media, callId, { sources: 1 });
         peer.send(...Array.from({ length: 25 }, (_, i) => audio(1000 + i * 20)));
         // END and FIN in one write: the server sees the close while its end is under way
         peer.socket.end(encodeFrame({ type: 'end', reason: 'hangup' }));
