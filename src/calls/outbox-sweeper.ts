@@ -7,11 +7,15 @@
  * the call from the index — only if nobody announced it again meanwhile (compare-and-delete on
  * its score), so a commit in flight is never forgotten.
  *
+ * The same index holds calls whose timer starts are deferred (src/calls/runtime.ts,
+ * `deferTimers`), each at the score where its start is to be handed over: a visit hands the due
+ * ones to BullMQ and moves the call to the next one, or drops it when none is left.
+ *
  * Assumes replica clocks agree to well within `graceMs` (index scores are writer time).
  */
 import { every } from '../process/periodic.js';
 import type { RedisClient } from '../redis/client.js';
-import { forgetIfUnchangedScript } from '../redis/scripts.js';
+import { rescoreIfUnchangedScript } from '../redis/scripts.js';
 import type { Logger } from 'pino';
 import type { EffectQueues } from '../queues/producer.js';
 import { ATTR, withSpan } from '../telemetry/index.js';
@@ -20,11 +24,17 @@ import type { SnapshotStore } from './snapshot-store.js';
 
 /** Outbox entries read per round trip. */
 const PAGE = 100;
+export const SWEEP_INTERVAL_MS_DEFAULT = 500;
+export const SWEEP_GRACE_MS_DEFAULT = 1000;
+/** Calls visited side by side in a pass. */
+const PARALLEL = 16;
+/** Batches of due calls one pass takes at most. */
+const MAX_PAGES = 10;
 
 export interface OutboxSweeperOptions {
   redis: RedisClient;
   prefix: string;
-  store: Pick<SnapshotStore, 'readOutbox' | 'ackOutbox'>;
+  store: Pick<SnapshotStore, 'readOutbox' | 'ackOutbox' | 'readDeferred' | 'dropDeferred'>;
   queues: Pick<EffectQueues, 'enqueue'>;
   logger: Logger;
   /** @default 500 */
@@ -39,6 +49,12 @@ export interface OutboxSweeperOptions {
   now?: () => number;
 }
 
+/**
+ * How long before it is due a deferred timer start is handed to BullMQ: two sweep intervals and
+ * a second, so that a pass that comes late or a slow hand-over still leaves the delayed job time.
+ */
+export const deferLeadMs = (intervalMs: number): number => 2 * intervalMs + 1000;
+
 export interface OutboxSweeper {
   /** One pass; resolves to the number of effects re-driven. */
   sweep(): Promise<number>;
@@ -47,8 +63,8 @@ export interface OutboxSweeper {
 
 export function startOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper {
   const { redis, prefix, store, queues, logger } = options;
-  const intervalMs = options.intervalMs ?? 500;
-  const graceMs = options.graceMs ?? 1000;
+  const intervalMs = options.intervalMs ?? SWEEP_INTERVAL_MS_DEFAULT;
+  const graceMs = options.graceMs ?? SWEEP_GRACE_MS_DEFAULT;
   const batch = options.batch ?? 200;
   const now = options.now ?? Date.now;
   const index = outboxIndexKey(prefix);
@@ -79,30 +95,49 @@ export function startOutboxSweeper(options: OutboxSweeperOptions): OutboxSweeper
     }
     if (redriven > 0)
       logger.warn({ callId, effects: redriven }, 'outbox: re-drove effects a dead process left');
-    await forgetIfUnchangedScript.run(redis, [index], [callId, score]);
+    // deferred timer starts whose score has come: to BullMQ (a second hand-over, after a crash
+    // between these steps, is a no-op by job id or a stale fire the machine ignores)
+    const cutoff = now() - graceMs;
+    const deferred = await store.readDeferred(callId);
+    const due = deferred.filter((d) => d.score <= cutoff);
+    for (const { effect } of due) await queues.enqueue(effect);
+    await store.dropDeferred(
+      callId,
+      due.map((d) => d.effect.jobId),
+    );
+    const later = deferred.filter((d) => d.score > cutoff).map((d) => d.score);
+    const next = later.length > 0 ? Math.min(...later) : '';
+    await rescoreIfUnchangedScript.run(redis, [index], [callId, score, next]);
     return redriven;
   }
 
   async function sweep(): Promise<number> {
-    const due = await redis.zrangebyscore(
-      index,
-      '-inf',
-      now() - graceMs,
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      batch,
-    );
     let redriven = 0;
-    for (let i = 0; i + 1 < due.length; i += 2) {
+    const visit = async ([callId, score]: [string, string]): Promise<void> => {
       try {
-        redriven += await sweepCall(due[i]!, due[i + 1]!);
+        redriven += await sweepCall(callId, score);
       } catch (error) {
-        logger.warn(
-          { err: error, callId: due[i] },
-          'outbox: sweeping a call failed; next pass retries',
-        );
+        logger.warn({ err: error, callId }, 'outbox: sweeping a call failed; next pass retries');
       }
+    };
+    // a full batch means more are due (many deferred timers coming due at once): go on, each
+    // visited call having left the due range, up to a bound per pass
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const due = await redis.zrangebyscore(
+        index,
+        '-inf',
+        now() - graceMs,
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        batch,
+      );
+      const calls: [string, string][] = [];
+      for (let i = 0; i + 1 < due.length; i += 2) calls.push([due[i]!, due[i + 1]!]);
+      for (let i = 0; i < calls.length; i += PARALLEL) {
+        await Promise.all(calls.slice(i, i + PARALLEL).map(visit));
+      }
+      if (calls.length < batch) break;
     }
     return redriven;
   }

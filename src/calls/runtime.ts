@@ -17,7 +17,7 @@ import { historyEntry } from './history.js';
 import { toEffectRecords } from './effects.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { activeCallsKey } from '../redis/keys.js';
-import type { SnapshotStore, StoredCall } from './snapshot-store.js';
+import type { DeferredStart, SnapshotStore, StoredCall } from './snapshot-store.js';
 import type { EffectQueues } from '../queues/producer.js';
 import { ACTIVE_CALLS, type EffectRecord } from '../queues/jobs.js';
 import {
@@ -85,6 +85,14 @@ export interface CallRuntimeDeps {
   feed?: TransitionFeed;
   /** One info line per committed transition, a warning when a call fails. */
   logger?: Logger;
+  /**
+   * Keep a timer start due at least twice `leadMs` away with its call instead of handing it to
+   * BullMQ now: a sweeper hands it over `leadMs` before it is due (the sweepers visit a call
+   * `graceMs` after its index score), and a cancel committed before that drops it, so a timer
+   * that is disarmed soon (an answer deadline, a call's keep-alive) costs BullMQ nothing.
+   * Absent: every start goes to BullMQ at once.
+   */
+  deferTimers?: { leadMs: number; graceMs: number };
 }
 
 export class ConflictError extends Error {
@@ -185,7 +193,10 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const tenantId = next.context.invite?.tenantId;
     if (tenantId) span.setAttribute(ATTR.tenantId, tenantId);
     const version = stored.version + 1;
-    const effects = [...toEffectRecords(callId, actions), ...indexEffects(callId, current, next)];
+    const { effects, deferred } = deferLater([
+      ...toEffectRecords(callId, actions),
+      ...indexEffects(callId, current, next),
+    ]);
     const done = next.status === 'done';
     const from = stateName(current);
     const to = stateName(next);
@@ -194,7 +205,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const history = historyEntry(version, event, from, to, traceId);
     const summary = callSummary(next.context, to, event.at);
     // this process's fraction of a ms tells its announcements from another's of the same ms
-    const announceAt = effects.length > 0 ? Date.now() + announceFraction : undefined;
+    const announceAt =
+      effects.length > 0 || deferred.length > 0 ? Date.now() + announceFraction : undefined;
     const result = await deps.store.commit({
       callId,
       expectedVersion: stored.version,
@@ -206,6 +218,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       ...(record ? { record } : {}),
       ...(options.dedupId ? { dedupId: options.dedupId } : {}),
       effects,
+      ...(deferred.length > 0 ? { deferred } : {}),
       trace: stored.version === 0 ? currentCarrier() : undefined,
       history,
       ...(summary ? { summary } : {}),
@@ -235,7 +248,10 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       // Side by side: the jobs of one transition are independent (each timer arming has its
       // own job id, a cancel overtaking its start is handled by the cancel memory), so the
       // reply waits for one round trip rather than one per effect.
-      await Promise.all(effects.map((effect) => deps.queues.enqueue(effect, ride)));
+      // a cancel whose start was still deferred dropped it: BullMQ never had it
+      const dropped = new Set(result.dropped);
+      const now = dropped.size > 0 ? effects.filter((e) => !dropped.has(e.jobId)) : effects;
+      await Promise.all(now.map((effect) => deps.queues.enqueue(effect, ride)));
       // the acknowledgement also drops the call from the outbox index once its outbox is empty
       deps.store.ackOutboxSoon(callId, result.outboxIds, riders, announceAt);
     } catch (error) {
@@ -252,11 +268,26 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
         version: result.version,
         from,
         to,
-        effects: effects.length,
+        effects: effects.length + deferred.length,
         conflicts,
       },
       next.context,
     );
+  }
+
+  /** Splits the timer starts due much later (`deferTimers`) from the effects to enqueue now. */
+  function deferLater(all: EffectRecord[]): { effects: EffectRecord[]; deferred: DeferredStart[] } {
+    const defer = deps.deferTimers;
+    if (!defer) return { effects: all, deferred: [] };
+    const now = Date.now();
+    const effects: EffectRecord[] = [];
+    const deferred: DeferredStart[] = [];
+    for (const effect of all) {
+      if ('fireAt' in effect && effect.fireAt - now >= 2 * defer.leadMs) {
+        deferred.push({ effect, score: effect.fireAt - defer.leadMs - defer.graceMs });
+      } else effects.push(effect);
+    }
+    return { effects, deferred };
   }
 
   /** The span's story of one applyEvent, and the invite outcome metrics. */

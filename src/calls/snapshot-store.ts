@@ -39,7 +39,13 @@ export interface CommitRequest {
   /** Compact record to keep after the call expires (finished calls only). */
   record?: unknown;
   dedupId?: string;
+  /** The effects to hand to BullMQ now; written to the outbox in one entry. */
   effects: EffectRecord[];
+  /**
+   * Timer starts due much later, kept with the call until a sweeper hands each to BullMQ, at
+   * its `score` in the outbox index; a cancel among `effects` whose start is still kept drops it.
+   */
+  deferred?: DeferredStart[];
   /** The trace to remember as the call's first (only the first commit's is kept). */
   trace?: TraceCarrier | undefined;
   /**
@@ -59,6 +65,13 @@ export interface StoredHistory {
   dropped: number;
 }
 
+/** A timer start kept with its call, not yet in BullMQ. */
+export interface DeferredStart {
+  /** The outbox index score at which a sweeper hands it to BullMQ (ms). */
+  score: number;
+  effect: Extract<EffectRecord, { fireAt: number }>;
+}
+
 export interface OutboxEntry {
   id: string;
   /** Redis server time (ms) of the commit that wrote it. */
@@ -67,7 +80,13 @@ export interface OutboxEntry {
 }
 
 export type CommitResult =
-  | { kind: 'committed'; version: number; outboxIds: string[] }
+  | {
+      kind: 'committed';
+      version: number;
+      outboxIds: string[];
+      /** Job ids of the cancels whose start was still deferred: dropped, nothing to enqueue. */
+      dropped: string[];
+    }
   | { kind: 'duplicate' }
   | { kind: 'conflict'; currentVersion: number };
 
@@ -109,11 +128,18 @@ export interface SnapshotStore {
   sendAfterPending(queue: (pipeline: ChainableCommander) => number): Promise<PipelineReply[]>;
   /** The oldest entries of a call's outbox: stream id (its ms part is Redis time) and effect. */
   readOutbox(callId: string, count?: number): Promise<OutboxEntry[]>;
+  /** The call's deferred timer starts (at most a few: one per timer). */
+  readDeferred(callId: string): Promise<DeferredStart[]>;
+  /** Forget deferred starts that are in BullMQ now. */
+  dropDeferred(callId: string, jobIds: string[]): Promise<void>;
   /** The compact record of a finished call, while it is retained. */
   loadRecord(callId: string): Promise<unknown>;
   /** The call's committed transitions still kept, oldest first. */
   loadHistory(callId: string): Promise<StoredHistory>;
 }
+
+/** A deferred start as the call keeps it: "<score> <effect JSON>" (read by Lua and the sweeper). */
+const deferredValue = (d: DeferredStart): string => `${d.score} ${JSON.stringify(d.effect)}`;
 
 export interface SnapshotStoreOptions {
   prefix: string;
@@ -229,7 +255,8 @@ export function createSnapshotStore(
     const index = outboxIndexKey(options.prefix);
     const forgets = [...p.forgets].map(([callId, score]) => {
       const at = count;
-      const keys: [string, string] = [index, keysOf(callId).outbox];
+      const { outbox, deferred } = keysOf(callId);
+      const keys: [string, string, string] = [index, outbox, deferred];
       const args: [string, number] = [callId, score];
       forgetIfDrainedScript.queue(pipeline, keys, args);
       count += 1;
@@ -321,11 +348,11 @@ export function createSnapshotStore(
 
   function commitArgs(req: CommitRequest) {
     const keys = keysOf(req.callId);
-    const cancelled = req.effects.flatMap((e) =>
-      e.queue === QUEUE.timers && e.name === 'cancel' && e.marked
-        ? [keys.cancelledTimer(e.jobId)]
-        : [],
+    const cancels = req.effects.filter(
+      (e) => e.queue === QUEUE.timers && e.name === 'cancel' && e.marked,
     );
+    const cancelled = cancels.map((e) => keys.cancelledTimer(e.jobId));
+    const deferred = req.deferred ?? [];
     return {
       keys: [
         keys.call,
@@ -333,6 +360,7 @@ export function createSnapshotStore(
         keys.outbox,
         keys.record,
         keys.history,
+        keys.deferred,
         ...cancelled,
       ] as Parameters<typeof commitScript.run>[1],
       args: [
@@ -353,15 +381,23 @@ export function createSnapshotStore(
         JSON.stringify(req.history ?? { seq: req.expectedVersion + 1 }),
         historyMax,
         req.summary === undefined ? '' : JSON.stringify(req.summary),
+        deferred.length,
+        ...deferred.flatMap((d) => [d.effect.jobId, deferredValue(d)]),
+        ...cancels.map((e) => e.jobId),
       ] as Parameters<typeof commitScript.run>[2],
     };
   }
 
   function decodeCommit(reply: (string | number)[]): CommitResult {
-    const [code, second, ...ids] = reply;
+    const [code, second, outboxId, ...dropped] = reply;
     if (Number(code) === -1) return { kind: 'duplicate' };
     if (Number(code) === -2) return { kind: 'conflict', currentVersion: Number(second) };
-    return { kind: 'committed', version: Number(code), outboxIds: ids.map(String) };
+    return {
+      kind: 'committed',
+      version: Number(code),
+      outboxIds: outboxId ? [String(outboxId)] : [],
+      dropped: dropped.map(String),
+    };
   }
 
   async function commitOnce(req: CommitRequest): Promise<CommitResult> {
@@ -500,6 +536,20 @@ export function createSnapshotStore(
         await writePending(takePending());
         await Promise.all(settling);
       }
+    },
+
+    async readDeferred(callId) {
+      const values = await redis.hvals(keysOf(callId).deferred);
+      return values.flatMap((value) => {
+        const space = value.indexOf(' ');
+        const score = Number(value.slice(0, space));
+        if (space < 0 || !Number.isFinite(score)) return [];
+        return [{ score, effect: JSON.parse(value.slice(space + 1)) as DeferredStart['effect'] }];
+      });
+    },
+
+    async dropDeferred(callId, jobIds) {
+      if (jobIds.length > 0) await redis.hdel(keysOf(callId).deferred, ...jobIds);
     },
 
     async readOutbox(callId, count = 100) {

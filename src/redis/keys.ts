@@ -18,6 +18,12 @@ export interface CallKeys {
   call: string;
   /** Stream of effects committed with a transition and not yet handed to BullMQ. */
   outbox: string;
+  /**
+   * Hash jobId → "<index score> <effect JSON>" of timer starts committed but not handed to
+   * BullMQ yet because they are due much later: a sweeper enqueues each shortly before it is
+   * due, and a cancel committed before that drops it (src/calls/outbox-sweeper.ts).
+   */
+  deferred: string;
   /** Marker of an already applied notification or job result (SET NX PX). */
   dedup(id: string): string;
   /** Compact JSON record of a finished call; outlives the call hash. */
@@ -40,6 +46,7 @@ export function callKeys(prefix: string, callId: string): CallKeys {
   return {
     call: base,
     outbox: `${base}:outbox`,
+    deferred: `${base}:deferred`,
     dedup: (id) => `${base}:dedup:${id}`,
     record: `${base}:record`,
     history: `${base}:history`,

@@ -13,6 +13,7 @@ export const commitScript = defineScript<
     outbox: string,
     record: string,
     history: string,
+    deferred: string,
     ...cancelledTimers: string[],
   ],
   [
@@ -33,6 +34,9 @@ export const commitScript = defineScript<
     historyEntry: string,
     historyMax: number,
     summary: string,
+    deferredCount: number,
+    /** jobId, "<score> <effect JSON>" of each deferred start, then the cancels' job ids */
+    ...deferredThenCancelled: (string | number)[],
   ],
   (string | number)[]
 >('commit', reply.array);
@@ -46,13 +50,23 @@ export const forgetIfUnchangedScript = defineScript<
 
 /**
  * Remove a call from the outbox index if its outbox is empty and the score is still the one
- * announced; true when removed.
+ * announced (or move it to its earliest deferred timer start); true when removed or moved.
  */
 export const forgetIfDrainedScript = defineScript<
-  [index: string, outbox: string],
+  [index: string, outbox: string, deferred: string],
   [callId: string, score: number],
   boolean
->('forget-if-drained', (value) => reply.integer(value) === 1);
+>('forget-if-drained', (value) => reply.integer(value) > 0);
+
+/**
+ * Move a sorted-set member to `next` (or remove it, `next` = '') only if its score is still the
+ * one read; true when changed.
+ */
+export const rescoreIfUnchangedScript = defineScript<
+  [set: string],
+  [member: string, score: string, next: number | ''],
+  boolean
+>('rescore-if-unchanged', (value) => reply.integer(value) === 1);
 
 export const RESUME_REPLIES = ['ok', 'unknown-session', 'ended', 'expired', 'live'] as const;
 export type ResumeReply = (typeof RESUME_REPLIES)[number];

@@ -6,7 +6,13 @@
 import type { Logger } from 'pino';
 import { redactUrl, type Config } from '../config.js';
 import { connectRedis, type RedisClient } from '../redis/client.js';
-import { startOutboxSweeper, type OutboxSweeper } from '../calls/outbox-sweeper.js';
+import {
+  deferLeadMs,
+  startOutboxSweeper,
+  SWEEP_GRACE_MS_DEFAULT,
+  SWEEP_INTERVAL_MS_DEFAULT,
+  type OutboxSweeper,
+} from '../calls/outbox-sweeper.js';
 import { createCallRuntime, type CallRuntime } from '../calls/runtime.js';
 import { createSnapshotStore, type SnapshotStore } from '../calls/snapshot-store.js';
 import {
@@ -45,6 +51,8 @@ export type CoreConfig = Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
       | 'callHistoryMax'
       | 'transitionsStreamMax'
       | 'recentCallsMax'
+      | 'outboxSweepIntervalMs'
+      | 'outboxGraceMs'
     >
   >;
 
@@ -111,6 +119,11 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     prefix: config.redisKeyPrefix,
     store,
     queues,
+    // the sweepers of this deployment hand deferred timer starts to BullMQ (same defaults)
+    deferTimers: {
+      leadMs: deferLeadMs(config.outboxSweepIntervalMs ?? SWEEP_INTERVAL_MS_DEFAULT),
+      graceMs: config.outboxGraceMs ?? SWEEP_GRACE_MS_DEFAULT,
+    },
     onEnqueueError: (err, callId) =>
       logger.error({ err, callId }, 'effects committed but not enqueued; left in the outbox'),
     ...(config.faultCrashAfterCommit

@@ -14,6 +14,7 @@ import { startOutboxSweeper } from '../../src/calls/outbox-sweeper.js';
 import { createCore, type Core } from '../../src/roles/core.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { incoming } from '../helpers/call-events.js';
+import type { CallEvent } from '../../machines/call.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { killAll, startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem } from '../helpers/system.js';
@@ -183,6 +184,32 @@ describe('the outbox sweeper', () => {
       ),
     ).toBe(true);
     await core.store.flushAcks();
+    // The answer deadline's start is deferred: the call stays in the index at the score where
+    // a sweeper hands it to BullMQ; the answer's cancel drops it and arms the keep-alive, also
+    // deferred; the end of the call drops that, and the call leaves the index.
+    const index = async () =>
+      Number(await core.redis.zscore(outboxIndexKey(prefix), 'announced-1'));
+    const deferred = async () =>
+      (await core.store.readDeferred('announced-1')).map((d) => [d.effect.name, d.score]);
+    const [deadline] = await deferred();
+    expect(deadline?.[0]).toBe('answerDeadline');
+    expect(await index()).toBe(deadline?.[1]);
+    const settled = async (event: CallEvent) => {
+      expect((await core.runtime.applyEvent('announced-1', event)).outcome).toBe('committed');
+      await eventually(
+        async () => ((await core.store.readOutbox('announced-1')).length === 0 ? true : undefined),
+        1000,
+        'the outbox acknowledged',
+      );
+      await core.store.flushAcks();
+    };
+    await settled({ type: 'GRAPH.ANSWER_ACCEPTED', at: Date.now(), attempts: 1 });
+    const [keepAlive, ...more] = await deferred();
+    expect(more).toEqual([]);
+    expect(keepAlive?.[0]).toBe('keepAlive');
+    expect(await index()).toBe(keepAlive?.[1]);
+    await settled({ type: 'CALL.TERMINATED', at: Date.now() });
+    expect(await deferred()).toEqual([]);
     expect(await core.redis.zscore(outboxIndexKey(prefix), 'announced-1')).toBeNull();
   });
 });

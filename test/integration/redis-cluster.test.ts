@@ -7,7 +7,9 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callKeys } from '../../src/redis/keys.js';
+import { callKeys, outboxIndexKey } from '../../src/redis/keys.js';
+import { deferLeadMs } from '../../src/calls/outbox-sweeper.js';
+import { QUEUE } from '../../src/queues/jobs.js';
 import type { CallDetail, CallSummary } from '../../src/admin/call-view.js';
 import { readSse } from '../../src/cli/sse.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
@@ -237,5 +239,57 @@ describe('on a three-master Redis Cluster', () => {
       { persist: { allowed: true, stopGen: undefined }, speakers: 'unchanged' },
       { persist: { allowed: false, stopGen: undefined }, speakers: undefined },
     ]);
+  });
+
+  it('hands a deferred timer start to BullMQ through the sweepers, the index on another master', async () => {
+    const index = outboxIndexKey(system.prefix);
+    const callId = await callIdOn(
+      (await ownerOf(index)) === cluster.ports[0] ? cluster.ports[1]! : cluster.ports[0]!,
+      'deferred',
+    );
+    expect(await ownerOf(callKeys(system.prefix, callId).deferred)).not.toBe(await ownerOf(index));
+    // committed by a process that died before acknowledging (the ingress and worker sweep)
+    const lead = deferLeadMs(system.config.outboxSweepIntervalMs);
+    const fireAt = Date.now() + lead + 1500;
+    const jobId = `${callId}-keepAlive-g3`;
+    const effect = {
+      queue: QUEUE.timers,
+      name: 'keepAlive' as const,
+      jobId,
+      data: {
+        callId,
+        timerId: 'keepAlive' as const,
+        event: 'TIMER.KEEPALIVE_DUE' as const,
+        gen: 3,
+      },
+      fireAt,
+    };
+    const committed = await system.core.store.commit({
+      callId,
+      expectedVersion: 0,
+      snapshot: { fake: true },
+      state: 'answering',
+      done: false,
+      persist: false,
+      effects: [],
+      deferred: [{ score: fireAt - lead - system.config.outboxGraceMs, effect }],
+      announceAt: Date.now() - 60_000,
+    });
+    expect(committed.kind).toBe('committed');
+    expect(await system.core.queues.timers.getJob(jobId)).toBeUndefined();
+    const job = await eventually(
+      async () => system.core.queues.timers.getJob(jobId),
+      lead + 3000,
+      'the hand-over',
+    );
+    expect(Date.now()).toBeLessThan(fireAt);
+    // the fake call cannot take the fire: remove the job before it is due
+    await job.remove();
+    expect(await system.core.store.readDeferred(callId)).toEqual([]);
+    await eventually(
+      async () => ((await system.core.redis.zscore(index, callId)) === null ? true : undefined),
+      3000,
+      'the call to leave the index',
+    );
   });
 });

@@ -9,8 +9,8 @@
 -- finished call's history is given the record's retention.
 --
 -- KEYS[1] call hash  KEYS[2] dedup marker  KEYS[3] outbox stream  KEYS[4] record
--- KEYS[5] history list
--- KEYS[6..] markers of the timers this transition cancels (all {callId}; see queues/producer.ts)
+-- KEYS[5] history list       KEYS[6] deferred timer starts (hash jobId → "<score> <effect>")
+-- KEYS[7..] markers of the timers this transition cancels (all {callId}; see queues/producer.ts)
 -- ARGV[1] expected version   ARGV[2] snapshot JSON   ARGV[3] dedup TTL ms ('' = no dedup)
 -- ARGV[4] machine version    ARGV[5] state name      ARGV[6] status ('active' | 'done')
 -- ARGV[7] retention ms of a finished call            ARGV[8] media may be persisted ('1'|'0')
@@ -21,7 +21,13 @@
 -- ARGV[14] how long a timer cancel is remembered, s ('' when there is none)
 -- ARGV[15] history entry JSON      ARGV[16] history cap (entries kept)
 -- ARGV[17] summary JSON of the call for the operator's list
--- returns {newVersion, 'ok'[, outboxId]} | {-1, 'duplicate'} | {-2, currentVersion}
+-- ARGV[18] n, the number of timer starts deferred by this transition; ARGV[19 .. 18+2n] their
+--          jobId, "<score> <effect JSON>" pairs; then the job ids of the cancels, one per KEYS[7..]
+-- returns {newVersion, 'ok', outboxId or '', job ids of cancels whose start was still deferred...}
+--       | {-1, 'duplicate'} | {-2, currentVersion}
+--
+-- A cancel whose start is still deferred drops it: that start never reaches BullMQ, so the
+-- cancel needs neither its marker nor a removal (the caller skips it).
 --
 -- Every redis.call here is a server command on the hot path (docs/benchmarks.md, B3): the
 -- first commit's trace and the summary ride in the HSET, and a transition's effects share one
@@ -47,16 +53,27 @@ redis.call('HSET', KEYS[1], unpack(fields))
 if redis.call('RPUSH', KEYS[5], ARGV[15]) > tonumber(ARGV[16]) then
   redis.call('LTRIM', KEYS[5], -tonumber(ARGV[16]), -1)
 end
-local result = {nextVersion, 'ok'}
+local result = {nextVersion, 'ok', ''}
 if ARGV[13] ~= '' then
   result[3] = redis.call('XADD', KEYS[3], '*', 'effects', ARGV[13])
 end
-for i = 6, #KEYS do
-  redis.call('SET', KEYS[i], '1', 'EX', ARGV[14])
+local deferred = tonumber(ARGV[18])
+local cancels = 18 + 2 * deferred
+for i = 7, #KEYS do
+  local jobId = ARGV[cancels + i - 6]
+  if redis.call('HDEL', KEYS[6], jobId) == 1 then
+    result[#result + 1] = jobId
+  else
+    redis.call('SET', KEYS[i], '1', 'EX', ARGV[14])
+  end
+end
+for i = 1, deferred do
+  redis.call('HSET', KEYS[6], ARGV[17 + 2 * i], ARGV[18 + 2 * i])
 end
 if ARGV[6] == 'done' then
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   redis.call('PEXPIRE', KEYS[3], ARGV[7])
+  redis.call('PEXPIRE', KEYS[6], ARGV[7])
   redis.call('PEXPIRE', KEYS[5], ARGV[9] ~= '' and ARGV[10] or ARGV[7])
 end
 if ARGV[9] ~= '' then

@@ -1,0 +1,261 @@
+/**
+ * Timer starts due much later stay with their call (a small hash beside its outbox) instead of
+ * going to BullMQ at once: a sweeper hands each over shortly before it is due, and a cancel
+ * committed before that drops it, so a timer that is disarmed soon costs BullMQ nothing. Real
+ * Redis, real BullMQ, the real sweeper and timer processor.
+ */
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallEvent } from '../../machines/call.js';
+import { deferLeadMs } from '../../src/calls/outbox-sweeper.js';
+import { QUEUE, type TimerJob } from '../../src/queues/jobs.js';
+import { callKeys, outboxIndexKey, queuePrefix } from '../../src/redis/keys.js';
+import { createCore, type Core } from '../../src/roles/core.js';
+import { createTimerProcessor } from '../../workers/timers.js';
+import { incoming } from '../helpers/call-events.js';
+import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { callReaches, eventually, placeEstablished, startSystem } from '../helpers/system.js';
+
+const SWEEP = { outboxSweepIntervalMs: 50, outboxGraceMs: 100 };
+/** With SWEEP, a start is deferred when due ≥ 2 × 1,100 ms away, handed over 1,100 ms before. */
+const LEAD = deferLeadMs(SWEEP.outboxSweepIntervalMs);
+
+const prefix = uniquePrefix('deferred');
+let core: Core;
+let redis: Redis;
+let n = 0;
+
+beforeAll(async () => {
+  core = createCore(
+    { redisUrl: testRedisUrl(), redisKeyPrefix: prefix, ...SWEEP },
+    pino({ level: 'silent' }),
+  );
+  await core.ready();
+  redis = plainRedis();
+});
+afterAll(async () => {
+  await core.queues.timers.obliterate({ force: true }).catch(() => undefined);
+  await core.queues.graph.obliterate({ force: true }).catch(() => undefined);
+  await core.close();
+  await deleteByPrefix(redis, prefix);
+  await redis.quit();
+});
+
+/** An invite whose answer deadline is `inMs` away. */
+const inviteDue = (callId: string, inMs: number): CallEvent => {
+  const at = Date.now();
+  return { ...incoming(callId, at), deadlineAt: at + inMs };
+};
+
+const timerJobs = async () => {
+  const counts = await core.queues.timers.getJobCounts();
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+};
+
+const indexScore = async (callId: string) =>
+  redis.zscore(outboxIndexKey(prefix), callId).then((s) => (s === null ? null : Number(s)));
+
+describe('deferred timer starts', () => {
+  it('keeps a far answer deadline out of BullMQ, and the answer drops it without a removal', async () => {
+    const callId = `far-${++n}`;
+    const before = await timerJobs();
+    const invited = await core.runtime.applyEvent(callId, inviteDue(callId, 5000));
+    expect(invited).toMatchObject({ outcome: 'committed', effects: 3 });
+    const [deadline, ...rest] = await core.store.readDeferred(callId);
+    expect(rest).toEqual([]);
+    expect(deadline?.effect).toMatchObject({
+      name: 'answerDeadline',
+      jobId: `${callId}-answerDeadline-g2`,
+    });
+    // handed over LEAD before it fires: the sweepers visit GRACE after the score
+    const fireAt = (deadline!.effect as { fireAt: number }).fireAt;
+    expect(deadline!.score).toBe(fireAt - LEAD - SWEEP.outboxGraceMs);
+    // the acknowledgement moves the call's index entry to that score
+    await core.store.flushAcks();
+    await eventually(
+      async () => ((await indexScore(callId)) === deadline!.score ? true : undefined),
+      1000,
+      'the index entry moved to the deferred start',
+    );
+    const answered = await core.runtime.applyEvent(callId, {
+      type: 'GRAPH.ANSWER_ACCEPTED',
+      at: Date.now(),
+      attempts: 1,
+    });
+    expect(answered.outcome).toBe('committed');
+    // the deadline's cancel found its start still deferred: no marker, nothing removed, and
+    // the keep-alive armed by the answer is deferred too (15 min away)
+    expect(
+      await redis.exists(callKeys(prefix, callId).cancelledTimer(`${callId}-answerDeadline-g2`)),
+    ).toBe(0);
+    expect((await core.store.readDeferred(callId)).map((d) => d.effect.name)).toEqual([
+      'keepAlive',
+    ]);
+    expect(await timerJobs()).toBe(before);
+  });
+
+  it('is handed to BullMQ by a sweeper shortly before it is due, and fires on time', async () => {
+    const callId = `fires-${++n}`;
+    const sweeper = core.sweepOutbox(SWEEP);
+    const fired: number[] = [];
+    const process = createTimerProcessor({ runtime: core.runtime });
+    const worker = new Worker<TimerJob>(
+      QUEUE.timers,
+      async (job) => {
+        if (job.data.callId === callId) fired.push(Date.now());
+        return process(job);
+      },
+      { connection: core.workerConnection(), prefix: queuePrefix(prefix) },
+    );
+    try {
+      await core.runtime.applyEvent(callId, inviteDue(callId, 3000));
+      const [deadline] = await core.store.readDeferred(callId);
+      const fireAt = (deadline!.effect as { fireAt: number }).fireAt;
+      const jobId = `${callId}-answerDeadline-g2`;
+      // not in BullMQ until LEAD before it is due
+      while (Date.now() < fireAt - LEAD - 150) {
+        expect(await core.queues.timers.getJob(jobId)).toBeUndefined();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const handed = await eventually(
+        async () => core.queues.timers.getJob(jobId),
+        2000,
+        'the hand-over',
+      );
+      expect(Date.now()).toBeLessThan(fireAt);
+      expect(await handed.getState()).toBe('delayed');
+      // the call without an answer fails on its deadline, fired by BullMQ
+      const failed = await eventually(
+        async () => {
+          const call = await core.runtime.getCall(callId);
+          return call?.snapshot.status === 'done' ? call : undefined;
+        },
+        5000,
+        'the deadline to fire',
+      );
+      expect(failed.snapshot.context.failure?.reason).toBe('answer-deadline-missed');
+      expect(fired).toHaveLength(1);
+      expect(fired[0]).toBeGreaterThanOrEqual(fireAt);
+      expect(fired[0]! - fireAt).toBeLessThan(1000);
+      // handed over and finished: nothing deferred, and the call has left the index
+      expect(await core.store.readDeferred(callId)).toEqual([]);
+      await core.store.flushAcks();
+      await eventually(
+        async () => ((await indexScore(callId)) === null ? true : undefined),
+        2000,
+        'the call to leave the index',
+      );
+    } finally {
+      await worker.close();
+      await sweeper.close();
+    }
+  });
+
+  it('survives its committer: a sweeper finds the call, waits for the start and hands it over', async () => {
+    const callId = `orphan-${++n}`;
+    const now = Date.now();
+    const fireAt = now + 2 * LEAD + 500;
+    const effect = {
+      queue: QUEUE.timers,
+      name: 'keepAlive' as const,
+      jobId: `${callId}-keepAlive-g7`,
+      data: {
+        callId,
+        timerId: 'keepAlive' as const,
+        event: 'TIMER.KEEPALIVE_DUE' as const,
+        gen: 7,
+      },
+      fireAt,
+    };
+    const score = fireAt - LEAD - SWEEP.outboxGraceMs;
+    // a commit announced and written by a process that died before its acknowledgement
+    const result = await core.store.commit({
+      callId,
+      expectedVersion: 0,
+      snapshot: { fake: true },
+      state: 'answering',
+      done: false,
+      persist: false,
+      effects: [],
+      deferred: [{ score, effect }],
+      announceAt: now - 5000,
+    });
+    expect(result).toMatchObject({ kind: 'committed', outboxIds: [], dropped: [] });
+    // a value nobody could have written is skipped, not fatal
+    await redis.hset(callKeys(prefix, callId).deferred, 'junk', 'not-a-score');
+    const sweeper = core.sweepOutbox(SWEEP);
+    try {
+      await eventually(
+        async () => ((await indexScore(callId)) === score ? true : undefined),
+        2000,
+        'the sweeper to move the entry to the start',
+      );
+      expect(await core.queues.timers.getJob(effect.jobId)).toBeUndefined();
+      const job = await eventually(
+        async () => core.queues.timers.getJob(effect.jobId),
+        4 * LEAD,
+        'the hand-over',
+      );
+      expect(Date.now()).toBeLessThan(fireAt);
+      expect(job.data).toMatchObject({ callId, gen: 7 });
+      expect((await core.store.readDeferred(callId)).map((d) => d.effect.jobId)).toEqual([]);
+    } finally {
+      await sweeper.close();
+    }
+  });
+
+  it('cancels a start that a sweeper already handed over the usual way (marker and removal)', async () => {
+    const callId = `late-${++n}`;
+    await core.runtime.applyEvent(callId, inviteDue(callId, 2 * LEAD + 100));
+    const jobId = `${callId}-answerDeadline-g2`;
+    const sweeper = core.sweepOutbox(SWEEP);
+    try {
+      await eventually(async () => core.queues.timers.getJob(jobId), 4 * LEAD, 'the hand-over');
+    } finally {
+      await sweeper.close();
+    }
+    const answered = await core.runtime.applyEvent(callId, {
+      type: 'GRAPH.ANSWER_ACCEPTED',
+      at: Date.now(),
+      attempts: 1,
+    });
+    expect(answered.outcome).toBe('committed');
+    expect(await redis.exists(callKeys(prefix, callId).cancelledTimer(jobId))).toBe(1);
+    await eventually(
+      async () => ((await core.queues.timers.getJob(jobId)) === undefined ? true : undefined),
+      2000,
+      'the job removed',
+    );
+  });
+});
+
+describe('deferred keep-alives in a running system', () => {
+  it('keep a call alive past the platform timeout, each handed to BullMQ before it is due', async () => {
+    // sweeps every 100 ms: a start is deferred when ≥ 2.4 s away; keep-alives every 2.5 s, and
+    // the simulator drops a call without one for 4 s
+    const system = await startSystem({
+      name: 'deferred-keepalive',
+      env: {
+        OUTBOX_SWEEP_INTERVAL_MS: '100',
+        OUTBOX_GRACE_MS: '200',
+        KEEPALIVE_INTERVAL_MS: '2500',
+        MEDIA_ARRIVAL_TIMEOUT_MS: '600000',
+      },
+      sim: { keepAliveTimeoutMs: 4000 },
+    });
+    try {
+      const call = await placeEstablished(system);
+      const deferred = await system.core.store.readDeferred(call.id);
+      expect(deferred.map((d) => d.effect.name)).toContain('keepAlive');
+      await new Promise((r) => setTimeout(r, 8000));
+      expect(call.state).toBe('established');
+      expect(call.keepAlives.length).toBeGreaterThanOrEqual(3);
+      const state = await callReaches(system, call.id, 'established', 1000);
+      expect(state.snapshot.context.keepAlive.sent).toBeGreaterThanOrEqual(3);
+    } finally {
+      await system.close();
+    }
+  }, 20_000);
+});
