@@ -14,7 +14,13 @@ import { Redis } from 'ioredis';
 import type { CallEvent } from '../../machines/call.js';
 import { pino } from 'pino';
 import { outboxIndexKey, queuePrefix } from '../../src/redis/keys.js';
-import { startOutboxSweeper, type OutboxSweeperOptions } from '../../src/calls/outbox-sweeper.js';
+import {
+  deferLeadMs,
+  startOutboxSweeper,
+  SWEEP_GRACE_MS_DEFAULT,
+  SWEEP_INTERVAL_MS_DEFAULT,
+  type OutboxSweeperOptions,
+} from '../../src/calls/outbox-sweeper.js';
 import { createCallRuntime } from '../../src/calls/runtime.js';
 import { createSnapshotStore } from '../../src/calls/snapshot-store.js';
 import { transitionFeed } from '../../src/calls/transition-feed.js';
@@ -184,6 +190,12 @@ async function measure(servers: Servers, calls: number, run: number): Promise<B3
     store,
     queues,
     feed: transitionFeed(redis, prefix, 10_000, store),
+    // as in src/roles/core.ts with the default sweep timing: starts due much later are kept
+    // with the call until a sweeper hands them over
+    deferTimers: {
+      leadMs: deferLeadMs(SWEEP_INTERVAL_MS_DEFAULT),
+      graceMs: SWEEP_GRACE_MS_DEFAULT,
+    },
   });
   const peer = naivePeer(redis, `${prefix}-peer`);
   try {
