@@ -15,6 +15,7 @@ import { callKeys, outboxIndexKey, transitionsKey } from '../../src/redis/keys.j
 import { transitionFeed, type TransitionEvent } from '../../src/calls/transition-feed.js';
 import { commitScript, forgetIfDrainedScript } from '../../src/redis/scripts.js';
 import { eventually } from '../helpers/system.js';
+import { fakeFirstCommit } from '../helpers/commits.js';
 
 let server: LocalRedis;
 let redis: Redis;
@@ -38,16 +39,8 @@ const answer = (callId: string): EffectRecord => ({
   data: { op: 'answer', callId, tenantId: 't1', deadlineAt: Date.now() + 5000 },
 });
 
-const request = (callId: string, effects: EffectRecord[]): CommitRequest => ({
-  callId,
-  expectedVersion: 0,
-  snapshot: { fake: true },
-  state: 'answering',
-  done: false,
-  persist: false,
-  effects,
-  announceAt: 1234,
-});
+const request = (callId: string, effects: EffectRecord[]): CommitRequest =>
+  fakeFirstCommit(callId, { effects, announceAt: 1234 });
 
 /** A store with `ackDelayMs`, and the outbox ids of a first commit of `callId` with one effect. */
 async function storeWithCommit(callId: string, ackDelayMs: number) {

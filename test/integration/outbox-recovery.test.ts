@@ -14,6 +14,7 @@ import { startOutboxSweeper } from '../../src/calls/outbox-sweeper.js';
 import { createCore, type Core } from '../../src/roles/core.js';
 import { freePort } from '../../src/dev/local-redis.js';
 import { incoming } from '../helpers/call-events.js';
+import { fakeFirstCommit } from '../helpers/commits.js';
 import type { CallEvent } from '../../machines/call.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { killAll, startRoleProcess } from '../helpers/role-process.js';
@@ -49,15 +50,7 @@ describe('the outbox sweeper', () => {
       },
     ];
     await core.redis.zadd(outboxIndexKey(prefix), announcedAt, callId);
-    const result = await core.store.commit({
-      callId,
-      expectedVersion: 0,
-      snapshot: { fake: true },
-      state: 'answering',
-      done: false,
-      persist: false,
-      effects,
-    });
+    const result = await core.store.commit(fakeFirstCommit(callId, { effects }));
     expect(result.kind).toBe('committed');
   }
 

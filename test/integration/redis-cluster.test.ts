@@ -9,12 +9,12 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callKeys, outboxIndexKey } from '../../src/redis/keys.js';
 import { deferLeadMs } from '../../src/calls/outbox-sweeper.js';
-import { QUEUE } from '../../src/queues/jobs.js';
 import type { CallDetail, CallSummary } from '../../src/admin/call-view.js';
 import { readSse } from '../../src/cli/sse.js';
 import { createMediaSessionStore } from '../../src/media/session-store.js';
 import type { PlaceCallOptions } from '@cr-orchestrator/teams-simulator';
 import { startRedisCluster, type LocalCluster } from '../helpers/redis-cluster.js';
+import { fakeFirstCommit, keepAliveStart } from '../helpers/commits.js';
 import {
   callReaches,
   eventually,
@@ -251,30 +251,15 @@ describe('on a three-master Redis Cluster', () => {
     // committed by a process that died before acknowledging (the ingress and worker sweep)
     const lead = deferLeadMs(system.config.outboxSweepIntervalMs);
     const fireAt = Date.now() + lead + 1500;
-    const jobId = `${callId}-keepAlive-g3`;
-    const effect = {
-      queue: QUEUE.timers,
-      name: 'keepAlive' as const,
-      jobId,
-      data: {
-        callId,
-        timerId: 'keepAlive' as const,
-        event: 'TIMER.KEEPALIVE_DUE' as const,
-        gen: 3,
-      },
-      fireAt,
-    };
-    const committed = await system.core.store.commit({
-      callId,
-      expectedVersion: 0,
-      snapshot: { fake: true },
-      state: 'answering',
-      done: false,
-      persist: false,
-      effects: [],
-      deferred: [{ score: fireAt - lead - system.config.outboxGraceMs, effect }],
-      announceAt: Date.now() - 60_000,
-    });
+    const effect = keepAliveStart(callId, 3, fireAt);
+    const { jobId } = effect;
+    const committed = await system.core.store.commit(
+      fakeFirstCommit(callId, {
+        effects: [],
+        deferred: [{ score: fireAt - lead - system.config.outboxGraceMs, effect }],
+        announceAt: Date.now() - 60_000,
+      }),
+    );
     expect(committed.kind).toBe('committed');
     expect(await system.core.queues.timers.getJob(jobId)).toBeUndefined();
     const job = await eventually(
@@ -285,7 +270,11 @@ describe('on a three-master Redis Cluster', () => {
     expect(Date.now()).toBeLessThan(fireAt);
     // the fake call cannot take the fire: remove the job before it is due
     await job.remove();
-    expect(await system.core.store.readDeferred(callId)).toEqual([]);
+    await eventually(
+      async () => ((await system.core.store.readDeferred(callId)).length === 0 ? true : undefined),
+      1000,
+      'the deferred entry dropped',
+    );
     await eventually(
       async () => ((await system.core.redis.zscore(index, callId)) === null ? true : undefined),
       3000,
