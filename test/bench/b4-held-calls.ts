@@ -130,6 +130,7 @@ function keyKind(key: string, callId: string): string {
   if (key.includes(':dedup:')) return 'dedup markers (one per delivery or job report)';
   if (key.includes(':timer-cancelled:')) return 'timer-cancel memory';
   if (key.endsWith(':history')) return 'history';
+  if (key.endsWith(':deferred')) return 'timer starts kept until shortly before due';
   if (key.includes(':graph:')) return 'Graph jobs (kept an hour once done)';
   if (key.includes(':timers:')) return 'timer jobs (pending)';
   return 'other';
