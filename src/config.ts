@@ -147,6 +147,10 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBOX_SWEEP_INTERVAL_MS: int(50, 60_000).default(500),
   OUTBOX_GRACE_MS: int(100, 60_000).default(1000),
+  DEFER_TIMERS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   SHUTDOWN_GRACE_MS: int(2000, 600_000).default(20_000),
   SHUTDOWN_DELAY_MS: int(0, 120_000).default(0),
   FAULT_CRASH_AFTER_COMMIT: z
@@ -273,6 +277,12 @@ export interface Config {
   /** An outbox entry older than this is re-driven by any replica. @default 1000 */
   outboxGraceMs: number;
   /**
+   * Keep timer starts due much later with the call until a sweeper hands them to BullMQ shortly
+   * before they are due. Off while processes of a build without it still sweep (a rolling
+   * upgrade): their sweepers would drop the index entry that leads to a kept start. @default true
+   */
+  deferTimers: boolean;
+  /**
    * SIGTERM → exit, every stage included; the process forces its exit after it. Every stage's
    * deadline derives from it (src/process/shutdown.ts). @default 20000
    */
@@ -397,6 +407,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     outboxSweepIntervalMs: e.OUTBOX_SWEEP_INTERVAL_MS,
     outboxGraceMs: e.OUTBOX_GRACE_MS,
+    deferTimers: e.DEFER_TIMERS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     faultCrashAfterCommit: e.FAULT_CRASH_AFTER_COMMIT,

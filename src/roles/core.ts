@@ -53,6 +53,7 @@ export type CoreConfig = Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
       | 'recentCallsMax'
       | 'outboxSweepIntervalMs'
       | 'outboxGraceMs'
+      | 'deferTimers'
     >
   >;
 
@@ -120,10 +121,14 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     store,
     queues,
     // the sweepers of this deployment hand deferred timer starts to BullMQ (same defaults)
-    deferTimers: {
-      leadMs: deferLeadMs(config.outboxSweepIntervalMs ?? SWEEP_INTERVAL_MS_DEFAULT),
-      graceMs: config.outboxGraceMs ?? SWEEP_GRACE_MS_DEFAULT,
-    },
+    ...(config.deferTimers === false
+      ? {}
+      : {
+          deferTimers: {
+            leadMs: deferLeadMs(config.outboxSweepIntervalMs ?? SWEEP_INTERVAL_MS_DEFAULT),
+            graceMs: config.outboxGraceMs ?? SWEEP_GRACE_MS_DEFAULT,
+          },
+        }),
     onEnqueueError: (err, callId) =>
       logger.error({ err, callId }, 'effects committed but not enqueued; left in the outbox'),
     ...(config.faultCrashAfterCommit

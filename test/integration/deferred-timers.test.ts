@@ -223,6 +223,25 @@ describe('deferred timer starts', () => {
   });
 });
 
+describe('DEFER_TIMERS=false (a rolling upgrade from a build without deferral)', () => {
+  it('hands every timer start to BullMQ at once', async () => {
+    const off = createCore(
+      { redisUrl: testRedisUrl(), redisKeyPrefix: prefix, ...SWEEP, deferTimers: false },
+      pino({ level: 'silent' }),
+    );
+    try {
+      await off.ready();
+      const callId = `now-${++n}`;
+      await off.runtime.applyEvent(callId, inviteDue(callId, 5000));
+      expect(await off.store.readDeferred(callId)).toEqual([]);
+      const job = await off.queues.timers.getJob(`${callId}-answerDeadline-g2`);
+      expect(await job?.getState()).toBe('delayed');
+    } finally {
+      await off.close();
+    }
+  });
+});
+
 describe('deferred keep-alives in a running system', () => {
   it('keep a call alive past the platform timeout, each handed to BullMQ before it is due', async () => {
     // sweeps every 100 ms: a start is deferred when ≥ 2.4 s away; keep-alives every 2.5 s, and
