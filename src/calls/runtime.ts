@@ -250,8 +250,8 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
       // reply waits for one round trip rather than one per effect.
       // a cancel whose start was still deferred dropped it: BullMQ never had it
       const dropped = new Set(result.dropped);
-      const now = dropped.size > 0 ? effects.filter((e) => !dropped.has(e.jobId)) : effects;
-      await Promise.all(now.map((effect) => deps.queues.enqueue(effect, ride)));
+      const toEnqueue = dropped.size > 0 ? effects.filter((e) => !dropped.has(e.jobId)) : effects;
+      await Promise.all(toEnqueue.map((effect) => deps.queues.enqueue(effect, ride)));
       // the acknowledgement also drops the call from the outbox index once its outbox is empty
       deps.store.ackOutboxSoon(callId, result.outboxIds, riders, announceAt);
     } catch (error) {
