@@ -115,7 +115,7 @@ export const ADMIN_OPENAPI = {
         responses: {
           '200': {
             description:
-              '`event: transition` with `id:` (resumable) and `data:` a Transition; a `: heartbeat` comment when idle; `event: truncated` when a resume missed more than is replayed',
+              'A `: connected` comment first, once every transition committed afterwards will be sent; then `event: transition` with `id:` (resumable) and `data:` a Transition; a `: heartbeat` comment when idle; `event: truncated` when a resume missed more than is replayed',
             content: { 'text/event-stream': { schema: ref('Transition') } },
           },
           '400': error('Bad Last-Event-ID or callId'),

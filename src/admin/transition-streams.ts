@@ -1,7 +1,8 @@
 /**
  * The operator's live feed on this replica: each open `GET /admin/api/events` reads the shared
  * stream of transitions (src/calls/transition-feed.ts) with its own blocking connection, so it
- * sees every replica's commits. A resume (`Last-Event-ID`) replays what came after that id,
+ * sees every replica's commits. Its first item (`open`) comes once its start point is fixed, so
+ * a client told the stream is open misses nothing committed after that. A resume (`Last-Event-ID`) replays what came after that id,
  * at most `replayMax` entries (the newest; a gap is said with a `truncated` item). A read that
  * finds nothing within `heartbeatMs` yields a heartbeat. `closeAll()` ends every open feed
  * (drain): the blocked read is cut by closing its connection, so a drain never waits on it.
@@ -11,6 +12,11 @@ import { transitionsKey } from '../redis/keys.js';
 import type { TransitionEvent } from '../calls/transition-feed.js';
 
 export type FeedItem =
+  /**
+   * The feed's start point is fixed: every transition committed from now on will be sent. First
+   * item of every feed, so a client told the stream is open misses nothing committed after.
+   */
+  | { kind: 'open' }
   | { kind: 'transition'; id: string; data: TransitionEvent }
   | { kind: 'heartbeat' }
   /** The resume point is older than what is replayed: some transitions are not sent. */
@@ -96,6 +102,7 @@ export function createTransitionStreams(options: TransitionStreamsOptions): Tran
       // where to read on from: the newest entry now, after the replay of what was missed
       const newest = await redis.xrevrange(key, '+', '-', 'COUNT', after ? replayMax : 1);
       let last = newest[0]?.[0] ?? '0-0';
+      yield { kind: 'open' };
       if (after) {
         const missed = newest.filter(([id]) => afterId(id, after)).reverse();
         const oldest = newest.at(-1)?.[0];

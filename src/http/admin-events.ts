@@ -43,12 +43,13 @@ export function eventsRoute(
       c,
       async (stream) => {
         stream.onAbort(() => controller.abort());
-        // a first line at once, so a client knows the stream is open before anything happens
-        await stream.write(': connected\n\n');
         const feed = streams.subscribe({ after, callId, signal: controller.signal });
         for await (const item of feed) {
           if (stream.aborted || stream.closed) break;
-          if (item.kind === 'heartbeat') await stream.write(': heartbeat\n\n');
+          // a first line once the feed's start point is fixed: a client that saw it misses
+          // nothing committed afterwards (sent before that, a commit in between was lost)
+          if (item.kind === 'open') await stream.write(': connected\n\n');
+          else if (item.kind === 'heartbeat') await stream.write(': heartbeat\n\n');
           else if (item.kind === 'truncated')
             await stream.writeSSE({ event: 'truncated', data: '{}' });
           else

@@ -1,7 +1,8 @@
 /**
  * The live feed's connections on a real socket and a real Redis: a client that goes away frees
  * its blocking Redis connection at once, the per-process cap answers 503, a resume from an id
- * older than the replay bound says `truncated`, and `closeAll` ends every feed.
+ * older than the replay bound says `truncated`, a client told the stream is open misses nothing
+ * committed afterwards (even when the feed's first read is slow), and `closeAll` ends every feed.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,8 @@ let redis: Redis;
 let streams: TransitionStreams;
 let server: ServerType;
 let url: string;
+/** Delay of each feed connection's first read (where it fixes its start point), in ms. */
+let slowStartMs = 0;
 
 beforeAll(async () => {
   redis = plainRedis();
@@ -37,6 +40,14 @@ beforeAll(async () => {
     connect: () => {
       const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
       opened.push(connection);
+      const delay = slowStartMs;
+      if (delay > 0) {
+        const read = connection.xrevrange.bind(connection);
+        connection.xrevrange = (async (...args: Parameters<typeof read>) => {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          return read(...args);
+        }) as typeof read;
+      }
       return connection;
     },
   });
@@ -111,6 +122,38 @@ describe('the live feed on a real socket', () => {
       3000,
     );
     second.close();
+    await eventually(() => (streams.open === 0 ? true : undefined), 5000, 'no open feeds');
+  });
+
+  it('says the stream is open only once its start point is fixed: nothing after it is missed', async () => {
+    slowStartMs = 300;
+    const feed = open();
+    await eventually(
+      () =>
+        feed.items.some((i) => i.kind === 'comment' && i.text === 'connected') ? true : undefined,
+      5000,
+      'the stream to open',
+    );
+    slowStartMs = 0;
+    await transitionFeed(redis, prefix, 1000).publish({
+      callId: 'c0',
+      tenantId: 't',
+      live: true,
+      seq: 1,
+      event: 'E',
+      from: 'a',
+      to: 'b',
+      at: 1,
+    });
+    const got = await eventually(
+      () => feed.items.find((i) => i.kind === 'message' && i.event === 'transition'),
+      3000,
+      'the transition committed right after the stream opened',
+    );
+    expect(got.kind === 'message' && (JSON.parse(got.data) as { callId: string }).callId).toBe(
+      'c0',
+    );
+    feed.close();
     await eventually(() => (streams.open === 0 ? true : undefined), 5000, 'no open feeds');
   });
 
