@@ -5,8 +5,9 @@
  * as those variables say (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`, …).
  *
  * No loader hook is needed: nothing is monkey-patched. HTTP server spans come from @hono/otel,
- * the Graph client's fetch is traced by instrumentation-undici through diagnostics_channel,
- * and the rest (applyEvent, commits, jobs, media) is traced by our own spans. Instruments are
+ * the Graph client's requests (sent with undici, src/graph/transport.ts) are traced by
+ * instrumentation-undici through diagnostics_channel, and the rest (applyEvent, commits, jobs,
+ * media) is traced by our own spans. Instruments are
  * created by factories that run after this, so they bind to the real meter provider.
  *
  * `PROMETHEUS_PORT` adds a pull endpoint (`/metrics`) next to, or instead of, the OTLP push.

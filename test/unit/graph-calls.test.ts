@@ -2,14 +2,18 @@
  * The Graph client against a real HTTP server on loopback answering in the shapes real Graph
  * uses: every 2xx is success whatever its body and content type (the empty 202 labelled
  * `application/json` of microsoftgraph/msgraph-sdk-javascript#156 included), and an error keeps
- * its status and a readable message whatever its body is.
+ * its status and a readable message whatever its body is. The transport under the client: the
+ * headers Graph expects, redirects followed, a body read only up to its bound, an abort.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphCalls, type GraphCalls } from '../../src/graph/calls.js';
 import { GraphCallError } from '../../src/graph/errors.js';
+import { GRAPH_RESPONSE_MAX_BYTES } from '../../src/graph/transport.js';
+import { testTls } from '../helpers/system.js';
 
 interface Shape {
   status: number;
@@ -26,14 +30,20 @@ const corpus = JSON.parse(
 };
 
 let next: Shape = { status: 202 };
+/** Answers instead of `next` while set. */
+let custom: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 let server: Server;
 let graph: GraphCalls;
 const requests: string[] = [];
+const seen: Array<{ url: string; headers: IncomingMessage['headers']; body: string }> = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    req.resume();
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => seen.push({ url: req.url ?? '', headers: req.headers, body }));
+    if (custom) return custom(req, res);
     req.on('end', () => {
       res.writeHead(next.status, next.headers ?? {});
       res.end(next.body);
@@ -134,5 +144,133 @@ describe('Graph errors', () => {
     });
     const e = await dead.keepAlive('t1', 'c', AbortSignal.timeout(5000)).catch((x: unknown) => x);
     expect(e).toMatchObject({ status: -1, retryable: true });
+  });
+});
+
+describe('the transport under the client', () => {
+  const withServer = async (
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+    run: () => Promise<void>,
+  ) => {
+    custom = handler;
+    try {
+      await run();
+    } finally {
+      custom = undefined;
+    }
+  };
+
+  it('sends the token, a client-request-id and the JSON body Graph expects (https)', async () => {
+    // the client adds the token and its telemetry headers for https hosts only
+    const got: Array<{ url: string; headers: IncomingMessage['headers']; body: string }> = [];
+    const tls = createHttpsServer(testTls(), (req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        got.push({ url: req.url ?? '', headers: req.headers, body });
+        res.writeHead(202, json);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = tls.address() as AddressInfo;
+      const secure = createGraphCalls({
+        graphBaseUrl: `https://127.0.0.1:${port}/v1.0`,
+        tokens: { getToken: (tenantId) => Promise.resolve(`token-of-${tenantId}`) },
+      });
+      await secure.keepAlive('t9', 'call-9', AbortSignal.timeout(5000));
+      const [request] = got;
+      expect(request!.url).toBe('/v1.0/communications/calls/call-9/keepAlive');
+      expect(request!.headers.authorization).toBe('Bearer token-of-t9');
+      expect(request!.headers['content-type']).toMatch(/^application\/json/);
+      expect(request!.headers['client-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(request!.headers.sdkversion).toMatch(/^graph-js\//);
+      expect(request!.body).toBe('{}');
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
+  });
+
+  it('follows a redirect on the same host, body included', async () => {
+    const before = seen.length;
+    await withServer(
+      (req, res) => {
+        req.resume();
+        req.on('end', () => {
+          if (req.url?.endsWith('/answer')) {
+            const { port } = server.address() as AddressInfo;
+            res.writeHead(307, { location: `http://127.0.0.1:${port}/v1.0/elsewhere/answer-here` });
+            res.end();
+          } else {
+            res.writeHead(202);
+            res.end();
+          }
+        });
+      },
+      () => answer(),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    const [first, second] = seen.slice(before);
+    expect(first!.url).toBe('/v1.0/communications/calls/call-1/answer');
+    expect(second!.url).toBe('/v1.0/elsewhere/answer-here');
+    expect(second!.body).toBe(first!.body);
+  });
+
+  it('reads a huge success body only up to its bound, and still succeeds', async () => {
+    let written = 0;
+    await withServer(
+      (req, res) => {
+        req.resume();
+        res.writeHead(200, json);
+        const chunk = Buffer.alloc(64 * 1024, 'a');
+        // far more than the bound; stops when the client closes the connection
+        const pump = () => {
+          while (written < 64 * 1024 * 1024) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      },
+      () => answer(),
+    );
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('an error with a huge body says its status and the body’s start', async () => {
+    const e = await withServer(
+      (req, res) => {
+        req.resume();
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end('x'.repeat(GRAPH_RESPONSE_MAX_BYTES * 4));
+      },
+      async () => {
+        throw await answer().then(
+          () => new Error('no error'),
+          (error: unknown) => error,
+        );
+      },
+    ).catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(GraphCallError);
+    expect(e).toMatchObject({ status: 502, retryable: true });
+    expect((e as Error).message).toMatch(/^Graph answered 502: x{200}$/);
+  });
+
+  it('an abort ends a request Graph never answers, as a retryable transport failure', async () => {
+    const started = Date.now();
+    const e = await withServer(
+      (req) => req.resume(), // never answers
+      async () => {
+        throw await graph.keepAlive('t1', 'call-1', AbortSignal.timeout(300)).then(
+          () => new Error('no error'),
+          (error: unknown) => error,
+        );
+      },
+    ).catch((error: unknown) => error);
+    expect(e).toMatchObject({ status: -1, retryable: true });
+    expect(Date.now() - started).toBeLessThan(4000);
   });
 });
