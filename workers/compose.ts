@@ -85,6 +85,7 @@ export function startWorkers(
       createGraphProcessor({
         graph,
         runtime: core.runtime,
+        callState: (callId) => core.store.state(callId),
         callbackUri,
         answerBody: (callId) =>
           buildAnswerBody(

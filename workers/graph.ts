@@ -31,6 +31,12 @@ export interface GraphWorkerDeps {
   runtime: Pick<CallRuntime, 'applyEvent'>;
   answerBody(callId: string): AnswerBody;
   callbackUri: string;
+  /**
+   * The call's committed state name (undefined for a call not stored). Read before an answer is
+   * sent again — a retry, or a job taken back from a worker that stopped, most often one that
+   * died with the request in flight — to learn whether Teams already acted on an earlier one.
+   */
+  callState?: (callId: string) => Promise<string | undefined>;
   now?: () => number;
   /** @default jobInstruments() on the global meter */
   instruments?: Pick<JobInstruments, 'effectsExpired'>;
@@ -160,6 +166,18 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
   const now = deps.now ?? Date.now;
   const metrics = deps.instruments ?? jobInstruments();
 
+  /** Whether the call still waits for its answer; when the state cannot be read, it does. */
+  async function answerSettled(callId: string): Promise<'waiting' | 'answered' | 'over'> {
+    let state: string | undefined;
+    try {
+      state = await deps.callState?.(callId);
+    } catch {
+      return 'waiting'; // the deadline is what matters: send rather than wait on Redis
+    }
+    if (state === undefined || state === 'answering') return 'waiting';
+    return state.startsWith('live') ? 'answered' : 'over';
+  }
+
   return async function processGraphJob(
     job: Job<StoredGraphJob>,
     _token?: string,
@@ -182,6 +200,14 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
         }
       }
     };
+    if (data.op === 'answer' && (job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0)) {
+      const settled = await answerSettled(data.callId);
+      // Teams is establishing the call: an earlier answer reached Graph. Sent again, it would be
+      // refused (the invite is gone: 404/8522) and that refusal would fail a call being set up.
+      if (settled === 'answered') return void (await report(operation.ok(now(), attempt)));
+      // answered, refused or ended without this job: nothing to send or report
+      if (settled === 'over') return;
+    }
     const left = data.deadlineAt - now();
     if (left <= 0) {
       metrics.effectsExpired.add(1, { [ATTR.graphOp]: data.op });

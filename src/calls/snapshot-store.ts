@@ -95,6 +95,8 @@ export interface SnapshotStore {
   commit(request: CommitRequest): Promise<CommitResult>;
   /** Whether a delivery with this dedup id was committed (its marker is still there). */
   seen(callId: string, dedupId: string): Promise<boolean>;
+  /** The call's committed state name (`live.establishing`), undefined for a call not stored. */
+  state(callId: string): Promise<string | undefined>;
   /** Drop outbox entries whose effects are safely in BullMQ. */
   ackOutbox(callId: string, ids: string[]): Promise<void>;
   /**
@@ -493,6 +495,10 @@ export function createSnapshotStore(
 
     async seen(callId, dedupId) {
       return (await redis.exists(keysOf(callId).dedup(dedupId))) === 1;
+    },
+
+    async state(callId) {
+      return (await redis.hget(keysOf(callId).call, 'state')) ?? undefined;
     },
 
     async ackOutbox(callId, ids) {

@@ -19,7 +19,10 @@ import {
 const NOW = 1_700_000_000_000;
 const REFUSED = 'Graph answered 403 (Forbidden): x';
 
-function harness(failure: GraphCallError | undefined) {
+function harness(
+  failure: GraphCallError | undefined,
+  callState?: (callId: string) => Promise<string | undefined>,
+) {
   const events: CallEvent[] = [];
   const sent: string[] = [];
   const args: unknown[][] = [];
@@ -46,6 +49,7 @@ function harness(failure: GraphCallError | undefined) {
       },
     },
     callbackUri: 'https://bot.example.com/api/calling',
+    ...(callState ? { callState } : {}),
     answerBody: () => ({
       callbackUri: '',
       acceptedModalities: ['audio'],
@@ -53,10 +57,15 @@ function harness(failure: GraphCallError | undefined) {
     }),
     now: () => NOW,
   });
-  const job = (data: Partial<StoredGraphJob> & Pick<StoredGraphJob, 'op'>, attemptsMade = 0) =>
+  const job = (
+    data: Partial<StoredGraphJob> & Pick<StoredGraphJob, 'op'>,
+    attemptsMade = 0,
+    stalledCounter = 0,
+  ) =>
     ({
       id: 'j1',
       attemptsMade,
+      stalledCounter,
       data: { callId: 'c1', tenantId: 't1', deadlineAt: NOW + 5000, ...data },
     }) as Job<StoredGraphJob>;
   return { events, sent, args, job, run: (j: Job<StoredGraphJob>) => processJob(j) };
@@ -221,5 +230,51 @@ describe('graph worker decisions', () => {
     const error = await h.run(h.job({ op: 'hangUp' }, 2)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryLaterError);
     expect((error as RetryLaterError).retryAfterMs).toBe(400);
+  });
+});
+
+describe('an answer sent again', () => {
+  const state = (value: string | undefined) => () => Promise.resolve(value);
+
+  it.each([
+    ['taken back from a stopped worker', 0, 1],
+    ['retried after a transport failure', 1, 0],
+  ])(
+    '%s: not sent when Teams is establishing the call, reported as accepted',
+    async (_name, attempts, stalled) => {
+      const h = harness(undefined, state('live.establishing'));
+      await h.run(h.job({ op: 'answer' }, attempts, stalled));
+      expect(h.sent).toEqual([]);
+      expect(h.events).toEqual([
+        expect.objectContaining({ type: 'GRAPH.ANSWER_ACCEPTED', attempts: attempts + 1 }),
+      ]);
+    },
+  );
+
+  it('not sent nor reported for a call that ended or failed meanwhile', async () => {
+    for (const ended of ['terminated', 'failed']) {
+      const h = harness(undefined, state(ended));
+      await h.run(h.job({ op: 'answer' }, 0, 1));
+      expect([h.sent, h.events]).toEqual([[], []]);
+    }
+  });
+
+  it('sent while the call still waits for it, or when its state cannot be read', async () => {
+    const waiting = harness(undefined, state('answering'));
+    await waiting.run(waiting.job({ op: 'answer' }, 0, 1));
+    expect(waiting.sent).toEqual(['answer']);
+    const unreadable = harness(undefined, () => Promise.reject(new Error('Redis is down')));
+    await unreadable.run(unreadable.job({ op: 'answer' }, 1, 0));
+    expect(unreadable.sent).toEqual(['answer']);
+  });
+
+  it('a first attempt never reads the state: the answer leaves at once', async () => {
+    let reads = 0;
+    const h = harness(undefined, () => {
+      reads += 1;
+      return Promise.resolve('live.established');
+    });
+    await h.run(h.job({ op: 'answer' }));
+    expect([h.sent, reads]).toEqual([['answer'], 0]);
   });
 });
