@@ -6,47 +6,30 @@
  * Graph processor reading the call's committed state; the Graph port records what is sent.
  */
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { GraphCalls } from '../../src/graph/calls.js';
 import { QUEUE, type StoredGraphJob } from '../../src/queues/jobs.js';
 import { queuePrefix } from '../../src/redis/keys.js';
-import { createCore, type Core } from '../../src/roles/core.js';
 import { stateName } from '../../src/calls/runtime.js';
 import { createGraphProcessor } from '../../workers/graph.js';
 import { incoming } from '../helpers/call-events.js';
-import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { fileCore } from '../helpers/core.js';
 import { eventually } from '../helpers/system.js';
 
-const prefix = uniquePrefix('answer-resend');
+const file = fileCore('answer-resend');
 const LOCK_MS = 400;
-let core: Core;
-let redis: Redis;
 const workers: Worker[] = [];
 let n = 0;
 
-beforeAll(async () => {
-  core = createCore(
-    { redisUrl: testRedisUrl(), redisKeyPrefix: prefix },
-    pino({ level: 'silent' }),
-  );
-  await core.ready();
-  redis = plainRedis();
-});
+// before the core closes (after-hooks run last registered first)
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.close(true)));
-  await core.queues.timers.obliterate({ force: true }).catch(() => undefined);
-  await core.queues.graph.obliterate({ force: true }).catch(() => undefined);
-  await core.close();
-  await deleteByPrefix(redis, prefix);
-  await redis.quit();
 });
 
 const worker = (processor: ConstructorParameters<typeof Worker<StoredGraphJob>>[1]) => {
   const w = new Worker<StoredGraphJob>(QUEUE.graph, processor, {
-    connection: core.workerConnection(),
-    prefix: queuePrefix(prefix),
+    connection: file.core.workerConnection(),
+    prefix: queuePrefix(file.prefix),
     lockDuration: LOCK_MS,
     stalledInterval: 200,
     maxStalledCount: 2,
@@ -79,7 +62,7 @@ function recordingGraph(sent: string[]): GraphCalls {
 async function answerTakenBack(meanwhile: (callId: string) => Promise<void>) {
   const callId = `resend-${++n}`;
   const at = Date.now();
-  await core.runtime.applyEvent(callId, { ...incoming(callId, at), deadlineAt: at + 20_000 });
+  await file.core.runtime.applyEvent(callId, { ...incoming(callId, at), deadlineAt: at + 20_000 });
   let inFlight: (() => void) | undefined;
   const taken = new Promise<void>((resolve) => (inFlight = resolve));
   const first = worker(async (job) => {
@@ -93,8 +76,8 @@ async function answerTakenBack(meanwhile: (callId: string) => Promise<void>) {
   const second = worker(
     createGraphProcessor({
       graph: recordingGraph(sent),
-      runtime: core.runtime,
-      callState: (id) => core.store.state(id),
+      runtime: file.core.runtime,
+      callState: (id) => file.core.store.state(id),
       callbackUri: 'https://bot.example.com/api/calling',
       answerBody: () => ({
         callbackUri: 'https://bot.example.com/api/calling',
@@ -105,7 +88,7 @@ async function answerTakenBack(meanwhile: (callId: string) => Promise<void>) {
   );
   const job = await eventually(
     async () => {
-      const jobs = await core.queues.graph.getJobs(['completed']);
+      const jobs = await file.core.queues.graph.getJobs(['completed']);
       return jobs.find((j) => j.data.callId === callId);
     },
     10_000,
@@ -120,20 +103,20 @@ describe('an answer job taken back from a stopped worker', () => {
   it('is not sent again when Teams is establishing the call, and counts as accepted', async () => {
     const { callId, sent } = await answerTakenBack(async (id) => {
       // the first request reached Graph: Teams says the call is being established
-      await core.runtime.applyEvent(id, { type: 'CALL.ESTABLISHING', at: Date.now() });
+      await file.core.runtime.applyEvent(id, { type: 'CALL.ESTABLISHING', at: Date.now() });
     });
     expect(sent).toEqual([]);
-    const call = await core.runtime.getCall(callId);
+    const call = await file.core.runtime.getCall(callId);
     expect(stateName(call!.snapshot)).toBe('live.establishing');
     expect(call!.snapshot.context.answeredAt).toBeGreaterThan(0);
-    const { entries } = await core.store.loadHistory(callId);
+    const { entries } = await file.core.store.loadHistory(callId);
     expect(entries.at(-1)).toMatchObject({ event: 'GRAPH.ANSWER_ACCEPTED' });
   });
 
   it('is sent when the call still waits for its answer', async () => {
     const { callId, sent } = await answerTakenBack(() => Promise.resolve());
     expect(sent).toEqual([`answer ${callId}`]);
-    const call = await core.runtime.getCall(callId);
+    const call = await file.core.runtime.getCall(callId);
     expect(stateName(call!.snapshot)).toBe('live.answered');
   });
 });

@@ -5,44 +5,27 @@
  * Redis, real BullMQ, the real sweeper and timer processor.
  */
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../machines/call.js';
 import { deferLeadMs } from '../../src/calls/outbox-sweeper.js';
 import { QUEUE, type TimerJob } from '../../src/queues/jobs.js';
 import { callKeys, outboxIndexKey, queuePrefix } from '../../src/redis/keys.js';
-import { createCore, type Core } from '../../src/roles/core.js';
+import { createCore } from '../../src/roles/core.js';
 import { createTimerProcessor } from '../../workers/timers.js';
 import { incoming } from '../helpers/call-events.js';
 import { fakeFirstCommit, keepAliveStart } from '../helpers/commits.js';
-import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { fileCore } from '../helpers/core.js';
+import { testRedisUrl } from '../helpers/redis.js';
 import { callReaches, eventually, placeEstablished, startSystem } from '../helpers/system.js';
 
 const SWEEP = { outboxSweepIntervalMs: 50, outboxGraceMs: 100 };
 /** With SWEEP, a start is deferred when due ≥ 2 × 1,100 ms away, handed over 1,100 ms before. */
 const LEAD = deferLeadMs(SWEEP.outboxSweepIntervalMs);
 
-const prefix = uniquePrefix('deferred');
-let core: Core;
-let redis: Redis;
+const file = fileCore('deferred', SWEEP);
+const { prefix } = file;
 let n = 0;
-
-beforeAll(async () => {
-  core = createCore(
-    { redisUrl: testRedisUrl(), redisKeyPrefix: prefix, ...SWEEP },
-    pino({ level: 'silent' }),
-  );
-  await core.ready();
-  redis = plainRedis();
-});
-afterAll(async () => {
-  await core.queues.timers.obliterate({ force: true }).catch(() => undefined);
-  await core.queues.graph.obliterate({ force: true }).catch(() => undefined);
-  await core.close();
-  await deleteByPrefix(redis, prefix);
-  await redis.quit();
-});
 
 /** An invite whose answer deadline is `inMs` away. */
 const inviteDue = (callId: string, inMs: number): CallEvent => {
@@ -51,20 +34,20 @@ const inviteDue = (callId: string, inMs: number): CallEvent => {
 };
 
 const timerJobs = async () => {
-  const counts = await core.queues.timers.getJobCounts();
+  const counts = await file.core.queues.timers.getJobCounts();
   return Object.values(counts).reduce((a, b) => a + b, 0);
 };
 
 const indexScore = async (callId: string) =>
-  redis.zscore(outboxIndexKey(prefix), callId).then((s) => (s === null ? null : Number(s)));
+  file.redis.zscore(outboxIndexKey(prefix), callId).then((s) => (s === null ? null : Number(s)));
 
 describe('deferred timer starts', () => {
   it('keeps a far answer deadline out of BullMQ, and the answer drops it without a removal', async () => {
     const callId = `far-${++n}`;
     const before = await timerJobs();
-    const invited = await core.runtime.applyEvent(callId, inviteDue(callId, 5000));
+    const invited = await file.core.runtime.applyEvent(callId, inviteDue(callId, 5000));
     expect(invited).toMatchObject({ outcome: 'committed', effects: 3 });
-    const [deadline, ...rest] = await core.store.readDeferred(callId);
+    const [deadline, ...rest] = await file.core.store.readDeferred(callId);
     expect(rest).toEqual([]);
     expect(deadline?.effect).toMatchObject({
       name: 'answerDeadline',
@@ -74,13 +57,13 @@ describe('deferred timer starts', () => {
     const fireAt = (deadline!.effect as { fireAt: number }).fireAt;
     expect(deadline!.score).toBe(fireAt - LEAD - SWEEP.outboxGraceMs);
     // the acknowledgement moves the call's index entry to that score
-    await core.store.flushAcks();
+    await file.core.store.flushAcks();
     await eventually(
       async () => ((await indexScore(callId)) === deadline!.score ? true : undefined),
       1000,
       'the index entry moved to the deferred start',
     );
-    const answered = await core.runtime.applyEvent(callId, {
+    const answered = await file.core.runtime.applyEvent(callId, {
       type: 'GRAPH.ANSWER_ACCEPTED',
       at: Date.now(),
       attempts: 1,
@@ -89,9 +72,11 @@ describe('deferred timer starts', () => {
     // the deadline's cancel found its start still deferred: no marker, nothing removed, and
     // the keep-alive armed by the answer is deferred too (15 min away)
     expect(
-      await redis.exists(callKeys(prefix, callId).cancelledTimer(`${callId}-answerDeadline-g2`)),
+      await file.redis.exists(
+        callKeys(prefix, callId).cancelledTimer(`${callId}-answerDeadline-g2`),
+      ),
     ).toBe(0);
-    expect((await core.store.readDeferred(callId)).map((d) => d.effect.name)).toEqual([
+    expect((await file.core.store.readDeferred(callId)).map((d) => d.effect.name)).toEqual([
       'keepAlive',
     ]);
     expect(await timerJobs()).toBe(before);
@@ -99,29 +84,29 @@ describe('deferred timer starts', () => {
 
   it('is handed to BullMQ by a sweeper shortly before it is due, and fires on time', async () => {
     const callId = `fires-${++n}`;
-    const sweeper = core.sweepOutbox(SWEEP);
+    const sweeper = file.core.sweepOutbox(SWEEP);
     const fired: number[] = [];
-    const process = createTimerProcessor({ runtime: core.runtime });
+    const process = createTimerProcessor({ runtime: file.core.runtime });
     const worker = new Worker<TimerJob>(
       QUEUE.timers,
       async (job) => {
         if (job.data.callId === callId) fired.push(Date.now());
         return process(job);
       },
-      { connection: core.workerConnection(), prefix: queuePrefix(prefix) },
+      { connection: file.core.workerConnection(), prefix: queuePrefix(prefix) },
     );
     try {
-      await core.runtime.applyEvent(callId, inviteDue(callId, 3000));
-      const [deadline] = await core.store.readDeferred(callId);
+      await file.core.runtime.applyEvent(callId, inviteDue(callId, 3000));
+      const [deadline] = await file.core.store.readDeferred(callId);
       const fireAt = (deadline!.effect as { fireAt: number }).fireAt;
       const jobId = `${callId}-answerDeadline-g2`;
       // not in BullMQ until LEAD before it is due
       while (Date.now() < fireAt - LEAD - 150) {
-        expect(await core.queues.timers.getJob(jobId)).toBeUndefined();
+        expect(await file.core.queues.timers.getJob(jobId)).toBeUndefined();
         await new Promise((r) => setTimeout(r, 50));
       }
       const handed = await eventually(
-        async () => core.queues.timers.getJob(jobId),
+        async () => file.core.queues.timers.getJob(jobId),
         2000,
         'the hand-over',
       );
@@ -130,7 +115,7 @@ describe('deferred timer starts', () => {
       // the call without an answer fails on its deadline, fired by BullMQ
       const failed = await eventually(
         async () => {
-          const call = await core.runtime.getCall(callId);
+          const call = await file.core.runtime.getCall(callId);
           return call?.snapshot.status === 'done' ? call : undefined;
         },
         5000,
@@ -141,8 +126,8 @@ describe('deferred timer starts', () => {
       expect(fired[0]).toBeGreaterThanOrEqual(fireAt);
       expect(fired[0]! - fireAt).toBeLessThan(1000);
       // handed over and finished: nothing deferred, and the call has left the index
-      expect(await core.store.readDeferred(callId)).toEqual([]);
-      await core.store.flushAcks();
+      expect(await file.core.store.readDeferred(callId)).toEqual([]);
+      await file.core.store.flushAcks();
       await eventually(
         async () => ((await indexScore(callId)) === null ? true : undefined),
         2000,
@@ -162,7 +147,7 @@ describe('deferred timer starts', () => {
     const effect = keepAliveStart(callId, 7, fireAt);
     const score = fireAt - LEAD - SWEEP.outboxGraceMs;
     // a commit announced and written by a process that died before its acknowledgement
-    const result = await core.store.commit(
+    const result = await file.core.store.commit(
       fakeFirstCommit(callId, {
         effects: [],
         deferred: [{ score, effect }],
@@ -171,17 +156,17 @@ describe('deferred timer starts', () => {
     );
     expect(result).toMatchObject({ kind: 'committed', outboxIds: [], dropped: [] });
     // a value nobody could have written is skipped, not fatal
-    await redis.hset(callKeys(prefix, callId).deferred, 'junk', 'not-a-score');
-    const sweeper = core.sweepOutbox(SWEEP);
+    await file.redis.hset(callKeys(prefix, callId).deferred, 'junk', 'not-a-score');
+    const sweeper = file.core.sweepOutbox(SWEEP);
     try {
       await eventually(
         async () => ((await indexScore(callId)) === score ? true : undefined),
         2000,
         'the sweeper to move the entry to the start',
       );
-      expect(await core.queues.timers.getJob(effect.jobId)).toBeUndefined();
+      expect(await file.core.queues.timers.getJob(effect.jobId)).toBeUndefined();
       const job = await eventually(
-        async () => core.queues.timers.getJob(effect.jobId),
+        async () => file.core.queues.timers.getJob(effect.jobId),
         fireAt - Date.now(),
         'the hand-over',
       );
@@ -189,7 +174,7 @@ describe('deferred timer starts', () => {
       expect(job.data).toMatchObject({ callId, gen: 7 });
       // the sweeper drops the entry right after the hand-over
       await eventually(
-        async () => ((await core.store.readDeferred(callId)).length === 0 ? true : undefined),
+        async () => ((await file.core.store.readDeferred(callId)).length === 0 ? true : undefined),
         1000,
         'the deferred entry dropped',
       );
@@ -200,23 +185,27 @@ describe('deferred timer starts', () => {
 
   it('cancels a start that a sweeper already handed over the usual way (marker and removal)', async () => {
     const callId = `late-${++n}`;
-    await core.runtime.applyEvent(callId, inviteDue(callId, 2 * LEAD + 100));
+    await file.core.runtime.applyEvent(callId, inviteDue(callId, 2 * LEAD + 100));
     const jobId = `${callId}-answerDeadline-g2`;
-    const sweeper = core.sweepOutbox(SWEEP);
+    const sweeper = file.core.sweepOutbox(SWEEP);
     try {
-      await eventually(async () => core.queues.timers.getJob(jobId), 4 * LEAD, 'the hand-over');
+      await eventually(
+        async () => file.core.queues.timers.getJob(jobId),
+        4 * LEAD,
+        'the hand-over',
+      );
     } finally {
       await sweeper.close();
     }
-    const answered = await core.runtime.applyEvent(callId, {
+    const answered = await file.core.runtime.applyEvent(callId, {
       type: 'GRAPH.ANSWER_ACCEPTED',
       at: Date.now(),
       attempts: 1,
     });
     expect(answered.outcome).toBe('committed');
-    expect(await redis.exists(callKeys(prefix, callId).cancelledTimer(jobId))).toBe(1);
+    expect(await file.redis.exists(callKeys(prefix, callId).cancelledTimer(jobId))).toBe(1);
     await eventually(
-      async () => ((await core.queues.timers.getJob(jobId)) === undefined ? true : undefined),
+      async () => ((await file.core.queues.timers.getJob(jobId)) === undefined ? true : undefined),
       2000,
       'the job removed',
     );
