@@ -200,7 +200,11 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
         }
       }
     };
-    if (data.op === 'answer' && (job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0)) {
+    // an answer sent before may have reached Graph, its reply lost (a retry, or a job taken
+    // back from a worker that stopped)
+    const answeredBefore =
+      data.op === 'answer' && (job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0);
+    if (answeredBefore) {
       const settled = await answerSettled(data.callId);
       // Teams is establishing the call: an earlier answer reached Graph. Sent again, it would be
       // refused (the invite is gone: 404/8522) and that refusal would fail a call being set up.
@@ -250,6 +254,10 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
           ? err.message
           : `${err.message}; no retry fits before the deadline`;
       const httpStatus = err.status > 0 ? err.status : undefined;
+      // Refused because the invite is gone (404/8522), it may have gone because an earlier
+      // answer was accepted: Teams' next notification (establishing, or the call's end) or the
+      // answer deadline settles the call, not this refusal.
+      if (answeredBefore && err.status === 404) throw new UnrecoverableError(why);
       await report(operation.failed({ at: now(), reason: why, httpStatus, attempts: attempt }));
       throw new UnrecoverableError(why);
     } finally {

@@ -2,12 +2,15 @@
  * An answer job taken back from a worker that stopped with its request in flight (BullMQ's
  * stalled-job check, after the lock lapsed) is not sent again once Teams acted on the first
  * request: Graph would refuse a second answer (the invite is gone: 404/8522) and the refusal
- * would fail a call being set up. Real Redis, real BullMQ workers and lock expiry, the product's
- * Graph processor reading the call's committed state; the Graph port records what is sent.
+ * would fail a call being set up. Sent again (the call still waits) and refused as gone, the
+ * refusal fails nothing: Teams' next notification settles the call. Real Redis, real BullMQ
+ * workers and lock expiry, the product's Graph processor reading the call's committed state;
+ * the Graph port records what is sent.
  */
 import { Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GraphCalls } from '../../src/graph/calls.js';
+import { GraphCallError } from '../../src/graph/errors.js';
 import { QUEUE, type StoredGraphJob } from '../../src/queues/jobs.js';
 import { queuePrefix } from '../../src/redis/keys.js';
 import { stateName } from '../../src/calls/runtime.js';
@@ -39,11 +42,11 @@ const worker = (processor: ConstructorParameters<typeof Worker<StoredGraphJob>>[
   return w;
 };
 
-/** A Graph port that records each request and accepts it. */
-function recordingGraph(sent: string[]): GraphCalls {
+/** A Graph port that records each request and accepts it, or refuses it with `refusal`. */
+function recordingGraph(sent: string[], refusal?: GraphCallError): GraphCalls {
   const record = (op: string) => (_t: string, callId: string) => {
     sent.push(`${op} ${callId}`);
-    return Promise.resolve();
+    return refusal ? Promise.reject(refusal) : Promise.resolve();
   };
   return {
     answer: record('answer'),
@@ -59,7 +62,10 @@ function recordingGraph(sent: string[]): GraphCalls {
  * (its processor never returns; the worker is closed without finishing it, so its lock lapses
  * as a dead process's would); `meanwhile` runs before the second worker starts.
  */
-async function answerTakenBack(meanwhile: (callId: string) => Promise<void>) {
+async function answerTakenBack(
+  meanwhile: (callId: string) => Promise<void>,
+  refusal?: GraphCallError,
+) {
   const callId = `resend-${++n}`;
   const at = Date.now();
   await file.core.runtime.applyEvent(callId, { ...incoming(callId, at), deadlineAt: at + 20_000 });
@@ -75,7 +81,7 @@ async function answerTakenBack(meanwhile: (callId: string) => Promise<void>) {
   const sent: string[] = [];
   const second = worker(
     createGraphProcessor({
-      graph: recordingGraph(sent),
+      graph: recordingGraph(sent, refusal),
       runtime: file.core.runtime,
       callState: (id) => file.core.store.state(id),
       callbackUri: 'https://bot.example.com/api/calling',
@@ -88,7 +94,7 @@ async function answerTakenBack(meanwhile: (callId: string) => Promise<void>) {
   );
   const job = await eventually(
     async () => {
-      const jobs = await file.core.queues.graph.getJobs(['completed']);
+      const jobs = await file.core.queues.graph.getJobs(['completed', 'failed']);
       return jobs.find((j) => j.data.callId === callId);
     },
     10_000,
@@ -118,5 +124,23 @@ describe('an answer job taken back from a stopped worker', () => {
     expect(sent).toEqual([`answer ${callId}`]);
     const call = await file.core.runtime.getCall(callId);
     expect(stateName(call!.snapshot)).toBe('live.answered');
+  });
+
+  it('sent and refused as gone: the refusal fails nothing, Teams’ notification settles the call', async () => {
+    const gone = new GraphCallError(
+      'Graph answered 404 (8522): gone',
+      404,
+      '8522',
+      false,
+      undefined,
+    );
+    const { callId, sent } = await answerTakenBack(() => Promise.resolve(), gone);
+    expect(sent).toEqual([`answer ${callId}`]);
+    const call = await file.core.runtime.getCall(callId);
+    expect(stateName(call!.snapshot)).toBe('answering');
+    // the earlier answer was accepted after all: Teams sets the call up
+    await file.core.runtime.applyEvent(callId, { type: 'CALL.ESTABLISHING', at: Date.now() });
+    const after = await file.core.runtime.getCall(callId);
+    expect(stateName(after!.snapshot)).toBe('live.establishing');
   });
 });

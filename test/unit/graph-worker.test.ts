@@ -268,6 +268,20 @@ describe('an answer sent again', () => {
     expect(unreadable.sent).toEqual(['answer']);
   });
 
+  it('refused as gone (404/8522) the second time: not reported, Teams or the deadline decide', async () => {
+    const again = harness(err(404, '8522'), state('answering'));
+    await expect(again.run(again.job({ op: 'answer' }, 0, 1))).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    expect([again.sent, again.events]).toEqual([['answer'], []]);
+    // the first attempt's refusal is the call's answer
+    const first = harness(err(404, '8522'), state('answering'));
+    await expect(first.run(first.job({ op: 'answer' }))).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(first.events).toEqual([
+      expect.objectContaining({ type: 'GRAPH.ANSWER_FAILED', httpStatus: 404 }),
+    ]);
+  });
+
   it('a first attempt never reads the state: the answer leaves at once', async () => {
     let reads = 0;
     const h = harness(undefined, () => {
