@@ -200,11 +200,11 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
         }
       }
     };
-    // an answer sent before may have reached Graph, its reply lost (a retry, or a job taken
-    // back from a worker that stopped)
-    const answeredBefore =
+    // an answer may have been sent before and reached Graph, its reply lost (a retry, or a job
+    // taken back from a worker that stopped)
+    const maybeSentBefore =
       data.op === 'answer' && (job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0);
-    if (answeredBefore) {
+    if (maybeSentBefore) {
       const settled = await answerSettled(data.callId);
       // Teams is establishing the call: an earlier answer reached Graph. Sent again, it would be
       // refused (the invite is gone: 404/8522) and that refusal would fail a call being set up.
@@ -257,7 +257,7 @@ export function createGraphProcessor(deps: GraphWorkerDeps) {
       // Refused because the invite is gone (404/8522), it may have gone because an earlier
       // answer was accepted: Teams' next notification (establishing, or the call's end) or the
       // answer deadline settles the call, not this refusal.
-      if (answeredBefore && err.status === 404) throw new UnrecoverableError(why);
+      if (maybeSentBefore && err.status === 404) throw new UnrecoverableError(why);
       await report(operation.failed({ at: now(), reason: why, httpStatus, attempts: attempt }));
       throw new UnrecoverableError(why);
     } finally {

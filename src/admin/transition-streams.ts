@@ -2,10 +2,11 @@
  * The operator's live feed on this replica: each open `GET /admin/api/events` reads the shared
  * stream of transitions (src/calls/transition-feed.ts) with its own blocking connection, so it
  * sees every replica's commits. Its first item (`open`) comes once its start point is fixed, so
- * a client told the stream is open misses nothing committed after that. A resume (`Last-Event-ID`) replays what came after that id,
- * at most `replayMax` entries (the newest; a gap is said with a `truncated` item). A read that
- * finds nothing within `heartbeatMs` yields a heartbeat. `closeAll()` ends every open feed
- * (drain): the blocked read is cut by closing its connection, so a drain never waits on it.
+ * a client told the stream is open misses nothing committed after that. A resume
+ * (`Last-Event-ID`) replays what came after that id, at most `replayMax` entries (the newest; a
+ * gap is said with a `truncated` item). A read that finds nothing within `heartbeatMs` yields a
+ * heartbeat. `closeAll()` ends every open feed (drain): the blocked read is cut by closing its
+ * connection, so a drain never waits on it.
  */
 import type { RedisClient } from '../redis/client.js';
 import { transitionsKey } from '../redis/keys.js';
