@@ -19,7 +19,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 export const GRAPH_RESPONSE_MAX_BYTES = 64 * 1024;
 
 /** Statuses whose Response may not carry a body. */
-const NO_BODY = new Set([101, 204, 205, 304]);
+const NO_BODY = new Set([204, 205, 304]);
 
 function headerRecord(init: RequestInit['headers']): Record<string, string> {
   return init === undefined ? {} : Object.fromEntries(new Headers(init));

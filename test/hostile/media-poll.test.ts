@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaSessionStore } from '../../src/media/session-store.js';
 import { PERSIST_POLL_MS } from '../../src/media/session.js';
-import type { Peer } from '../helpers/hostile-media.js';
 import {
   audio,
   startHostileMedia,
   type HostileMedia,
+  type Peer,
   streamingPeer,
 } from '../helpers/hostile-media.js';
 
