@@ -8,6 +8,7 @@
  * connection's commands in order, so the announcement still lands before the commit). On Redis
  * Cluster they touch different slots and go one by one.
  */
+import { createHash } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
 import type { PipelineReply, Rider } from '../redis/rider.js';
@@ -93,7 +94,7 @@ export type CommitResult =
 export interface SnapshotStore {
   load(callId: string): Promise<StoredCall>;
   commit(request: CommitRequest): Promise<CommitResult>;
-  /** Whether a delivery with this dedup id was committed (its marker is still there). */
+  /** Whether a delivery with this dedup id was committed (its token is still kept). */
   seen(callId: string, dedupId: string): Promise<boolean>;
   /** The call's committed state name (`live.establishing`), undefined for a call not stored. */
   state(callId: string): Promise<string | undefined>;
@@ -140,13 +141,36 @@ export interface SnapshotStore {
   loadHistory(callId: string): Promise<StoredHistory>;
 }
 
+/**
+ * A delivery's or job result's dedup token as the call hash keeps it: 96 bits of its id's
+ * SHA-256, base64url (a call keeps at most a few hundred, so a collision is out of reach).
+ */
+const dedupToken = (dedupId: string): string =>
+  createHash('sha256').update(dedupId).digest('base64url').slice(0, 16);
+
+/** Whether the call hash's `dd` field holds `token` unexpired (the format of commit.lua). */
+function dedupTokenKept(tokens: string, token: string, now: number): boolean {
+  for (const entry of tokens.split(' ')) {
+    const [kept, expiry] = entry.split('=');
+    if (kept === token && Number(expiry) >= now) return true;
+  }
+  return false;
+}
+
+const nowS = (): number => Math.floor(Date.now() / 1000);
+
 /** A deferred start as the call keeps it: "<score> <effect JSON>" (read by Lua and the sweeper). */
 const deferredValue = (d: DeferredStart): string => `${d.score} ${JSON.stringify(d.effect)}`;
 
 export interface SnapshotStoreOptions {
   prefix: string;
-  /** How long a notification's dedup marker lives. @default 600000 */
+  /** How long a delivery's dedup token is kept. @default 600000 */
   dedupTtlMs?: number;
+  /**
+   * Dedup tokens kept per call at most (the oldest go first), which bounds the call hash of a
+   * long, busy call. @default 128
+   */
+  dedupMax?: number;
   /** How long a finished call stays in Redis. @default 3600000 */
   retentionMs?: number;
   /** How long a finished call's compact record stays. @default 2592000000 */
@@ -200,7 +224,8 @@ export function createSnapshotStore(
   redis: RedisClient,
   options: SnapshotStoreOptions,
 ): SnapshotStore {
-  const dedupTtlMs = options.dedupTtlMs ?? 600_000;
+  const dedupTtlS = Math.max(1, Math.ceil((options.dedupTtlMs ?? 600_000) / 1000));
+  const dedupMax = options.dedupMax ?? 128;
   const retentionMs = options.retentionMs ?? 3_600_000;
   const recordRetentionMs = options.recordRetentionMs ?? 30 * 86_400_000;
   const historyMax = options.historyMax ?? HISTORY_MAX_DEFAULT;
@@ -358,7 +383,6 @@ export function createSnapshotStore(
     return {
       keys: [
         keys.call,
-        keys.dedup(req.dedupId ?? 'none'),
         keys.outbox,
         keys.record,
         keys.history,
@@ -368,7 +392,7 @@ export function createSnapshotStore(
       args: [
         req.expectedVersion,
         JSON.stringify(req.snapshot),
-        req.dedupId ? dedupTtlMs : '',
+        req.dedupId ? dedupToken(req.dedupId) : '',
         CALL_MACHINE_VERSION,
         req.state,
         req.done ? 'done' : 'active',
@@ -383,6 +407,9 @@ export function createSnapshotStore(
         JSON.stringify(req.history ?? { seq: req.expectedVersion + 1 }),
         historyMax,
         req.summary === undefined ? '' : JSON.stringify(req.summary),
+        nowS(),
+        dedupTtlS,
+        dedupMax,
         deferred.length,
         ...deferred.flatMap((d) => [d.effect.jobId, deferredValue(d)]),
         ...cancels.map((e) => e.jobId),
@@ -494,7 +521,8 @@ export function createSnapshotStore(
     },
 
     async seen(callId, dedupId) {
-      return (await redis.exists(keysOf(callId).dedup(dedupId))) === 1;
+      const tokens = await redis.hget(keysOf(callId).call, 'dd');
+      return tokens !== null && dedupTokenKept(tokens, dedupToken(dedupId), nowS());
     },
 
     async state(callId) {

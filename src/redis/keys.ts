@@ -1,6 +1,6 @@
 /**
  * Every Redis key of the orchestrator is built here, whatever part uses it: the calls (snapshot,
- * outbox, dedup markers, record), the media registry, the indexes the sweepers read, the media
+ * outbox, record, history), the media registry, the indexes the sweepers read, the media
  * processes' liveness and the BullMQ prefix. All keys of one call carry the `{callId}` hash tag
  * so a script touching several of them stays in one slot on Redis Cluster; BullMQ queues share
  * a hash-tagged prefix for the same reason. The other keys are only touched by single-key
@@ -13,7 +13,9 @@ export const CALL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export interface CallKeys {
   /**
    * Hash: v (version), snap (persisted snapshot JSON), mv (machine version), state, status,
-   * persist ('1' while media may be written) and stop (generation of the latest stop).
+   * persist ('1' while media may be written), stop (generation of the latest stop), sum (the
+   * operator's summary), trace (the call's first trace) and dd (the dedup tokens of the
+   * deliveries and job results applied lately, see src/redis/lua/commit.lua).
    */
   call: string;
   /** Stream of effects committed with a transition and not yet handed to BullMQ. */
@@ -24,8 +26,6 @@ export interface CallKeys {
    * due, and a cancel committed before that drops it (src/calls/outbox-sweeper.ts).
    */
   deferred: string;
-  /** Marker of an already applied notification or job result (SET NX PX). */
-  dedup(id: string): string;
   /** Compact JSON record of a finished call; outlives the call hash. */
   record: string;
   /**
@@ -47,7 +47,6 @@ export function callKeys(prefix: string, callId: string): CallKeys {
     call: base,
     outbox: `${base}:outbox`,
     deferred: `${base}:deferred`,
-    dedup: (id) => `${base}:dedup:${id}`,
     record: `${base}:record`,
     history: `${base}:history`,
     media: `${base}:media`,

@@ -9,7 +9,6 @@ import { defineScript, reply } from './define-script.js';
 export const commitScript = defineScript<
   [
     call: string,
-    dedup: string,
     outbox: string,
     record: string,
     history: string,
@@ -19,7 +18,7 @@ export const commitScript = defineScript<
   [
     expectedVersion: number,
     snapshot: string,
-    dedupTtlMs: number | '',
+    dedupToken: string,
     machineVersion: number,
     state: string,
     status: 'active' | 'done',
@@ -34,6 +33,9 @@ export const commitScript = defineScript<
     historyEntry: string,
     historyMax: number,
     summary: string,
+    nowS: number,
+    dedupTtlS: number,
+    dedupMax: number,
     deferredCount: number,
     /** jobId, "<score> <effect JSON>" of each deferred start, then the cancels' job ids */
     ...deferredThenCancelled: (string | number)[],

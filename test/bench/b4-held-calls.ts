@@ -45,6 +45,11 @@ export interface B4Result {
   sampleKeysPerCall: number;
   /** The sample's keys by kind (`keyKind`): mean bytes and keys per call, largest first. */
   sampleByKind: { kind: string; bytesPerCall: number; keysPerCall: number }[];
+  /**
+   * Keys that name no call (indexes, the live feed, BullMQ's sets and event streams), measured
+   * mid-hold: `MEMORY USAGE` / established calls, largest first.
+   */
+  sharedKeys?: { key: string; bytesPerCall: number }[];
   ingressHeapPerCall: number;
   peerHeapPerCall: number;
   /** ingress heap per call / peer heap per call. */
@@ -126,8 +131,7 @@ async function usedMemory(redis: Redis): Promise<number> {
 
 /** What a key of a call is, from its name (src/redis/keys.ts and BullMQ's job keys). */
 function keyKind(key: string, callId: string): string {
-  if (key.endsWith(`{${callId}}`)) return 'call hash (snapshot, summary)';
-  if (key.includes(':dedup:')) return 'dedup markers (one per delivery or job report)';
+  if (key.endsWith(`{${callId}}`)) return 'call hash (snapshot, summary, dedup tokens)';
   if (key.includes(':timer-cancelled:')) return 'timer-cancel memory';
   if (key.endsWith(':history')) return 'history';
   if (key.endsWith(':deferred')) return 'timer starts kept until shortly before due';
@@ -150,6 +154,41 @@ async function callBytes(redis: Redis, callId: string): Promise<Map<string, [num
     }
   } while (cursor !== '0');
   return byKind;
+}
+
+/**
+ * `MEMORY USAGE` of the keys that name none of `callIds` (neither a `{callId}` tag nor a job of
+ * the call), under the run's prefixes, with the prefixes left out of the names.
+ */
+async function sharedBytes(
+  redis: Redis,
+  prefix: string,
+  callIds: Set<string>,
+): Promise<Map<string, number>> {
+  const ofCall = (key: string): boolean => {
+    const tag = /\{([^}]+)\}/.exec(key.slice(key.indexOf(':')));
+    if (tag && callIds.has(tag[1]!)) return true;
+    const job = /:(?:graph|timers):(.+)$/.exec(key)?.[1];
+    if (job === undefined) return false;
+    for (let dash = job.indexOf('-'); dash > 0; dash = job.indexOf('-', dash + 1)) {
+      if (callIds.has(job.slice(0, dash))) return true;
+    }
+    return false;
+  };
+  const shared = new Map<string, number>();
+  for (const pattern of [`${prefix}:*`, `{${prefix}-q}*`]) {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) {
+        if (ofCall(key)) continue;
+        const bytes = Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) || 0;
+        shared.set(key.replace(`{${prefix}-q}`, '{q}').replace(prefix, 'p'), bytes);
+      }
+    } while (cursor !== '0');
+  }
+  return shared;
 }
 
 /** Keep-alives missing from each call's record at Graph between its answer and `until`. */
@@ -242,6 +281,10 @@ export async function runB4(options: B4Options): Promise<B4Result> {
       .sort((a, b) => b.bytesPerCall - a.bytesPerCall);
     const sampleBytes = [...byKind.values()].reduce((sum, [bytes]) => sum + bytes, 0);
     const sampleKeys = [...byKind.values()].reduce((sum, [, keys]) => sum + keys, 0);
+    const ids = new Set([warm.id, ...placed.map((c) => c.id)]);
+    const sharedKeys = [...(await sharedBytes(redis, prefix, ids))]
+      .map(([key, bytes]) => ({ key, bytesPerCall: bytes / Math.max(1, established.length) }))
+      .sort((a, b) => b.bytesPerCall - a.bytesPerCall);
     await sleep(heldMs / 2);
     const until = Date.now();
     const stillUp = established.filter((c) => c.state === 'established');
@@ -265,6 +308,7 @@ export async function runB4(options: B4Options): Promise<B4Result> {
       redisSampleBytesPerCall: perCall(sampleBytes),
       sampleKeysPerCall: perCall(sampleKeys),
       sampleByKind,
+      sharedKeys,
       ingressHeapPerCall,
       peerHeapPerCall,
       heapRatio: ingressHeapPerCall / peerHeapPerCall,

@@ -35,12 +35,21 @@ export function b4Markdown(r: B4Result): string {
     ),
     '',
     `The sampled calls' keys by kind (MEMORY USAGE, mean per call, measured mid-hold; the dedup ` +
-      `markers live 10 min whatever the compressed keep-alive interval, so a held call keeps more ` +
-      `of them here than at the real 15-minute interval):`,
+      `tokens in the call hash live 10 min whatever the compressed keep-alive interval, so a held ` +
+      `call keeps more of them here than at the real 15-minute interval):`,
     '',
     table(
       ['kind', 'per call', 'keys per call'],
       (r.sampleByKind ?? []).map((k) => [k.kind, kb(k.bytesPerCall), fmt(k.keysPerCall)]),
+    ),
+    '',
+    `Keys that name no call (p = the run's prefix, {q} = its queues), MEMORY USAGE divided by the ` +
+      `calls held, mid-hold, the largest eight; what neither table shows is Redis's own ` +
+      `bookkeeping of each key (its entry in the keyspace, an expiry):`,
+    '',
+    table(
+      ['key', 'per call'],
+      (r.sharedKeys ?? []).slice(0, 8).map((k) => [k.key, kb(k.bytesPerCall)]),
     ),
     '',
     'Targets:',
