@@ -1,7 +1,7 @@
 /**
  * `applyEvent(callId, event)`: the one path by which anything changes a call
  * (docs/architecture.md#one-path-for-every-event). load snapshot + version → xstate `transition()`
- * (pure) → Lua compare-and-set commit that also claims the dedup marker and writes the effects to
+ * (pure) → Lua compare-and-set commit that also claims the dedup token and writes the effects to
  * the outbox → enqueue the effects to BullMQ with deterministic ids → drop them from the outbox. A
  * version conflict (another replica committed first) reloads and retries. An invite skips the
  * load: its call is new unless the commit's version check says otherwise.
@@ -157,7 +157,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
   /**
    * One attempt. With `guessNew`, the call is taken to be new without loading it (an invite's
    * usual case, one round trip less on the answer's path): if it exists after all, the commit's
-   * version check refuses (or its dedup marker calls it a duplicate) and the caller retries with
+   * version check refuses (or its dedup token calls it a duplicate) and the caller retries with
    * a load ('guessed-wrong').
    */
   async function once(

@@ -25,7 +25,7 @@ export interface CallInstruments {
   /** Invites that failed because the answer deadline passed. */
   deadlineMisses: Counter;
   commitConflicts: Counter;
-  /** Deliveries that changed nothing: `duplicate` (dedup marker) or `ignored` (late, repeated). */
+  /** Deliveries that changed nothing: `duplicate` (dedup token) or `ignored` (late, repeated). */
   commitDuplicates: Counter;
 }
 
@@ -45,7 +45,7 @@ export function callInstruments(): CallInstruments {
       description: 'Commits retried because another replica committed first',
     }),
     commitDuplicates: m.createCounter(METRIC.commitDuplicates, {
-      description: 'Events that changed nothing: duplicates (dedup marker) and ignored repeats',
+      description: 'Events that changed nothing: duplicates (dedup token) and ignored repeats',
     }),
   };
 }

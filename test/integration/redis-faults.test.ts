@@ -88,8 +88,8 @@ async function keysOf(callId: string): Promise<string[]> {
 
 /**
  * Nothing half-way: a call is either absent from Redis altogether, or it has a snapshot
- * (version >= 1) and its answer effect is in BullMQ or still in its outbox — never a dedup
- * marker, outbox or job without the snapshot that explains it.
+ * (version >= 1) and its answer effect is in BullMQ or still in its outbox — never an outbox,
+ * history or job without the snapshot that explains it.
  */
 async function wholeOrNothing(callId: string): Promise<'absent' | 'whole'> {
   const keys = await keysOf(callId);

@@ -187,7 +187,7 @@ describe('applyEvent against real Redis and BullMQ', () => {
     const callId = `call-${++n}`;
     await core.runtime.applyEvent(callId, invite(callId));
     // the copy loads the version before the original's commit, so the machine takes it again:
-    // only the commit's dedup marker can tell it apart
+    // only the commit's dedup token can tell it apart
     const late = lateRuntime();
     const event: CallEvent = { type: 'CALL.ESTABLISHING', at: Date.now() };
     const copy = late.runtime.applyEvent(callId, event, { dedupId: 'same-notification' });
