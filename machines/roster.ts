@@ -144,6 +144,50 @@ function sameRoster(a: Roster, b: Roster): boolean {
   );
 }
 
+/**
+ * The roster as a call snapshot stores it: without what its participants already say. The
+ * source map is left out (it is derived from the participants), and so are the kind and
+ * identities of every stint whose participant is present with the same ones (a participant's
+ * GUIDs would otherwise be stored three times). `unpackRoster` restores the roster exactly, key
+ * order included (the machine compares rosters by their JSON); a roster stored whole, as older
+ * builds did, passes through it unchanged.
+ */
+export function packRoster(roster: Roster): PackedRoster {
+  const { participants, sources: _derived, ...rest } = roster;
+  const history = roster.history.map((stint) => {
+    const p = participants[stint.id];
+    if (!p || p.kind !== stint.kind || !sameIdentities(p.identities, stint.identities)) {
+      return stint;
+    }
+    const { kind: _kind, identities: _identities, ...short } = stint;
+    return short;
+  });
+  return { participants, ...rest, history };
+}
+
+/** The roster a snapshot stored with `packRoster` (or whole). */
+export function unpackRoster(packed: PackedRoster): Roster {
+  const { participants, sources, ...rest } = packed;
+  const history = packed.history.map((stint): ParticipantStint => {
+    if ('identities' in stint && 'kind' in stint) return stint;
+    const { id, ...after } = stint;
+    // a stint stored short has its participant in the same snapshot; one without is not ours
+    const p = participants[id];
+    const kind = p?.kind ?? 'unknown';
+    return { id, kind, identities: p?.identities ?? [], ...after };
+  });
+  return { participants, sources: sources ?? sourcesOf(participants), ...rest, history };
+}
+
+/** A roster as stored: the source map left out, stints short where their participant says it. */
+export type PackedRoster = Omit<Roster, 'sources' | 'history'> & {
+  sources?: Roster['sources'];
+  history: Array<ParticipantStint | Omit<ParticipantStint, 'kind' | 'identities'>>;
+};
+
+const sameIdentities = (a: Participant['identities'], b: Participant['identities']): boolean =>
+  a === b || JSON.stringify(a) === JSON.stringify(b);
+
 /** Keep the newest tombstones only: the snapshot stays small in long meetings. */
 function trimTombstones(left: Record<string, number>): Record<string, number> {
   const entries = Object.entries(left);

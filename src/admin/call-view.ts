@@ -14,7 +14,7 @@ import {
   type CallSummaryFields,
 } from '../calls/call-summary.js';
 import type { HistoryEntry } from '../calls/history.js';
-import type { SnapshotStore } from '../calls/snapshot-store.js';
+import { parseSnapshot, type SnapshotStore } from '../calls/snapshot-store.js';
 import type { RedisClient } from '../redis/client.js';
 import { callKeys } from '../redis/keys.js';
 
@@ -76,14 +76,21 @@ export interface CallReaderDeps {
   jaegerUiUrl?: string | undefined;
 }
 
-const parse = <T>(json: string | null | undefined): T | undefined => {
+const parse = <T>(
+  json: string | null | undefined,
+  read: (json: string) => unknown = JSON.parse,
+): T | undefined => {
   if (!json) return undefined;
   try {
-    return JSON.parse(json) as T;
+    return read(json) as T;
   } catch {
     return undefined;
   }
 };
+
+/** A call hash's `snap`, its roster as the machine persisted it, or undefined when unreadable. */
+const parseSnap = (json: string | null | undefined) =>
+  parse<{ context?: CallContext }>(json, parseSnapshot);
 
 function summaryOf(
   callId: string,
@@ -229,9 +236,7 @@ export function createCallReader(deps: CallReaderDeps): CallReader {
       let fields = call.sum;
       if (!fields) {
         // a call committed before summaries existed: derive it from its snapshot once
-        const snap = parse<{ context?: CallContext }>(
-          await deps.redis.hget(keys(callId).call, 'snap'),
-        );
+        const snap = parseSnap(await deps.redis.hget(keys(callId).call, 'snap'));
         fields = snap?.context ? callSummary(snap.context, call.state, 0) : undefined;
       }
       return fields ? summaryOf(callId, fields, call.state, call.live, call.version) : undefined;
@@ -254,7 +259,7 @@ export function createCallReader(deps: CallReaderDeps): CallReader {
       sessionId && mediaState
         ? { media: { sessionId, state: mediaState, ...(owner ? { owner } : {}) } }
         : {};
-    const context = parse<{ context?: CallContext }>(snap)?.context;
+    const context = parseSnap(snap)?.context;
     if (v != null && state != null && context?.invite) {
       const fields = callSummary(context, state, history.entries.at(-1)?.at ?? 0)!;
       const firstTrace =

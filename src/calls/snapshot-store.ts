@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
 import type { PipelineReply, Rider } from '../redis/rider.js';
-import { CALL_MACHINE_VERSION } from '../../machines/call.js';
+import { CALL_MACHINE_VERSION, type CallContext } from '../../machines/call.js';
+import { packRoster, unpackRoster, type PackedRoster } from '../../machines/roster.js';
 import { callKeys, CALL_ID_PATTERN, outboxIndexKey } from '../redis/keys.js';
 import { commitScript, forgetIfDrainedScript } from '../redis/scripts.js';
 import { CANCEL_MEMORY_S, QUEUE, type EffectRecord } from '../queues/jobs.js';
@@ -158,6 +159,31 @@ function dedupTokenKept(tokens: string, token: string, now: number): boolean {
 }
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
+
+type WithRoster<R> = { context?: { roster?: R } } | null | undefined;
+
+/**
+ * The persisted snapshot as the call hash stores it: its roster packed (`packRoster`: no derived
+ * source map, no participant's identities repeated in its join history).
+ */
+function packSnapshot(snapshot: unknown): unknown {
+  const s = snapshot as WithRoster<CallContext['roster']>;
+  if (!s?.context?.roster) return snapshot;
+  return { ...s, context: { ...s.context, roster: packRoster(s.context.roster) } };
+}
+
+/**
+ * A stored snapshot (the call hash's `snap`) as the machine persisted it: the roster unpacked.
+ * Whoever reads `snap` reads it through this; a snapshot stored whole passes unchanged.
+ */
+export function parseSnapshot(json: string): unknown {
+  const s = JSON.parse(json) as WithRoster<PackedRoster>;
+  const roster = s?.context?.roster;
+  if (roster && typeof roster.participants === 'object' && Array.isArray(roster.history)) {
+    s.context!.roster = unpackRoster(roster);
+  }
+  return s;
+}
 
 /** A deferred start as the call keeps it: "<score> <effect JSON>" (read by Lua and the sweeper). */
 const deferredValue = (d: DeferredStart): string => `${d.score} ${JSON.stringify(d.effect)}`;
@@ -391,7 +417,7 @@ export function createSnapshotStore(
       ] as Parameters<typeof commitScript.run>[1],
       args: [
         req.expectedVersion,
-        JSON.stringify(req.snapshot),
+        JSON.stringify(packSnapshot(req.snapshot)),
         req.dedupId ? dedupToken(req.dedupId) : '',
         CALL_MACHINE_VERSION,
         req.state,
@@ -476,7 +502,7 @@ export function createSnapshotStore(
       }
       return {
         version: Number(v),
-        snapshot: JSON.parse(snap) as unknown,
+        snapshot: parseSnapshot(snap),
         trace: trace ? (JSON.parse(trace) as TraceCarrier) : undefined,
       };
     },

@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeSpeakers, verifyRecording } from '../media/recording/index.js';
 import { callKeys } from '../redis/keys.js';
+import { parseSnapshot } from '../calls/snapshot-store.js';
 import type { SimCall } from '@cr-orchestrator/teams-simulator';
 
 export interface CallRecord {
@@ -47,7 +48,7 @@ export async function readCallRecord(
 ): Promise<CallRecord | undefined> {
   const [v, snap, state] = await redis.hmget(callKeys(prefix, callId).call, 'v', 'snap', 'state');
   if (!snap || !state) return undefined;
-  const { context } = JSON.parse(snap) as { context: Omit<CallRecord, 'state' | 'version'> };
+  const { context } = parseSnapshot(snap) as { context: Omit<CallRecord, 'state' | 'version'> };
   return { ...context, state, version: Number(v) };
 }
 

@@ -164,6 +164,10 @@ describe('operator API against the real system', () => {
     const a = (await res.json()) as CallDetail;
     expect(a.state).toBe('live.established.awaitingMedia');
     expect(a.participants.length).toBeGreaterThanOrEqual(2);
+    // each participant's kind, which the stored snapshot keeps once (in the roster, not again in
+    // the join history)
+    for (const p of a.participants)
+      expect(p.displayKind).toMatch(/^(user|guest|phone|application|applicationInstance|other)$/);
     const sources = a.participants.flatMap((p) => p.sourceIds);
     expect(a.tracks.map((t) => t.sourceId).sort()).toEqual([...new Set(sources)].sort());
     for (const track of a.tracks) {
