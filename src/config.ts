@@ -151,6 +151,10 @@ const EnvSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  PACK_SNAPSHOTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   SHUTDOWN_GRACE_MS: int(2000, 600_000).default(20_000),
   SHUTDOWN_DELAY_MS: int(0, 120_000).default(0),
   FAULT_CRASH_AFTER_COMMIT: z
@@ -283,6 +287,13 @@ export interface Config {
    */
   deferTimers: boolean;
   /**
+   * Store each call snapshot's roster packed (machines/roster.ts `packRoster`). Every build that
+   * has it reads both forms; off while processes of a build without it still run (a rolling
+   * upgrade): they would read a packed roster's join history without kinds and identities.
+   * @default true
+   */
+  packSnapshots: boolean;
+  /**
    * SIGTERM → exit, every stage included; the process forces its exit after it. Every stage's
    * deadline derives from it (src/process/shutdown.ts). @default 20000
    */
@@ -408,6 +419,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboxSweepIntervalMs: e.OUTBOX_SWEEP_INTERVAL_MS,
     outboxGraceMs: e.OUTBOX_GRACE_MS,
     deferTimers: e.DEFER_TIMERS,
+    packSnapshots: e.PACK_SNAPSHOTS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     faultCrashAfterCommit: e.FAULT_CRASH_AFTER_COMMIT,

@@ -197,6 +197,11 @@ export interface SnapshotStoreOptions {
    * long, busy call. @default 128
    */
   dedupMax?: number;
+  /**
+   * Store the snapshot's roster packed (`packRoster`); either form is read. Off while processes
+   * of a build that cannot read it still run. @default true
+   */
+  packRoster?: boolean;
   /** How long a finished call stays in Redis. @default 3600000 */
   retentionMs?: number;
   /** How long a finished call's compact record stays. @default 2592000000 */
@@ -252,6 +257,7 @@ export function createSnapshotStore(
 ): SnapshotStore {
   const dedupTtlS = Math.max(1, Math.ceil((options.dedupTtlMs ?? 600_000) / 1000));
   const dedupMax = options.dedupMax ?? 128;
+  const packing = options.packRoster ?? true;
   const retentionMs = options.retentionMs ?? 3_600_000;
   const recordRetentionMs = options.recordRetentionMs ?? 30 * 86_400_000;
   const historyMax = options.historyMax ?? HISTORY_MAX_DEFAULT;
@@ -417,7 +423,7 @@ export function createSnapshotStore(
       ] as Parameters<typeof commitScript.run>[1],
       args: [
         req.expectedVersion,
-        JSON.stringify(packSnapshot(req.snapshot)),
+        JSON.stringify(packing ? packSnapshot(req.snapshot) : req.snapshot),
         req.dedupId ? dedupToken(req.dedupId) : '',
         CALL_MACHINE_VERSION,
         req.state,

@@ -54,6 +54,7 @@ export type CoreConfig = Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
       | 'outboxSweepIntervalMs'
       | 'outboxGraceMs'
       | 'deferTimers'
+      | 'packSnapshots'
     >
   >;
 
@@ -106,6 +107,7 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     ...(config.callRetentionMs ? { retentionMs: config.callRetentionMs } : {}),
     ...(config.recordRetentionMs ? { recordRetentionMs: config.recordRetentionMs } : {}),
     ...(config.callHistoryMax ? { historyMax: config.callHistoryMax } : {}),
+    ...(config.packSnapshots === false ? { packRoster: false } : {}),
   });
   const queues = createEffectQueues(
     queueConnection,

@@ -44,26 +44,38 @@ const roster = applyRoster(
 );
 const snapshot = { status: 'active', value: 'x', context: { seq: 1, roster, trail: [] } };
 
+const committedSnapshot = (store: ReturnType<typeof createSnapshotStore>, callId: string) =>
+  store.commit({
+    callId,
+    expectedVersion: 0,
+    snapshot,
+    state: 'live.established',
+    done: false,
+    persist: false,
+    effects: [],
+  });
+
 describe('a snapshot with a roster in the call hash', () => {
   it('is stored packed and loads as committed', async () => {
     const store = createSnapshotStore(redis, { prefix });
     const callId = 'roster-1';
-    const committed = await store.commit({
-      callId,
-      expectedVersion: 0,
-      snapshot,
-      state: 'live.established',
-      done: false,
-      persist: false,
-      effects: [],
-    });
-    expect(committed).toMatchObject({ kind: 'committed' });
+    expect(await committedSnapshot(store, callId)).toMatchObject({ kind: 'committed' });
     const raw = (await redis.hget(callKeys(prefix, callId).call, 'snap'))!;
     // each present participant's identity is stored once; the one who left keeps its own
     for (const n of [1, 2, 3]) expect(raw.split(guid(n + 10)).length - 1).toBe(1);
     expect(raw.length).toBeLessThan(JSON.stringify(snapshot).length * 0.8);
     const loaded = await store.load(callId);
     expect(JSON.stringify(loaded.snapshot)).toBe(JSON.stringify(snapshot));
+  });
+
+  it('is stored whole with packing off (PACK_SNAPSHOTS=false), and loads the same', async () => {
+    const store = createSnapshotStore(redis, { prefix, packRoster: false });
+    const callId = 'roster-unpacked';
+    await committedSnapshot(store, callId);
+    const raw = await redis.hget(callKeys(prefix, callId).call, 'snap');
+    expect(raw).toBe(JSON.stringify(snapshot));
+    const packing = createSnapshotStore(redis, { prefix });
+    expect(JSON.stringify((await packing.load(callId)).snapshot)).toBe(JSON.stringify(snapshot));
   });
 
   it('loads a snapshot stored whole as it was', async () => {

@@ -13,7 +13,13 @@ describe('config', () => {
       'https://graph.microsoft.com',
     ]);
     expect(c.answerDeadlineMs).toBe(5000);
+    expect(c.packSnapshots).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('packs stored rosters unless PACK_SNAPSHOTS=false (a rolling upgrade), and names a bad value', () => {
+    expect(loadConfig({ ...required, PACK_SNAPSHOTS: 'false' }).packSnapshots).toBe(false);
+    expect(() => loadConfig({ ...required, PACK_SNAPSHOTS: 'no' })).toThrow(/PACK_SNAPSHOTS/);
   });
 
   it('names every bad variable', () => {
