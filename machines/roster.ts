@@ -169,6 +169,8 @@ export function packRoster(roster: Roster): PackedRoster {
 export function unpackRoster(packed: PackedRoster): Roster {
   const { participants, sources, ...rest } = packed;
   const history = packed.history.map((stint): ParticipantStint => {
+    // whole (stored so by an older build), or not a stint at all: as it is
+    if (typeof stint !== 'object' || stint === null) return stint;
     if ('identities' in stint && 'kind' in stint) return stint;
     const { id, ...after } = stint;
     // a stint stored short has its participant in the same snapshot; one without is not ours

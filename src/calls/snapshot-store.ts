@@ -179,7 +179,8 @@ function packSnapshot(snapshot: unknown): unknown {
 export function parseSnapshot(json: string): unknown {
   const s = JSON.parse(json) as WithRoster<PackedRoster>;
   const roster = s?.context?.roster;
-  if (roster && typeof roster.participants === 'object' && Array.isArray(roster.history)) {
+  const usable = roster && typeof roster.participants === 'object' && roster.participants !== null;
+  if (usable && Array.isArray(roster.history)) {
     s.context!.roster = unpackRoster(roster);
   }
   return s;

@@ -90,9 +90,18 @@ describe('a snapshot with a roster in the call hash', () => {
   });
 
   it('reads a snapshot without a usable roster as it is', () => {
-    for (const json of ['{}', '{"context":{}}', '{"context":{"roster":{"history":5}}}', 'null']) {
+    for (const json of [
+      '{}',
+      '{"context":{}}',
+      '{"context":{"roster":{"history":5}}}',
+      '{"context":{"roster":{"participants":null,"history":[]}}}',
+      'null',
+    ]) {
       expect(parseSnapshot(json)).toEqual(JSON.parse(json));
     }
     expect(() => parseSnapshot('{')).toThrow();
+    // a history entry that is not a stint stays what it is
+    const odd = parseSnapshot('{"context":{"roster":{"participants":{},"history":[null,7]}}}');
+    expect(odd).toMatchObject({ context: { roster: { history: [null, 7], sources: {} } } });
   });
 });
