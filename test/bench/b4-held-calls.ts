@@ -140,19 +140,26 @@ function keyKind(key: string, callId: string): string {
   return 'other';
 }
 
+/** Every key matching `pattern` (and `keep`) with its `MEMORY USAGE` (ioredis's SCAN stream). */
+async function* keyBytes(
+  redis: Redis,
+  pattern: string,
+  keep: (key: string) => boolean = () => true,
+): AsyncGenerator<[string, number]> {
+  for await (const found of redis.scanStream({ match: pattern, count: 1000 })) {
+    for (const key of (found as string[]).filter(keep)) {
+      yield [key, Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) || 0];
+    }
+  }
+}
+
 /** `MEMORY USAGE` of every key naming the call (its `{callId}`-tagged keys, its jobs), by kind. */
 async function callBytes(redis: Redis, callId: string): Promise<Map<string, [number, number]>> {
   const byKind = new Map<string, [bytes: number, keys: number]>();
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `*${callId}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of found) {
-      const bytes = Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) || 0;
-      const [b, n] = byKind.get(keyKind(key, callId)) ?? [0, 0];
-      byKind.set(keyKind(key, callId), [b + bytes, n + 1]);
-    }
-  } while (cursor !== '0');
+  for await (const [key, bytes] of keyBytes(redis, `*${callId}*`)) {
+    const [b, n] = byKind.get(keyKind(key, callId)) ?? [0, 0];
+    byKind.set(keyKind(key, callId), [b + bytes, n + 1]);
+  }
   return byKind;
 }
 
@@ -177,16 +184,9 @@ async function sharedBytes(
   };
   const shared = new Map<string, number>();
   for (const pattern of [`${prefix}:*`, `{${prefix}-q}*`]) {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      for (const key of found) {
-        if (ofCall(key)) continue;
-        const bytes = Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) || 0;
-        shared.set(key.replace(`{${prefix}-q}`, '{q}').replace(prefix, 'p'), bytes);
-      }
-    } while (cursor !== '0');
+    for await (const [key, bytes] of keyBytes(redis, pattern, (key) => !ofCall(key))) {
+      shared.set(key.replace(`{${prefix}-q}`, '{q}').replace(prefix, 'p'), bytes);
+    }
   }
   return shared;
 }
