@@ -90,6 +90,8 @@ export class FrameQueue {
       const batch = this.queue;
       this.queue = [];
       let done = 0;
+      // counted once per batch: a metric update per frame is a cost of its own at 50 per second
+      let written = 0;
       try {
         this.recording ??= await this.deps.openRecording();
         for (const w of batch) {
@@ -103,12 +105,14 @@ export class FrameQueue {
           else await this.recording.writeVideo(w.sourceId, w.timestamp, w.data, w.keyframe);
           done += 1;
           if (this.recording.stats.framesDroppedLate > late) telemetry.dropped('late');
-          else telemetry.written(1);
+          else written += 1;
         }
       } catch (error) {
         this.drop('write-error', batch.length - done);
         this.deps.onWriteError(error);
         return;
+      } finally {
+        telemetry.written(written);
       }
       if (this.queue.length < QUEUE_RESUME && this.deps.socket.isPaused()) {
         this.deps.socket.resume();

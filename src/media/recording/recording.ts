@@ -9,13 +9,14 @@
  *   disk; a crash loses only what was buffered, and a file written but not yet listed is an
  *   orphan that nothing reads.
  * - Every call is queued on one promise chain, so entries keep their order however the caller
- *   interleaves awaits.
+ *   interleaves awaits; a frame arriving while the chain is idle, with nothing to seal, is added
+ *   at once (the same order, without a step).
  * - The first fs failure poisons the recording: every later call rejects with that same
  *   RecordingError (`code` 'ENOSPC' = disk full), so the caller reports the fault.
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { AudioTimeline } from './audio-timeline.js';
+import { AudioTimeline, type AudioSegment } from './audio-timeline.js';
 import { ensureDir } from './durable-fs.js';
 import { finalizeRecording } from './finalize.js';
 import { CALL_ID_PATTERN, isAudioTrack, isSourceId } from './layout.js';
@@ -34,9 +35,11 @@ import {
   type RecordingOptions,
   type RecordingStats,
 } from './types.js';
-import { VideoTimeline } from './video-timeline.js';
+import { VideoTimeline, type VideoSegment } from './video-timeline.js';
 
 const DEFAULT_SEGMENT_MS = 2000;
+/** What a frame added at once, with nothing to seal, returns. */
+const ADDED: Promise<void> = Promise.resolve();
 
 /** Creates `${rootDir}/${callId}/`, or continues the recording a previous process left there. */
 export async function openRecording(options: RecordingOptions): Promise<Recording> {
@@ -67,6 +70,10 @@ class FileRecording implements Recording {
   private readonly video = new Map<number, VideoTimeline>();
   private readonly writer: SegmentWriter;
   private tail: Promise<unknown> = Promise.resolve();
+  /** Steps of the chain queued or running. */
+  private queued = 0;
+  private readonly sealAudio = (segment: AudioSegment) => this.writer.sealAudio(segment);
+  private readonly sealVideo = (segment: VideoSegment) => this.writer.sealVideo(segment);
   private failure: RecordingError | undefined;
   private intake: 'open' | 'closed' | 'finalized';
   /** The latest media time seen on any track: how idle tracks are recognised. */
@@ -96,15 +103,11 @@ class FileRecording implements Recording {
     }
     // A copy: the caller's buffer may be a view into a socket chunk it reuses or keeps alive.
     const frame = pcm === null ? null : Buffer.from(pcm);
-    return this.enqueue(async () => {
-      const done = this.audioTimeline(track).push(timestamp, frame);
-      if (done === 'late') {
-        this.stats.framesDroppedLate += 1;
-        return;
-      }
-      for (const segment of done) await this.writer.sealAudio(segment);
-      await this.sealIdle(timestamp);
-    });
+    return this.admit(
+      timestamp,
+      () => this.audioTimeline(track).push(timestamp, frame),
+      this.sealAudio,
+    );
   }
 
   writeVideo(sourceId: number, timestamp: number, data: Buffer, keyframe: boolean): Promise<void> {
@@ -114,15 +117,51 @@ class FileRecording implements Recording {
       return Promise.reject(invalid('empty video access unit'));
     }
     const copy = Buffer.from(data);
-    return this.enqueue(async () => {
-      const done = this.videoTimeline(sourceId).push(timestamp, copy, keyframe);
-      if (done === 'late') {
-        this.stats.framesDroppedLate += 1;
-        return;
-      }
-      for (const segment of done) await this.writer.sealVideo(segment);
-      await this.sealIdle(timestamp);
-    });
+    return this.admit(
+      timestamp,
+      () => this.videoTimeline(sourceId).push(timestamp, copy, keyframe),
+      this.sealVideo,
+    );
+  }
+
+  /**
+   * Adds one frame to its timeline, then seals what that completed and the tracks it found
+   * idle. While no step of the chain is queued or running, the frame is added at once and only
+   * a sealing is queued, when there is one: most frames then cost no step of the chain (a
+   * media process takes 50 per second per stream). Otherwise the frame waits its turn.
+   */
+  private admit<S>(
+    timestamp: number,
+    push: () => S[] | 'late',
+    seal: (segment: S) => Promise<void>,
+  ): Promise<void> {
+    if (this.queued > 0 || this.intake !== 'open' || this.failure) {
+      return this.enqueue(() => this.sealAfter(this.accept(push(), timestamp), seal));
+    }
+    let done: S[];
+    try {
+      done = this.accept(push(), timestamp);
+    } catch (err) {
+      this.failure = asRecordingError(err, `recording ${this.dir}`);
+      return Promise.reject(this.failure);
+    }
+    if (done.length === 0 && !this.anyIdle()) return ADDED;
+    return this.enqueue(() => this.sealAfter(done, seal));
+  }
+
+  /** A pushed frame's outcome: a late one counted, the clock advanced; the segments it completed. */
+  private accept<S>(done: S[] | 'late', timestamp: number): S[] {
+    if (done === 'late') {
+      this.stats.framesDroppedLate += 1;
+      return [];
+    }
+    this.clock = Math.max(this.clock, timestamp);
+    return done;
+  }
+
+  private async sealAfter<S>(done: S[], seal: (segment: S) => Promise<void>): Promise<void> {
+    for (const segment of done) await seal(segment);
+    await this.sealIdle();
   }
 
   noteGap(from: number, to: number, reason: string, track?: AudioTrack): Promise<void> {
@@ -186,13 +225,16 @@ class FileRecording implements Recording {
   }
 
   private serial<T>(step: () => Promise<T>): Promise<T> {
+    this.queued += 1;
     const run = async (): Promise<T> => {
-      if (this.failure) throw this.failure;
       try {
+        if (this.failure) throw this.failure;
         return await step();
       } catch (err) {
         this.failure = asRecordingError(err, `recording ${this.dir}`);
         throw this.failure;
+      } finally {
+        this.queued -= 1;
       }
     };
     const result = this.tail.then(run);
@@ -211,8 +253,13 @@ class FileRecording implements Recording {
     }
   }
 
-  private async sealIdle(timestamp: number): Promise<void> {
-    this.clock = Math.max(this.clock, timestamp);
+  private anyIdle(): boolean {
+    for (const timeline of this.audio.values()) if (this.isIdle(timeline.bufferedEnd)) return true;
+    for (const timeline of this.video.values()) if (this.isIdle(timeline.bufferedEnd)) return true;
+    return false;
+  }
+
+  private async sealIdle(): Promise<void> {
     for (const timeline of this.audio.values()) {
       const segment = this.isIdle(timeline.bufferedEnd) ? timeline.cut() : undefined;
       if (segment) await this.writer.sealAudio(segment);

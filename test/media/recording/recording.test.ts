@@ -140,6 +140,42 @@ describe('a recording written by one process', () => {
     await rec.close();
   });
 
+  it('keeps every frame in order when writes are not awaited while segments are sealed', async () => {
+    // Frames arriving while nothing is queued are added at once, the others queue behind the
+    // sealing a frame set off: both paths, interleaved, must give the same recording.
+    const rec = await openRecording({ rootDir: tmp.root, callId: 'unawaited', segmentMs: 100 });
+    const writes: Promise<void>[] = [];
+    const mixed: Buffer[] = [];
+    const speaker: Buffer[] = [];
+    for (let i = 0; i < 57; i++) {
+      mixed.push(frame(i));
+      speaker.push(frame(2000 + i));
+      writes.push(rec.writeAudio('mixed', T0 + i * 20, mixed[i]!));
+      writes.push(rec.writeAudio('src-42', T0 + i * 20, speaker[i]!));
+      if (i === 30) writes.push(rec.writeAudio('mixed', T0 + 200, frame(999))); // late: dropped
+      if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(writes);
+    // a frame written after flush() was called waits for it: it is not in what flush sealed
+    const flushed = rec.flush();
+    mixed.push(frame(57));
+    const after = rec.writeAudio('mixed', T0 + 57 * 20, mixed[57]!);
+    await flushed;
+    const sealed = (await manifestLines(rec.dir)).filter(
+      (e) => e.type === 'segment' && e.track === 'mixed',
+    );
+    expect(sealed.at(-1)).toMatchObject({ endTimestamp: T0 + 57 * 20 });
+    await after;
+    const result = await rec.finalize();
+
+    expect((await readWav(result.wav.mixed)).data.equals(Buffer.concat(mixed))).toBe(true);
+    expect((await readWav(result.wav['src-42']!)).data.length).toBe(58 * 640); // padded to the end
+    expect(rec.stats).toMatchObject({ framesWritten: 115, framesDroppedLate: 1 });
+    // per track 11 full segments and the flushed rest; then mixed's last frame at finalize
+    expect(rec.stats.segmentsSealed).toBe(25);
+    expect((await verifyRecording(result.dir)).ok).toBe(true);
+  });
+
   it('seals a quiet track once the others are a segment ahead, without waiting for flush', async () => {
     const rec = await openRecording({ rootDir: tmp.root, callId: 'idle', segmentMs: 100 });
     await rec.writeAudio('src-3', T0, frame(0));
