@@ -3,7 +3,10 @@
  * role process): self time by module (a package under node_modules, node's internals, or a
  * source file of this repository) and the top functions by self time, per profile.
  *
- *   tsx test/bench/profile-summary.ts DIR [--top 15]
+ *   tsx test/bench/profile-summary.ts DIR [--top 15] [--from 15]
+ *
+ * `--from S` leaves out the first S seconds of each profile: a role process started under tsx
+ * spends its first seconds loading and compiling modules, which is not the work under load.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,11 +44,14 @@ interface Summary {
   byFunction: [string, number][];
 }
 
-function summarize(profile: CpuProfile): Summary {
+function summarize(profile: CpuProfile, fromUs: number): Summary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
+  let at = 0;
   profile.samples.forEach((id, i) => {
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at >= fromUs) self.set(id, (self.get(id) ?? 0) + delta);
   });
   const modules = new Map<string, number>();
   const functions = new Map<string, number>();
@@ -71,9 +77,11 @@ async function main(): Promise<void> {
   if (!dir) throw new Error('usage: profile-summary.ts DIR [--top N]');
   const topAt = process.argv.indexOf('--top');
   const top = topAt > 0 ? Number(process.argv[topAt + 1]) : 15;
+  const fromAt = process.argv.indexOf('--from');
+  const fromUs = fromAt > 0 ? Number(process.argv[fromAt + 1]) * 1e6 : 0;
   for (const file of (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort()) {
     const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
-    const s = summarize(profile);
+    const s = summarize(profile, fromUs);
     const pct = (ms: number) => `${((100 * ms) / s.totalMs).toFixed(1).padStart(5)} %`;
     console.log(`\n## ${file}: ${s.totalMs.toFixed(0)} ms on CPU (idle left out)\n`);
     console.log('self time by module:');
