@@ -41,6 +41,8 @@ import {
 const DEADLINE_MS = 5000;
 /** Established → remote hang-up; short, so live calls stay few. */
 const HOLD_MS = 100;
+/** The rate of the warm-up before the first measured rate: below saturation on a 2-core machine. */
+const WARM_RATE = 50;
 
 export interface B1Options {
   quick: boolean;
@@ -235,6 +237,7 @@ export async function runB1(options: B1Options): Promise<B1Result> {
   const rates = options.rates ?? (options.quick ? [10, 100] : [10, 100, 300]);
   const warmupMs = options.quick ? 3000 : 5000;
   const runMs = options.quick ? 5000 : 30_000;
+  const warmCalls = options.quick ? 500 : 1500;
   const prefix = uniquePrefix('bench-b1');
   const ports = [await freePort(), await freePort()];
   const ingressUrl = (i: number) => `http://127.0.0.1:${ports[i]}`;
@@ -291,6 +294,12 @@ export async function runB1(options: B1Options): Promise<B1Result> {
       pids: { bench: process.pid, floor: floor.child.pid, redis },
     };
     const points: B1RatePoint[] = [];
+    // A process just started runs its hot paths interpreted until V8 has compiled them, which
+    // takes hundreds of calls; a few seconds at 10 calls/s would measure that compilation (the
+    // system, with more code, pays more of it), not the steady state a running recorder is in.
+    console.log(`B1: ${warmCalls} calls at ${WARM_RATE}/s to warm each target`);
+    await runOnce(bare, WARM_RATE, (warmCalls / WARM_RATE) * 1000);
+    await runOnce(system, WARM_RATE, (warmCalls / WARM_RATE) * 1000);
     for (const rate of rates) {
       console.log(`B1: ${rate} calls/s: warm-up`);
       await runOnce(bare, rate, warmupMs);
@@ -329,7 +338,7 @@ export async function runB1(options: B1Options): Promise<B1Result> {
         `2 ingress processes + 1 worker process (GRAPH_WORKER_CONCURRENCY default), Redis ${options.redisUrl}; ` +
         `simulator in the bench process, the floor in a process of its own; calls: invite → answer → establishing → ` +
         `established → roster → ${HOLD_MS} ms hold → remote hang-up; 1 in 3 a meeting; ` +
-        `warm-up ${warmupMs / 1000} s, 3 × ${runMs / 1000} s per rate and target`,
+        `each target first warmed with ${warmCalls} calls at ${WARM_RATE}/s, then per rate a warm-up of ${warmupMs / 1000} s and 3 × ${runMs / 1000} s`,
       points,
     };
   } finally {
