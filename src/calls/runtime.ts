@@ -119,10 +119,50 @@ function traceIdOf(span: Span): string | undefined {
   return isSpanContextValid(context) ? context.traceId : undefined;
 }
 
+/** A call snapshot as the machine persists it (and JSON keeps it). */
+interface PersistedCall {
+  status: CallSnapshot['status'];
+  output?: CallSnapshot['output'];
+  error?: unknown;
+  value: CallSnapshot['value'];
+  historyValue: Record<string, unknown>;
+  context: CallSnapshot['context'];
+  children: Record<string, unknown>;
+}
+
+const isEmpty = (o: object | undefined): boolean => {
+  for (const _ in o) return false;
+  return true;
+};
+
+/**
+ * A stored snapshot as the machine's snapshot. The call machine has no child actors and no
+ * history states, so what it persists is its state value, context and status, and
+ * `resolveState` rebuilds the snapshot from those at a third of the cost of restoring it
+ * through an actor (which also walks the whole context for actor references). A snapshot that
+ * does hold children or history (a machine that gained them) takes the actor's path, which
+ * revives them.
+ */
 export function restoreSnapshot(json: unknown): CallSnapshot {
-  // createActor(...).getSnapshot() revives children and history without starting anything
-  // (the restoreSnapshot path); resolveState would drop them.
-  return createActor(callMachine, { snapshot: json as CallSnapshot }).getSnapshot();
+  const stored = json as PersistedCall;
+  if (!isEmpty(stored.children) || !isEmpty(stored.historyValue)) {
+    return createActor(callMachine, { snapshot: stored as unknown as CallSnapshot }).getSnapshot();
+  }
+  const { value, context, status, output, error } = stored;
+  return callMachine.resolveState({ value, context, status, output, error });
+}
+
+/**
+ * What `callMachine.getPersistedSnapshot` returns, field for field and in its key order, without
+ * its walk of the whole context for actor references to replace (the call machine keeps none
+ * there). With children or history it is the machine's own.
+ */
+export function persistSnapshot(snapshot: CallSnapshot): PersistedCall {
+  if (!isEmpty(snapshot.children) || !isEmpty(snapshot.historyValue)) {
+    return callMachine.getPersistedSnapshot(snapshot) as PersistedCall;
+  }
+  const { status, output, error, value, context } = snapshot;
+  return { status, output, error, value, historyValue: {}, context, children: {} };
 }
 
 /** The live-calls index changes a transition implies, as outbox effects (crash-safe). */
@@ -210,7 +250,7 @@ export function createCallRuntime(deps: CallRuntimeDeps): CallRuntime {
     const result = await deps.store.commit({
       callId,
       expectedVersion: stored.version,
-      snapshot: callMachine.getPersistedSnapshot(next),
+      snapshot: persistSnapshot(next),
       state: to,
       done,
       persist: next.context.recording.persist,
