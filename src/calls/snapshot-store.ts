@@ -8,7 +8,7 @@
  * connection's commands in order, so the announcement still lands before the commit). On Redis
  * Cluster they touch different slots and go one by one.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
 import type { PipelineReply, Rider } from '../redis/rider.js';
@@ -146,8 +146,7 @@ export interface SnapshotStore {
  * A delivery's or job result's dedup token as the call hash keeps it: 96 bits of its id's
  * SHA-256, base64url (a call keeps at most a few hundred, so a collision is out of reach).
  */
-const dedupToken = (dedupId: string): string =>
-  createHash('sha256').update(dedupId).digest('base64url').slice(0, 16);
+const dedupToken = (dedupId: string): string => hash('sha256', dedupId, 'base64url').slice(0, 16);
 
 /** Whether the call hash's `dd` field holds `token` unexpired (the format of commit.lua). */
 function dedupTokenKept(tokens: string, token: string, now: number): boolean {

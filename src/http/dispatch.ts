@@ -8,7 +8,7 @@
  * earlier state, or a participant muted again, is a real change. A delivery without either id
  * is applied (state notifications are idempotent in the machine; rosters apply in commit order).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CallEvent, CallSettings, Invite } from '../../machines/call.js';
 import type { ApplyResult, CallRuntime } from '../calls/runtime.js';
 import { decide, type AnswerPolicy } from '../policy/policy.js';
@@ -181,5 +181,5 @@ function inviteOf(callId: string, tenantId: string, data: CallResourceData): Inv
 
 /** Bounded and key-safe whatever the header held: a hash of the id and the batch position. */
 function deliveryDedupId(deliveryId: string, index: number): string {
-  return createHash('sha256').update(`${deliveryId}\n${index}`).digest('base64url').slice(0, 32);
+  return hash('sha256', `${deliveryId}\n${index}`, 'base64url').slice(0, 32);
 }
