@@ -6,6 +6,8 @@
  * headers Graph expects, redirects followed, a body read only up to its bound, an abort.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type * as NodeTls from 'node:tls';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -191,6 +193,43 @@ describe('the transport under the client', () => {
       tls.closeAllConnections();
       await new Promise((resolve) => tls.close(resolve));
     }
+  });
+
+  it('opens every new TLS connection on one secure context instead of building one each', async () => {
+    // a quiet worker's connections close while idle, so most of its requests open a new one
+    const tls = createHttpsServer(testTls(), (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(202, { ...json, connection: 'close' });
+        res.end();
+      });
+    });
+    let connections = 0;
+    tls.on('secureConnection', () => (connections += 1));
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    // node's tls.connect builds a context through the module's export when given none
+    const tlsModule = createRequire(import.meta.url)('node:tls') as typeof NodeTls;
+    const build = tlsModule.createSecureContext;
+    let built = 0;
+    try {
+      const { port } = tls.address() as AddressInfo;
+      const secure = createGraphCalls({
+        graphBaseUrl: `https://127.0.0.1:${port}/v1.0`,
+        tokens: { getToken: () => Promise.resolve('token') },
+      });
+      tlsModule.createSecureContext = (options) => {
+        built += 1;
+        return build(options);
+      };
+      for (let i = 0; i < 3; i += 1)
+        await secure.keepAlive('t1', `call-${i}`, AbortSignal.timeout(5000));
+    } finally {
+      tlsModule.createSecureContext = build;
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
+    expect(connections).toBe(3);
+    expect(built).toBe(0);
   });
 
   it('follows a redirect on the same host, body included', async () => {
