@@ -131,7 +131,31 @@ async function roundTripCpu(url: string, pings: number): Promise<RoundTripCpu> {
 }
 
 /** One call's life as the ingress and the graph worker would apply it; `job` = a job result. */
-function life(callId: string): { event: CallEvent; job?: boolean }[] {
+/**
+ * The call runtime as src/roles/core.ts composes it: the producer's own commands on the state
+ * connection, every commit published to the operator's live feed, timer starts due much later
+ * kept with the call (the default sweep timing) until a sweeper hands them over.
+ */
+export function benchRuntime(redis: Redis, queueConnection: Redis, prefix: string) {
+  const store = createSnapshotStore(redis, { prefix });
+  const queues = createEffectQueues(queueConnection, prefix, Date.now, redis);
+  queues.graph.on('error', () => undefined);
+  queues.timers.on('error', () => undefined);
+  const runtime = createCallRuntime({
+    prefix,
+    store,
+    queues,
+    feed: transitionFeed(redis, prefix, 10_000, store),
+    deferTimers: {
+      leadMs: deferLeadMs(SWEEP_INTERVAL_MS_DEFAULT),
+      graceMs: SWEEP_GRACE_MS_DEFAULT,
+    },
+  });
+  return { store, queues, runtime };
+}
+
+/** A call's whole life, as B3 and apply-cost.ts drive it: its events, the job result marked. */
+export function life(callId: string): { event: CallEvent; job?: boolean }[] {
   const at = Date.now();
   const roster = [participant('user-a', 1), participant('user-b', 2), participant('bot', 3)];
   return [
@@ -179,24 +203,7 @@ async function measure(servers: Servers, calls: number, run: number): Promise<B3
   const meter: Meter = { stateObserver, queueObserver, stateWire, queueWire };
   // the runtime's connection fails commands instead of queueing them (as in src/roles/core.ts)
   if (redis.status !== 'ready') await new Promise((r) => redis.once('ready', r));
-  const store = createSnapshotStore(redis, { prefix });
-  // as in src/roles/core.ts: our own commands of the producer go on the state connection
-  const queues = createEffectQueues(queueConnection, prefix, Date.now, redis);
-  queues.graph.on('error', () => undefined);
-  queues.timers.on('error', () => undefined);
-  // as in src/roles/core.ts: every commit is also published to the operator's live feed
-  const runtime = createCallRuntime({
-    prefix,
-    store,
-    queues,
-    feed: transitionFeed(redis, prefix, 10_000, store),
-    // as in src/roles/core.ts with the default sweep timing: starts due much later are kept
-    // with the call until a sweeper hands them over
-    deferTimers: {
-      leadMs: deferLeadMs(SWEEP_INTERVAL_MS_DEFAULT),
-      graceMs: SWEEP_GRACE_MS_DEFAULT,
-    },
-  });
+  const { store, queues, runtime } = benchRuntime(redis, queueConnection, prefix);
   const peer = naivePeer(redis, `${prefix}-peer`);
   try {
     // warm-up: script loads (EVALSHA's first NOSCRIPT), BullMQ's connection checks

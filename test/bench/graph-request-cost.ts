@@ -11,7 +11,12 @@
  *
  * The three alternate within each round; the report gives the median round of each.
  *
- *   npx tsx test/bench/graph-request-cost.ts [requests=3000] [rounds=3]
+ * With `--new-connections` the server closes every connection after its response, as a quiet
+ * worker's idle connections close, so each request opens a TLS connection; the floor then runs
+ * twice: undici's own pool (which builds a secure context per connection) and the workers'
+ * pool (`graphAgent`, one context shared).
+ *
+ *   npx tsx test/bench/graph-request-cost.ts [requests=3000] [rounds=3] [--new-connections]
  */
 import { Client, ResponseType, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import { spawn } from 'node:child_process';
@@ -22,9 +27,12 @@ import { Agent, request } from 'undici';
 import { ensureDevCerts } from '../../src/dev/certs.js';
 import { relaunchTrusting } from '../../src/dev/trusted-relaunch.js';
 import { createGraphCalls, type AnswerBody } from '../../src/graph/calls.js';
+import { graphAgent } from '../../src/graph/transport.js';
 
-const requests = Number(process.argv[2] ?? 3000);
-const rounds = Number(process.argv[3] ?? 3);
+const fresh = process.argv.includes('--new-connections');
+const [requestsArg, roundsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const requests = Number(requestsArg ?? 3000);
+const rounds = Number(roundsArg ?? 3);
 if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(rounds) || rounds < 1) {
   throw new Error('usage: graph-request-cost.ts [requests] [rounds]');
 }
@@ -42,12 +50,13 @@ const server = spawn(
      const s = require('node:https').createServer(
        { cert: fs.readFileSync(process.env.CERT), key: fs.readFileSync(process.env.KEY) },
        (req, res) => { req.resume(); req.on('end', () => {
-         res.writeHead(202, { 'content-type': 'application/json', 'content-length': '0' });
+         res.writeHead(202, { 'content-type': 'application/json', 'content-length': '0',
+           ...(process.env.CLOSE ? { connection: 'close' } : {}) });
          res.end(); }); });
      s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
   ],
   {
-    env: { ...process.env, CERT: certs.certFile, KEY: certs.keyFile },
+    env: { ...process.env, CERT: certs.certFile, KEY: certs.keyFile, CLOSE: fresh ? '1' : '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
@@ -73,32 +82,38 @@ const peerClient = Client.initWithMiddleware({
   customHosts: new Set(['127.0.0.1']),
 });
 const dispatcher = new Agent();
+const shared = graphAgent();
+const post = async (through: Agent) => {
+  const response = await request(`${root}${path}`, {
+    method: 'POST',
+    body: json,
+    headers: { authorization: 'Bearer token', 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(5000),
+    dispatcher: through,
+  });
+  await response.body.dump();
+};
 const clients: Record<string, () => Promise<void>> = {
   product: () => product.answer('t', 'c1', body, AbortSignal.timeout(5000)),
-  peer: async () => {
-    const response = (await peerClient
-      .api('/communications/calls/c1/answer')
-      .middlewareOptions([new RetryHandlerOptions(0, 0)])
-      .responseType(ResponseType.RAW)
-      .option('signal', AbortSignal.timeout(5000))
-      .post(body)) as Response;
-    await response.arrayBuffer();
-  },
-  floor: async () => {
-    const response = await request(`${root}${path}`, {
-      method: 'POST',
-      body: json,
-      headers: { authorization: 'Bearer token', 'content-type': 'application/json' },
-      signal: AbortSignal.timeout(5000),
-      dispatcher,
-    });
-    await response.body.dump();
-  },
+  ...(fresh
+    ? { 'floor, one shared context': () => post(shared) }
+    : {
+        peer: async () => {
+          const response = (await peerClient
+            .api('/communications/calls/c1/answer')
+            .middlewareOptions([new RetryHandlerOptions(0, 0)])
+            .responseType(ResponseType.RAW)
+            .option('signal', AbortSignal.timeout(5000))
+            .post(body)) as Response;
+          await response.arrayBuffer();
+        },
+      }),
+  floor: () => post(dispatcher),
 };
 
 /** CPU and wall µs per request over `requests` sequential requests, after a warm-up. */
 async function measure(one: () => Promise<void>): Promise<{ cpu: number; wall: number }> {
-  for (let i = 0; i < 500; i += 1) await one();
+  for (let i = 0; i < Math.min(500, requests); i += 1) await one();
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   for (let i = 0; i < requests; i += 1) await one();
@@ -117,12 +132,14 @@ for (let round = 0; round < rounds; round += 1) {
 }
 server.kill();
 await dispatcher.close();
+await shared.close();
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const floorCpu = median(results.floor!.map((r) => r.cpu));
 console.log(
-  `${requests} sequential answer POSTs per client and round, ${rounds} rounds (median)\n`,
+  `${requests} sequential answer POSTs per client and round, ${rounds} rounds (median)` +
+    `${fresh ? ', each on a new TLS connection' : ''}\n`,
 );
 console.log(
   '| client | CPU µs per request | × floor | wall µs per request | every round, CPU µs |',
