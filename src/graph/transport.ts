@@ -28,8 +28,9 @@ function headerRecord(init: RequestInit['headers']): Record<string, string> {
 
 /**
  * A connection pool whose TLS connections share one secure context (the default trust store,
- * with NODE_EXTRA_CA_CERTS). Without it every new connection builds its own: about 0.3 ms of
- * CPU each, paid on most requests of a quiet worker, whose idle connections close after 4 s.
+ * with NODE_EXTRA_CA_CERTS). Without it every new connection builds its own, which a quiet
+ * worker (its idle connections close after 4 s) pays on most requests: 0.6 ms of CPU more per
+ * request on a new connection (test/bench/graph-request-cost.ts --new-connections).
  */
 export function graphAgent(): Agent {
   return new Agent({ connect: { secureContext: createSecureContext() } });
