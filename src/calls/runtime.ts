@@ -135,6 +135,10 @@ const isEmpty = (o: object | undefined): boolean => {
   return true;
 };
 
+/** No child actors and no history: the snapshot is its value, context and status. */
+const plain = (s: { children?: object; historyValue?: object }): boolean =>
+  isEmpty(s.children) && isEmpty(s.historyValue);
+
 /**
  * A stored snapshot as the machine's snapshot. The call machine has no child actors and no
  * history states, so what it persists is its state value, context and status, and
@@ -145,7 +149,7 @@ const isEmpty = (o: object | undefined): boolean => {
  */
 export function restoreSnapshot(json: unknown): CallSnapshot {
   const stored = json as PersistedCall;
-  if (!isEmpty(stored.children) || !isEmpty(stored.historyValue)) {
+  if (!plain(stored)) {
     return createActor(callMachine, { snapshot: stored as unknown as CallSnapshot }).getSnapshot();
   }
   const { value, context, status, output, error } = stored;
@@ -158,7 +162,7 @@ export function restoreSnapshot(json: unknown): CallSnapshot {
  * there). With children or history it is the machine's own.
  */
 export function persistSnapshot(snapshot: CallSnapshot): PersistedCall {
-  if (!isEmpty(snapshot.children) || !isEmpty(snapshot.historyValue)) {
+  if (!plain(snapshot)) {
     return callMachine.getPersistedSnapshot(snapshot) as PersistedCall;
   }
   const { status, output, error, value, context } = snapshot;
