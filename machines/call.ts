@@ -28,6 +28,7 @@ import type {
   CallContext,
   CallEffect,
   CallEvent,
+  CallSettings,
   EffectParams,
   EffectType,
   RecordingStatus,
@@ -45,6 +46,15 @@ const TRAIL_MAX = 40;
 /** The stop confirmation wait of a call stored before `mediaStopTimeoutMs` existed. */
 const MEDIA_STOP_FALLBACK_MS = 5000;
 const REPORTS_MAX = 20;
+/**
+ * After a keep-alive's first 404 the call waits this long for the end notification that says
+ * how the call ended (a delivery may be retried, or held up by a replica that died) before a
+ * later 404 ends it without one: 30 s, or three keep-alive intervals when those are shorter.
+ * At the production interval of 15 min the next keep-alive is always later than this.
+ */
+const END_NOTICE_WAIT_MS = 30_000;
+export const endNoticeWaitMs = (settings: CallSettings | undefined): number =>
+  Math.min(END_NOTICE_WAIT_MS, 3 * (settings?.keepAliveIntervalMs ?? END_NOTICE_WAIT_MS));
 const TIMER_EVENT: Record<TimerId, TimerEventType> = {
   answerDeadline: 'TIMER.ANSWER_DEADLINE',
   keepAlive: 'TIMER.KEEPALIVE_DUE',
@@ -188,7 +198,10 @@ const calls = setup({
         event.type === 'GRAPH.RECORDING_STATUS_FAILED') &&
       event.recordingStatus === params.recordingStatus,
     callGone: ({ event }) => 'httpStatus' in event && event.httpStatus === 404,
-    goneBefore: ({ context }) => context.keepAlive.goneAt !== undefined,
+    /** Graph said 404 before, long enough ago that the end notification is not coming. */
+    goneLongAgo: ({ context, event }) =>
+      context.keepAlive.goneAt !== undefined &&
+      event.at - context.keepAlive.goneAt >= endNoticeWaitMs(context.settings),
     wasRecording: ({ context }) => context.recording.persist,
     rosterChanges: ({ context, event }) =>
       event.type === 'CALL.ROSTER' && nextRoster(context, event) !== context.roster,
@@ -357,9 +370,9 @@ export const callMachine = calls.createMachine({
         'GRAPH.KEEPALIVE_FAILED': [
           {
             // Graph answers 404 for a call that is gone (docs/teams-protocol.md#other-operations).
-            // Said a second time (no end notification came): it is over. Ended by the platform,
-            // unless the bot was ending it.
-            guard: and(['callGone', 'goneBefore']),
+            // Said again once the end notification had time to come (`endNoticeWaitMs`) and it
+            // did not: it is over. Ended by the platform, unless the bot was ending it.
+            guard: and(['callGone', 'goneLongAgo']),
             target: 'terminated',
             actions: [
               assign(({ context }) => ({ endedBy: context.endedBy ?? ('platform' as const) })),
@@ -368,20 +381,28 @@ export const callMachine = calls.createMachine({
           },
           {
             // The first 404 while the bot ends the call (its hang-up may be what ended it): the end
-            // notification, with the result code, may still come. Keep ending; the next 404 ends it.
+            // notification, with the result code, may still come. Keep ending; a later 404 ends it.
             guard: and(['callGone', stateIn('#call.live.ending')]),
             actions: assign(({ context, event }) => ({
-              keepAlive: { ...context.keepAlive, lastError: event.reason, goneAt: event.at },
+              keepAlive: {
+                ...context.keepAlive,
+                lastError: event.reason,
+                goneAt: context.keepAlive.goneAt ?? event.at,
+              },
             })),
           },
           {
             // The first 404: the platform ended the call and its `deleted` notification, which
             // carries how it ended, may still be on its way (a keep-alive can overtake it). Wait
-            // for it; the next keep-alive ends the call if it never comes.
+            // for it; a later 404 ends the call if it never comes.
             guard: 'callGone',
             target: '.terminating',
             actions: assign(({ context, event }) => ({
-              keepAlive: { ...context.keepAlive, lastError: event.reason, goneAt: event.at },
+              keepAlive: {
+                ...context.keepAlive,
+                lastError: event.reason,
+                goneAt: context.keepAlive.goneAt ?? event.at,
+              },
             })),
           },
           {

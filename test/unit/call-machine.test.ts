@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, initialTransition, transition } from 'xstate';
-import { callMachine, type CallEvent } from '../../machines/call.js';
+import { callMachine, endNoticeWaitMs, type CallEvent } from '../../machines/call.js';
 import { stateName } from '../../src/calls/runtime.js';
-import { incoming, participant } from '../helpers/call-events.js';
+import { incoming, participant, SETTINGS } from '../helpers/call-events.js';
 
 const T0 = 1_700_000_000_000;
 type Snapshot = ReturnType<typeof initialTransition<typeof callMachine>>[0];
@@ -489,6 +489,44 @@ describe('call machine: keep-alive and roster', () => {
       params: { timerId: 'keepAlive', gen: timerGen(again.snapshot, 'keepAlive') },
     });
   });
+
+  it.each([
+    ['15 min: 30 s', SETTINGS.keepAliveIntervalMs, 30_000],
+    ['2 s: three intervals', 2000, 6000],
+  ] as const)(
+    'a 404 soon after the first waits on for the end notification (keep-alive every %s)',
+    (_, keepAliveIntervalMs, wait) => {
+      expect(endNoticeWaitMs({ ...SETTINGS, keepAliveIntervalMs })).toBe(wait);
+      const s0 = run([
+        incoming('c1', T0, { action: 'answer' }, { ...SETTINGS, keepAliveIntervalMs }),
+        { type: 'GRAPH.ANSWER_ACCEPTED', at: T0 + 40, attempts: 1 },
+        { type: 'CALL.ESTABLISHING', at: T0 + 60 },
+        { type: 'CALL.ESTABLISHED', at: T0 + 90 },
+      ]).snapshot;
+      const gone = { type: 'GRAPH.KEEPALIVE_FAILED' as const, reason: '8522', httpStatus: 404 };
+      const first = run([{ ...gone, at: T0 + 1000 }], s0).snapshot;
+      expect(first.value).toEqual({ live: 'terminating' });
+      // a keep-alive sent again soon (a retry, a short interval): the end notification, late
+      // because its delivery was retried, may still come
+      const soon = run([{ ...gone, at: T0 + 1000 + wait - 1 }], first);
+      expect(soon.snapshot.value).toEqual({ live: 'terminating' });
+      const late = run(
+        [
+          {
+            type: 'CALL.TERMINATED',
+            at: T0 + 1000 + wait - 1,
+            resultInfo: { code: 200, subcode: 5002, message: 'bye' },
+          },
+        ],
+        soon.snapshot,
+      );
+      expect(late.snapshot.context.resultInfo).toMatchObject({ code: 200, subcode: 5002 });
+      // it did not come: the first 404 once the wait is over ends the call
+      const over = run([{ ...gone, at: T0 + 1000 + wait }], soon.snapshot);
+      expect(over.name).toBe('terminated');
+      expect(over.snapshot.context.endedBy).toBe('platform');
+    },
+  );
 
   it.each([
     ['established', []],
