@@ -135,7 +135,8 @@ function keyKind(key: string, callId: string): string {
   if (key.includes(':timer-cancelled:')) return 'timer-cancel memory';
   if (key.endsWith(':history')) return 'history';
   if (key.endsWith(':deferred')) return 'timer starts kept until shortly before due';
-  if (key.includes(':graph:')) return 'Graph jobs (kept an hour once done)';
+  if (key.includes(':graph:de:')) return 'Graph job ids remembered an hour (deduplication keys)';
+  if (key.includes(':graph:')) return 'Graph jobs (kept a minute once done)';
   if (key.includes(':timers:')) return 'timer jobs (pending)';
   return 'other';
 }
@@ -175,7 +176,7 @@ async function sharedBytes(
   const ofCall = (key: string): boolean => {
     const tag = /\{([^}]+)\}/.exec(key.slice(key.indexOf(':')));
     if (tag && callIds.has(tag[1]!)) return true;
-    const job = /:(?:graph|timers):(.+)$/.exec(key)?.[1];
+    const job = /:(?:graph|timers):(?:de:)?(.+)$/.exec(key)?.[1];
     if (job === undefined) return false;
     for (let dash = job.indexOf('-'); dash > 0; dash = job.indexOf('-', dash + 1)) {
       if (callIds.has(job.slice(0, dash))) return true;

@@ -6,9 +6,11 @@
  * in-process replica's sweeper gets the call answered before Teams' deadline.
  */
 import type { ChildProcess } from 'node:child_process';
+import { Worker } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activeCallsKey, outboxIndexKey } from '../../src/redis/keys.js';
+import { activeCallsKey, outboxIndexKey, queuePrefix } from '../../src/redis/keys.js';
+import { GRAPH_JOB_ID_MEMORY_MS } from '../../src/queues/producer.js';
 import type { Rider } from '../../src/redis/rider.js';
 import { startOutboxSweeper } from '../../src/calls/outbox-sweeper.js';
 import { createCore, type Core } from '../../src/roles/core.js';
@@ -19,7 +21,7 @@ import type { CallEvent } from '../../machines/call.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { killAll, startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem } from '../helpers/system.js';
-import { ACTIVE_CALLS, type EffectRecord } from '../../src/queues/jobs.js';
+import { ACTIVE_CALLS, QUEUE, type EffectRecord } from '../../src/queues/jobs.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -74,6 +76,50 @@ describe('the outbox sweeper', () => {
     expect(await core.redis.zscore(outboxIndexKey(prefix), 'lost-1')).toBeNull();
     expect(await s.sweep()).toBe(0);
     await s.close();
+  });
+
+  it('does not send again an effect re-driven after its finished job was dropped', async () => {
+    // a worker that counts what it runs of this call (an earlier test left a job in the queue)
+    const ran: string[] = [];
+    const worker = new Worker(
+      QUEUE.graph,
+      async (job) => void (job.id!.startsWith('done-1-') && ran.push(job.id!)),
+      {
+        connection: core.workerConnection(),
+        prefix: queuePrefix(prefix),
+      },
+    );
+    const effect = (op: 'answer' | 'keepAlive', jobId: string): EffectRecord => ({
+      queue: 'graph',
+      name: op,
+      jobId,
+      data: { op, callId: 'done-1', tenantId: 't1', deadlineAt: Date.now() + 5000 },
+    });
+    try {
+      await core.queues.enqueue(effect('answer', 'done-1-answer-g1'));
+      await core.queues.enqueue(effect('keepAlive', 'done-1-keepAlive-g3'));
+      await eventually(async () => (ran.length === 2 ? true : undefined), 5000, 'both ran');
+      const memory = `${queuePrefix(prefix)}:${QUEUE.graph}:de:done-1-answer-g1`;
+      // the job's id is remembered for an hour; a keep-alive's is not (a second one is harmless)
+      expect(await core.redis.pttl(memory)).toBeGreaterThan(GRAPH_JOB_ID_MEMORY_MS - 60_000);
+      expect(await core.redis.exists(memory.replace('answer-g1', 'keepAlive-g3'))).toBe(0);
+      // a minute later BullMQ drops the finished job itself, as its age rule does: the job's
+      // keys and its entry in the completed set, the remembered id left in place
+      const keys = await core.redis.keys(`${queuePrefix(prefix)}:${QUEUE.graph}:done-1-answer-g1*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await core.redis.del(...keys);
+      await core.redis.zrem(`${queuePrefix(prefix)}:${QUEUE.graph}:completed`, 'done-1-answer-g1');
+      expect(await core.queues.graph.getJob('done-1-answer-g1')).toBeUndefined();
+      // a sweeper re-drives the effect (its enqueue was never acknowledged): nothing is added
+      await core.queues.enqueue(effect('answer', 'done-1-answer-g1'));
+      expect(await core.queues.graph.getJob('done-1-answer-g1')).toBeUndefined();
+      // while an effect of another generation still runs
+      await core.queues.enqueue(effect('answer', 'done-1-answer-g2'));
+      await eventually(async () => (ran.length === 3 ? true : undefined), 5000, 'g2 ran');
+      expect(ran).toEqual(['done-1-answer-g1', 'done-1-keepAlive-g3', 'done-1-answer-g2']);
+    } finally {
+      await worker.close();
+    }
   });
 
   it('leaves entries younger than the grace to the process that is enqueuing them', async () => {
