@@ -83,7 +83,10 @@ describe('the outbox sweeper', () => {
     const ran: string[] = [];
     const worker = new Worker(
       QUEUE.graph,
-      async (job) => void (job.id!.startsWith('done-1-') && ran.push(job.id!)),
+      (job) => {
+        if (job.id!.startsWith('done-1-')) ran.push(job.id!);
+        return Promise.resolve();
+      },
       {
         connection: core.workerConnection(),
         prefix: queuePrefix(prefix),
@@ -98,7 +101,7 @@ describe('the outbox sweeper', () => {
     try {
       await core.queues.enqueue(effect('answer', 'done-1-answer-g1'));
       await core.queues.enqueue(effect('keepAlive', 'done-1-keepAlive-g3'));
-      await eventually(async () => (ran.length === 2 ? true : undefined), 5000, 'both ran');
+      await eventually(() => (ran.length === 2 ? true : undefined), 5000, 'both ran');
       const memory = `${queuePrefix(prefix)}:${QUEUE.graph}:de:done-1-answer-g1`;
       // the job's id is remembered for an hour; a keep-alive's is not (a second one is harmless)
       expect(await core.redis.pttl(memory)).toBeGreaterThan(GRAPH_JOB_ID_MEMORY_MS - 60_000);
@@ -115,7 +118,7 @@ describe('the outbox sweeper', () => {
       expect(await core.queues.graph.getJob('done-1-answer-g1')).toBeUndefined();
       // while an effect of another generation still runs
       await core.queues.enqueue(effect('answer', 'done-1-answer-g2'));
-      await eventually(async () => (ran.length === 3 ? true : undefined), 5000, 'g2 ran');
+      await eventually(() => (ran.length === 3 ? true : undefined), 5000, 'g2 ran');
       expect(ran).toEqual(['done-1-answer-g1', 'done-1-keepAlive-g3', 'done-1-answer-g2']);
     } finally {
       await worker.close();
