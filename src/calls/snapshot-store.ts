@@ -16,6 +16,7 @@ import { CALL_MACHINE_VERSION, type CallContext } from '../../machines/call.js';
 import { packRoster, unpackRoster, type PackedRoster } from '../../machines/roster.js';
 import { callKeys, CALL_ID_PATTERN, outboxIndexKey } from '../redis/keys.js';
 import { commitScript, forgetIfDrainedScript } from '../redis/scripts.js';
+import { compressSnapshot, snapshotJson } from '../redis/snapshot-codec.js';
 import { CANCEL_MEMORY_S, QUEUE, type EffectRecord } from '../queues/jobs.js';
 import { HISTORY_MAX_DEFAULT, parseHistory, historyDropped, type HistoryEntry } from './history.js';
 import { ATTR, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
@@ -163,7 +164,8 @@ type WithRoster<R> = { context?: { roster?: R } } | null | undefined;
 
 /**
  * The persisted snapshot as the call hash stores it: its roster packed (`packRoster`: no derived
- * source map, no participant's identities repeated in its join history).
+ * source map, no participant's identities repeated in its join history), and then its JSON
+ * deflated (`compressSnapshot`).
  */
 function packSnapshot(snapshot: unknown): unknown {
   const s = snapshot as WithRoster<CallContext['roster']>;
@@ -172,11 +174,12 @@ function packSnapshot(snapshot: unknown): unknown {
 }
 
 /**
- * A stored snapshot (the call hash's `snap`) as the machine persisted it: the roster unpacked.
- * Whoever reads `snap` reads it through this; a snapshot stored whole passes unchanged.
+ * A stored snapshot (the call hash's `snap`) as the machine persisted it: inflated
+ * (`snapshotJson`), the roster unpacked. Whoever reads `snap` reads it through this; a snapshot
+ * stored whole passes unchanged.
  */
-export function parseSnapshot(json: string): unknown {
-  const s = JSON.parse(json) as WithRoster<PackedRoster>;
+export function parseSnapshot(stored: string): unknown {
+  const s = JSON.parse(snapshotJson(stored)) as WithRoster<PackedRoster>;
   const roster = s?.context?.roster;
   const usable = roster && typeof roster.participants === 'object' && roster.participants !== null;
   if (usable && Array.isArray(roster.history)) {
@@ -423,7 +426,9 @@ export function createSnapshotStore(
       ] as Parameters<typeof commitScript.run>[1],
       args: [
         req.expectedVersion,
-        JSON.stringify(packing ? packSnapshot(req.snapshot) : req.snapshot),
+        packing
+          ? compressSnapshot(JSON.stringify(packSnapshot(req.snapshot)))
+          : JSON.stringify(req.snapshot),
         req.dedupId ? dedupToken(req.dedupId) : '',
         CALL_MACHINE_VERSION,
         req.state,

@@ -5,6 +5,7 @@
  * moved, so a quiet call costs one HGET per poll.
  */
 import type { CallContext } from '../../machines/call.js';
+import { snapshotJson } from '../redis/snapshot-codec.js';
 import type { SpeakerMap } from './recording/index.js';
 
 const MSI = /^\d{1,10}$/;
@@ -13,7 +14,7 @@ const MSI = /^\d{1,10}$/;
 export function speakersOfSnapshot(json: string): SpeakerMap {
   let roster: CallContext['roster'] | undefined;
   try {
-    roster = (JSON.parse(json) as { context?: CallContext }).context?.roster;
+    roster = (JSON.parse(snapshotJson(json)) as { context?: CallContext }).context?.roster;
   } catch {
     return {};
   }

@@ -10,6 +10,7 @@ import { CALL_MACHINE_VERSION } from '../../machines/call.js';
 import { applyRoster, EMPTY_ROSTER } from '../../machines/roster.js';
 import { createSnapshotStore, parseSnapshot } from '../../src/calls/snapshot-store.js';
 import { callKeys } from '../../src/redis/keys.js';
+import { snapshotJson } from '../../src/redis/snapshot-codec.js';
 import { participant } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -60,7 +61,11 @@ describe('a snapshot with a roster in the call hash', () => {
     const store = createSnapshotStore(redis, { prefix });
     const callId = 'roster-1';
     expect(await committedSnapshot(store, callId)).toMatchObject({ kind: 'committed' });
-    const raw = (await redis.hget(callKeys(prefix, callId).call, 'snap'))!;
+    const stored = (await redis.hget(callKeys(prefix, callId).call, 'snap'))!;
+    // deflated (test/unit/snapshot-codec.test.ts); the roster inside packed
+    expect(stored.startsWith('z1:')).toBe(true);
+    expect(stored.length).toBeLessThan(JSON.stringify(snapshot).length * 0.4);
+    const raw = snapshotJson(stored);
     // each present participant's identity is stored once; the one who left keeps its own
     for (const n of [1, 2, 3]) expect(raw.split(guid(n + 10)).length - 1).toBe(1);
     expect(raw.length).toBeLessThan(JSON.stringify(snapshot).length * 0.8);
