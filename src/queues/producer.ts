@@ -53,6 +53,13 @@ const KEEP_COMPLETED = { age: 60, count: 100_000 };
 const DROP_COMPLETED = true;
 const KEEP_FAILED = { age: 24 * 3600 };
 
+/**
+ * Entries kept in each queue's event stream (`…:events`, BullMQ's record of job state changes
+ * for `QueueEvents` listeners and dashboards; nothing of ours reads it). BullMQ keeps 10,000 by
+ * default, ≈ 1 MB per queue, which a deployment holding a few thousand calls pays per call.
+ */
+export const QUEUE_EVENTS_KEPT = 1000;
+
 /** Calls kept in the recent-calls index by default. */
 export const RECENT_CALLS_MAX_DEFAULT = 100_000;
 
@@ -68,7 +75,11 @@ export function createEffectQueues(
   commands: RedisClient = connection,
   recentCallsMax: number = RECENT_CALLS_MAX_DEFAULT,
 ): EffectQueues {
-  const opts = { connection, prefix: queuePrefix(prefix) };
+  const opts = {
+    connection,
+    prefix: queuePrefix(prefix),
+    streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
+  };
   /** On Redis Cluster the index and the call's keys live in different slots: no pipeline. */
   const pipelining = !('isCluster' in commands && commands.isCluster);
   const graph = new Queue<GraphJob>(QUEUE.graph, opts);

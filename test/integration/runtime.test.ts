@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { CallEvent } from '../../machines/call.js';
 import { createCore, type Core } from '../../src/roles/core.js';
-import { activeCallsKey, callKeys } from '../../src/redis/keys.js';
+import { activeCallsKey, callKeys, queuePrefix } from '../../src/redis/keys.js';
+import { QUEUE } from '../../src/queues/jobs.js';
+import { createEffectQueues, QUEUE_EVENTS_KEPT } from '../../src/queues/producer.js';
 import { createCallRuntime } from '../../src/calls/runtime.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -217,5 +219,38 @@ describe('applyEvent against real Redis and BullMQ', () => {
     await expect(core.runtime.applyEvent('bad}{id', invite('bad}{id'))).rejects.toThrow(
       /invalid call id/,
     );
+  });
+
+  it("keeps a queue's event stream near QUEUE_EVENTS_KEPT entries, not BullMQ's 10,000", async () => {
+    // queues of their own: the other tests obliterate theirs, BullMQ's settings with them
+    const own = uniquePrefix('runtime-events');
+    const connection = plainRedis();
+    const queues = createEffectQueues(connection, own);
+    try {
+      // BullMQ writes the setting to the queue's meta once the connection is up (a process
+      // starts long before its first add); getVersion waits for that write
+      await queues.timers.getVersion();
+      // each job added far in the future writes two events ('added', 'delayed')
+      const jobs = Array.from({ length: QUEUE_EVENTS_KEPT }, (_, i) => ({
+        name: 'keepAlive' as const,
+        data: {
+          callId: 'events-1',
+          timerId: 'keepAlive' as const,
+          event: 'TIMER.KEEPALIVE_DUE' as const,
+          gen: i,
+        },
+        opts: { jobId: `events-1-keepAlive-g${i}`, delay: 3600_000 },
+      }));
+      await queues.timers.addBulk(jobs);
+      const kept = await redis.xlen(`${queuePrefix(own)}:${QUEUE.timers}:events`);
+      // trimmed approximately (MAXLEN ~): whole stream nodes of 100 entries go at a time
+      expect(kept).toBeGreaterThanOrEqual(QUEUE_EVENTS_KEPT);
+      expect(kept).toBeLessThanOrEqual(QUEUE_EVENTS_KEPT + 100);
+    } finally {
+      await queues.timers.obliterate({ force: true });
+      await queues.close();
+      await connection.quit();
+      await deleteByPrefix(redis, own);
+    }
   });
 });
