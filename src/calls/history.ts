@@ -128,11 +128,25 @@ export function outcomeOf(event: CallEvent): string | undefined {
 export function parseHistory(raw: string[]): HistoryEntry[] {
   return raw.flatMap((json) => {
     try {
-      return [JSON.parse(json) as HistoryEntry];
+      const entry = JSON.parse(json) as HistoryEntry;
+      // stored without `to` when the transition stayed in its state (`storedHistoryEntry`)
+      if (entry === null || typeof entry !== 'object' || entry.to !== undefined) return [entry];
+      const { seq, event, from, to: _absent, ...rest } = entry;
+      return [{ seq, event, from, to: from, ...rest }];
     } catch {
       return [];
     }
   });
+}
+
+/**
+ * An entry as the call's history list keeps it: without `to` when it equals `from`, as for most
+ * of a held call's entries (a keep-alive's timer and its result); `parseHistory` puts it back.
+ */
+export function storedHistoryEntry(entry: HistoryEntry): string {
+  if (entry.to !== entry.from) return JSON.stringify(entry);
+  const { to: _same, ...rest } = entry;
+  return JSON.stringify(rest);
 }
 
 /** Entries shed by the cap: the oldest kept entry's seq tells how many came before it. */

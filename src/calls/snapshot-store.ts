@@ -18,7 +18,13 @@ import { callKeys, CALL_ID_PATTERN, outboxIndexKey } from '../redis/keys.js';
 import { commitScript, forgetIfDrainedScript } from '../redis/scripts.js';
 import { compressSnapshot, snapshotJson } from '../redis/snapshot-codec.js';
 import { CANCEL_MEMORY_S, QUEUE, type EffectRecord } from '../queues/jobs.js';
-import { HISTORY_MAX_DEFAULT, parseHistory, historyDropped, type HistoryEntry } from './history.js';
+import {
+  HISTORY_MAX_DEFAULT,
+  parseHistory,
+  historyDropped,
+  storedHistoryEntry,
+  type HistoryEntry,
+} from './history.js';
 import { ATTR, SpanKind, withSpan, type TraceCarrier } from '../telemetry/index.js';
 
 export interface StoredCall {
@@ -441,7 +447,9 @@ export function createSnapshotStore(
         req.stopGen ?? '',
         req.effects.length > 0 ? JSON.stringify(req.effects) : '',
         cancelled.length > 0 ? CANCEL_MEMORY_S : '',
-        JSON.stringify(req.history ?? { seq: req.expectedVersion + 1 }),
+        req.history
+          ? storedHistoryEntry(req.history)
+          : JSON.stringify({ seq: req.expectedVersion + 1 }),
         historyMax,
         req.summary === undefined ? '' : JSON.stringify(req.summary),
         nowS(),

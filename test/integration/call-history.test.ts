@@ -10,6 +10,7 @@ import type { CallEvent } from '../../machines/call.js';
 import { createCore, type Core } from '../../src/roles/core.js';
 import { callKeys } from '../../src/redis/keys.js';
 import type { CallRecord } from '../../src/calls/call-record.js';
+import { parseHistory } from '../../src/calls/history.js';
 import { incoming, participant } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -78,6 +79,29 @@ describe('call history', () => {
     expect(entries[0]!.outcome).toBeUndefined();
     const { version } = (await core.runtime.getCall(callId))!;
     expect(version).toBe(entries.length);
+  });
+
+  it('stores an entry that stays in its state without `to`, and reads it back whole', async () => {
+    const callId = `hist-${++n}`;
+    await answered(callId);
+    await core.runtime.applyEvent(callId, roster(t0, 1));
+    const stored = await redis.lrange(callKeys(prefix, callId).history, 0, -1);
+    expect(stored.map((json) => 'to' in (JSON.parse(json) as object))).toEqual([true, true, false]);
+    const { entries } = await core.store.loadHistory(callId);
+    // the same keys in the same order as an entry that moved
+    expect(Object.keys(entries[2]!)).toEqual(
+      Object.keys(entries[1]!).filter((k) => k !== 'outcome'),
+    );
+    expect(entries[2]).toMatchObject({
+      event: 'CALL.ROSTER',
+      from: 'live.answered',
+      to: 'live.answered',
+    });
+    // an entry of an older build, with `to`, and one that is not an object read as they are
+    expect(parseHistory(['{"seq":1,"event":"E","from":"a","to":"a","at":1}', '5', '{'])).toEqual([
+      { seq: 1, event: 'E', from: 'a', to: 'a', at: 1 },
+      5,
+    ]);
   });
 
   it('is bounded: the oldest entries go and are counted', async () => {
