@@ -21,7 +21,7 @@ export interface CallKeys {
   /** Stream of effects committed with a transition and not yet handed to BullMQ. */
   outbox: string;
   /**
-   * Hash jobId → "<index score> <effect JSON>" of timer starts committed but not handed to
+   * Hash jobId → "<index score> <effect>" of timer starts committed but not handed to
    * BullMQ yet because they are due much later: a sweeper enqueues each shortly before it is
    * due, and a cancel committed before that drops it (src/calls/outbox-sweeper.ts).
    */

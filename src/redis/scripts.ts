@@ -37,7 +37,7 @@ export const commitScript = defineScript<
     dedupTtlS: number,
     dedupMax: number,
     deferredCount: number,
-    /** jobId, "<score> <effect JSON>" of each deferred start, then the cancels' job ids */
+    /** jobId, "<score> <effect>" of each deferred start (src/calls/snapshot-store.ts `deferredValue`), then the cancels' job ids */
     ...deferredThenCancelled: (string | number)[],
   ],
   (string | number)[]

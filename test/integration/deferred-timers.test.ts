@@ -212,6 +212,59 @@ describe('deferred timer starts', () => {
   });
 });
 
+describe('the stored form of a deferred start', () => {
+  const expected = (callId: string, fireAt: number) => ({
+    queue: 'timers',
+    name: 'answerDeadline',
+    jobId: `${callId}-answerDeadline-g2`,
+    data: { callId, timerId: 'answerDeadline', event: 'TIMER.ANSWER_DEADLINE', gen: 2 },
+    fireAt,
+  });
+
+  it('is packed to its score, time, generation and names, and read back whole', async () => {
+    const callId = `packed-${++n}`;
+    await file.core.runtime.applyEvent(callId, inviteDue(callId, 5000));
+    const [stored] = await file.redis.hvals(callKeys(prefix, callId).deferred);
+    const [score, form, fireAt, ...rest] = stored!.split(' ');
+    expect([form, ...rest]).toEqual(['t1', '2', 'answerDeadline', 'TIMER.ANSWER_DEADLINE']);
+    const [start] = await file.core.store.readDeferred(callId);
+    expect(start).toEqual({ score: Number(score), effect: expected(callId, Number(fireAt)) });
+    // key for key, in the order toEffectRecords gives them
+    expect(JSON.stringify(start!.effect)).toBe(JSON.stringify(expected(callId, Number(fireAt))));
+  });
+
+  it('is JSON with PACK_SNAPSHOTS=false, and either form reads the same', async () => {
+    const off = createCore(
+      { redisUrl: testRedisUrl(), redisKeyPrefix: prefix, ...SWEEP, packSnapshots: false },
+      pino({ level: 'silent' }),
+    );
+    try {
+      await off.ready();
+      const callId = `json-${++n}`;
+      await off.runtime.applyEvent(callId, inviteDue(callId, 5000));
+      const [stored] = await file.redis.hvals(callKeys(prefix, callId).deferred);
+      const [score, json] = [
+        stored!.slice(0, stored!.indexOf(' ')),
+        stored!.slice(stored!.indexOf(' ') + 1),
+      ];
+      const effect = JSON.parse(json) as { fireAt: number };
+      expect(effect).toEqual(expected(callId, effect.fireAt));
+      expect(await file.core.store.readDeferred(callId)).toEqual([
+        { score: Number(score), effect },
+      ]);
+      // values that are neither are skipped, not thrown
+      await file.redis.hset(callKeys(prefix, callId).deferred, {
+        a: 'x t1 1 2 k e',
+        b: '5',
+        c: '7 t1 x',
+      });
+      expect(await file.core.store.readDeferred(callId)).toHaveLength(1);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
 describe('DEFER_TIMERS=false (a rolling upgrade from a build without deferral)', () => {
   it('hands every timer start to BullMQ at once', async () => {
     const off = createCore(

@@ -29,7 +29,7 @@
 -- ARGV[18] now, s (the caller's clock)   ARGV[19] dedup token lifetime, s
 -- ARGV[20] dedup tokens kept at most
 -- ARGV[21] n, the number of timer starts deferred by this transition; ARGV[22 .. 21+2n] their
---          jobId, "<score> <effect JSON>" pairs; then the job ids of the cancels, one per KEYS[6..]
+--          jobId, "<score> <effect>" pairs; then the job ids of the cancels, one per KEYS[6..]
 -- returns {newVersion, 'ok', outboxId or '', job ids of cancels whose start was still deferred...}
 --       | {-1, 'duplicate'} | {-2, currentVersion}
 --

@@ -8,7 +8,7 @@
 -- earliest of their scores, when a sweeper must hand that start to BullMQ.
 --
 -- KEYS[1] outbox index (sorted set)   KEYS[2] the call's outbox stream
--- KEYS[3] the call's deferred timer starts (hash jobId → "<score> <effect JSON>")
+-- KEYS[3] the call's deferred timer starts (hash jobId → "<score> <effect>")
 -- ARGV[1] call id   ARGV[2] the score announced
 -- returns 1 when the index entry was removed, 2 when it was moved to a deferred start, else 0
 if redis.call('XLEN', KEYS[2]) > 0 then
