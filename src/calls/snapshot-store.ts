@@ -490,7 +490,9 @@ export function createSnapshotStore(
         req.effects.length > 0 ? JSON.stringify(req.effects) : '',
         cancelled.length > 0 ? CANCEL_MEMORY_S : '',
         req.history
-          ? storedHistoryEntry(req.history)
+          ? packing
+            ? storedHistoryEntry(req.history)
+            : JSON.stringify(req.history)
           : JSON.stringify({ seq: req.expectedVersion + 1 }),
         historyMax,
         req.summary === undefined ? '' : JSON.stringify(req.summary),

@@ -11,6 +11,7 @@ import { createCore, type Core } from '../../src/roles/core.js';
 import { callKeys } from '../../src/redis/keys.js';
 import type { CallRecord } from '../../src/calls/call-record.js';
 import { parseHistory } from '../../src/calls/history.js';
+import { createSnapshotStore } from '../../src/calls/snapshot-store.js';
 import { incoming, participant } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -97,6 +98,14 @@ describe('call history', () => {
       from: 'live.answered',
       to: 'live.answered',
     });
+    // with packing off (PACK_SNAPSHOTS=false, while older builds still run) it keeps `to`
+    const whole = createSnapshotStore(redis, { prefix, packRoster: false });
+    const entry = { seq: 1, event: 'CALL.ROSTER', from: 'a', to: 'a', at: 1 };
+    const base = { snapshot: {}, state: 'a', done: false, persist: false, effects: [] };
+    await whole.commit({ ...base, callId: `${callId}-whole`, expectedVersion: 0, history: entry });
+    expect(await redis.lrange(callKeys(prefix, `${callId}-whole`).history, 0, -1)).toEqual([
+      JSON.stringify(entry),
+    ]);
     // an entry of an older build, with `to`, and one that is not an object read as they are
     expect(parseHistory(['{"seq":1,"event":"E","from":"a","to":"a","at":1}', '5', '{'])).toEqual([
       { seq: 1, event: 'E', from: 'a', to: 'a', at: 1 },
