@@ -10,11 +10,11 @@ import type { SpeakerMap } from './recording/index.js';
 
 const MSI = /^\d{1,10}$/;
 
-/** sourceId → owner, from a persisted call snapshot's roster; {} when there is none. */
-export function speakersOfSnapshot(json: string): SpeakerMap {
+/** sourceId → owner, from a stored call snapshot's roster (either form); {} when there is none. */
+export function speakersOfSnapshot(stored: string): SpeakerMap {
   let roster: CallContext['roster'] | undefined;
   try {
-    roster = (JSON.parse(snapshotJson(json)) as { context?: CallContext }).context?.roster;
+    roster = (JSON.parse(snapshotJson(stored)) as { context?: CallContext }).context?.roster;
   } catch {
     return {};
   }

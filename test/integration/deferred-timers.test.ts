@@ -41,6 +41,16 @@ const timerJobs = async () => {
 const indexScore = async (callId: string) =>
   file.redis.zscore(outboxIndexKey(prefix), callId).then((s) => (s === null ? null : Number(s)));
 
+/** A second core on this file's prefix with one setting changed (what another build writes). */
+async function coreWith(setting: { packSnapshots?: boolean; deferTimers?: boolean }) {
+  const core = createCore(
+    { redisUrl: testRedisUrl(), redisKeyPrefix: prefix, ...SWEEP, ...setting },
+    pino({ level: 'silent' }),
+  );
+  await core.ready();
+  return core;
+}
+
 describe('deferred timer starts', () => {
   it('keeps a far answer deadline out of BullMQ, and the answer drops it without a removal', async () => {
     const callId = `far-${++n}`;
@@ -234,12 +244,8 @@ describe('the stored form of a deferred start', () => {
   });
 
   it('is JSON with PACK_SNAPSHOTS=false, and either form reads the same', async () => {
-    const off = createCore(
-      { redisUrl: testRedisUrl(), redisKeyPrefix: prefix, ...SWEEP, packSnapshots: false },
-      pino({ level: 'silent' }),
-    );
+    const off = await coreWith({ packSnapshots: false });
     try {
-      await off.ready();
       const callId = `json-${++n}`;
       await off.runtime.applyEvent(callId, inviteDue(callId, 5000));
       const [stored] = await file.redis.hvals(callKeys(prefix, callId).deferred);
@@ -267,12 +273,8 @@ describe('the stored form of a deferred start', () => {
 
 describe('DEFER_TIMERS=false (a rolling upgrade from a build without deferral)', () => {
   it('hands every timer start to BullMQ at once', async () => {
-    const off = createCore(
-      { redisUrl: testRedisUrl(), redisKeyPrefix: prefix, ...SWEEP, deferTimers: false },
-      pino({ level: 'silent' }),
-    );
+    const off = await coreWith({ deferTimers: false });
     try {
-      await off.ready();
       const callId = `now-${++n}`;
       await off.runtime.applyEvent(callId, inviteDue(callId, 5000));
       expect(await off.store.readDeferred(callId)).toEqual([]);
