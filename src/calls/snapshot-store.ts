@@ -197,9 +197,12 @@ export function parseSnapshot(stored: string): unknown {
 
 /**
  * A deferred start as the call keeps it: "<score> …" (Lua reads the score, the sweeper the
- * rest). Packed, a start as `toEffectRecords` makes it is "<score> t1 <fireAt> <gen> <timerId>
- * <event>", its call and job id implied by the key (≈ 40 bytes against ≈ 300 of JSON); any
- * other, and every start when packing is off, is "<score> <effect JSON>".
+ * rest). Packed, a start as `toEffectRecords` makes it is "<score> t2 <fireAt − score> <gen>
+ * <timerId> <event without its TIMER. prefix>", its call and job id implied by the key: ≈ 50
+ * bytes against ≈ 300 of JSON, and under Redis's 64-byte bound for a hash kept as one compact
+ * listpack (`hash-max-listpack-value`; one longer value turns the whole hash into a table, ≈ 2 ×
+ * the memory). The first packed form, "<score> t1 <fireAt> <gen> <timerId> <event>", is still
+ * read. Any other start, and every start when packing is off, is "<score> <effect JSON>".
  */
 function deferredValue(d: DeferredStart, packing: boolean): string {
   const { effect } = d;
@@ -209,24 +212,35 @@ function deferredValue(d: DeferredStart, packing: boolean): string {
     Object.keys(more).length === 0 &&
     effect.name === timerId &&
     effect.jobId === timerJobId(callId, timerId, gen) &&
+    event.startsWith(TIMER_EVENT) &&
     Number.isSafeInteger(effect.fireAt) &&
+    Number.isSafeInteger(d.score) &&
     Number.isSafeInteger(gen);
   return plain
-    ? `${d.score} t1 ${effect.fireAt} ${gen} ${timerId} ${event}`
+    ? `${d.score} t2 ${effect.fireAt - d.score} ${gen} ${timerId} ${event.slice(TIMER_EVENT.length)}`
     : `${d.score} ${JSON.stringify(effect)}`;
 }
 
-/** A deferred start of `callId` from its stored value; undefined for one not in either form. */
+const TIMER_EVENT = 'TIMER.';
+
+/** A deferred start of `callId` from its stored value; undefined for one not in any form. */
 function deferredStart(callId: string, value: string): DeferredStart | undefined {
-  const [score, form, fireAt, gen, timerId, event] = value.split(' ', 6);
+  const [score, form, time, gen, timerId, event] = value.split(' ', 6);
   if (!score || form === undefined || !Number.isFinite(Number(score))) return undefined;
-  if (form !== 't1') {
+  if (form !== 't1' && form !== 't2') {
     const effect = JSON.parse(value.slice(score.length + 1)) as DeferredStart['effect'];
     return { score: Number(score), effect };
   }
-  if (!timerId || !event || !Number.isSafeInteger(Number(fireAt))) return undefined;
+  if (!timerId || !event || !Number.isSafeInteger(Number(time))) return undefined;
   if (!Number.isSafeInteger(Number(gen))) return undefined;
-  const data = { callId, timerId, event, gen: Number(gen) } as DeferredStart['effect']['data'];
+  const fireAt = form === 't2' ? Number(score) + Number(time) : Number(time);
+  if (!Number.isSafeInteger(fireAt)) return undefined;
+  const data = {
+    callId,
+    timerId,
+    event: form === 't2' ? TIMER_EVENT + event : event,
+    gen: Number(gen),
+  } as DeferredStart['effect']['data'];
   return {
     score: Number(score),
     effect: {
@@ -234,7 +248,7 @@ function deferredStart(callId: string, value: string): DeferredStart | undefined
       name: data.timerId,
       jobId: timerJobId(callId, data.timerId, data.gen),
       data,
-      fireAt: Number(fireAt),
+      fireAt,
     },
   };
 }

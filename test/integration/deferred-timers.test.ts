@@ -234,13 +234,30 @@ describe('the stored form of a deferred start', () => {
   it('is packed to its score, time, generation and names, and read back whole', async () => {
     const callId = `packed-${++n}`;
     await file.core.runtime.applyEvent(callId, inviteDue(callId, 5000));
-    const [stored] = await file.redis.hvals(callKeys(prefix, callId).deferred);
-    const [score, form, fireAt, ...rest] = stored!.split(' ');
-    expect([form, ...rest]).toEqual(['t1', '2', 'answerDeadline', 'TIMER.ANSWER_DEADLINE']);
+    const key = callKeys(prefix, callId).deferred;
+    const [stored] = await file.redis.hvals(key);
+    const [score, form, lead, ...rest] = stored!.split(' ');
+    expect([form, ...rest]).toEqual(['t2', '2', 'answerDeadline', 'ANSWER_DEADLINE']);
+    const fireAt = Number(score) + Number(lead);
+    expect(Number(lead)).toBeGreaterThan(0);
     const [start] = await file.core.store.readDeferred(callId);
-    expect(start).toEqual({ score: Number(score), effect: expected(callId, Number(fireAt)) });
+    expect(start).toEqual({ score: Number(score), effect: expected(callId, fireAt) });
     // key for key, in the order toEffectRecords gives them
-    expect(JSON.stringify(start!.effect)).toBe(JSON.stringify(expected(callId, Number(fireAt))));
+    expect(JSON.stringify(start!.effect)).toBe(JSON.stringify(expected(callId, fireAt)));
+    // short enough for Redis to keep the hash as one compact listpack, not a table
+    expect(stored!.length).toBeLessThanOrEqual(64);
+    expect(await file.redis.call('OBJECT', 'ENCODING', key)).toBe('listpack');
+  });
+
+  it('reads the first packed form, written by the release before', async () => {
+    const callId = `packed-t1-${++n}`;
+    const jobId = `${callId}-answerDeadline-g2`;
+    await file.redis.hset(callKeys(prefix, callId).deferred, {
+      [jobId]: '1800000000000 t1 1800000003000 2 answerDeadline TIMER.ANSWER_DEADLINE',
+    });
+    expect(await file.core.store.readDeferred(callId)).toEqual([
+      { score: 1_800_000_000_000, effect: expected(callId, 1_800_000_003_000) },
+    ]);
   });
 
   it('is JSON with PACK_SNAPSHOTS=false, and either form reads the same', async () => {
@@ -263,6 +280,8 @@ describe('the stored form of a deferred start', () => {
         a: 'x t1 1 2 k e',
         b: '5',
         c: '7 t1 x',
+        d: '7 t2 x 2 k e',
+        e: '7 t2 1 y k e',
       });
       expect(await file.core.store.readDeferred(callId)).toHaveLength(1);
     } finally {
