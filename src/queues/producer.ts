@@ -2,7 +2,7 @@
  * Hands committed effects to BullMQ. Job ids are deterministic, so re-driving an effect that
  * was already enqueued is a no-op. A finished Graph job's id stays remembered for an hour to keep
  * it that way (BullMQ's deduplication key, a small string, not the job's hash), except for those
- * whose repetition is harmless (timers, keep-alives).
+ * whose repetition is harmless (timers, keep-alives); the finished job itself is dropped.
  */
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
@@ -40,17 +40,23 @@ export const GRAPH_MAX_ATTEMPTS = 10;
  * How long a Graph job's id is remembered after it was added, so that the same effect re-driven
  * later (a sweeper finding an outbox entry whose enqueue was done but not acknowledged) is not
  * sent again: BullMQ's deduplication key, `…:de:<jobId>`, ≈ 0.15 KB against ≈ 1.2 KB for the
- * finished job's hash, which is itself kept only a minute (for whoever looks at recent jobs).
+ * finished job's hash, which is dropped once the job is done (the key outlives it: BullMQ keeps a
+ * deduplication key with a lifetime until it expires).
  */
 export const GRAPH_JOB_ID_MEMORY_MS = 3600_000;
-const KEEP_COMPLETED = { age: 60, count: 100_000 };
 /**
- * Jobs whose repetition is harmless are dropped once done: a timer fired again is stale and the
- * machine ignores it (each arming has its own generation), and a second keep-alive is only a
- * keep-alive. A held call would otherwise keep two finished jobs (≈ 2.4 KB) per keep-alive
- * interval for an hour.
+ * Finished jobs are dropped at once. Timers and keep-alives carry no deduplication key: a timer
+ * fired again is stale and the machine ignores it (each arming has its own generation), and a
+ * second keep-alive is only a keep-alive. A held call would otherwise keep two finished jobs
+ * (≈ 2.4 KB) per keep-alive interval.
  */
 const DROP_COMPLETED = true;
+/**
+ * A finished Graph job kept a minute, for builds that re-drive effects without a deduplication
+ * key (`keepFinishedGraphJobs`): by then its deadline has passed and a re-added job sends nothing.
+ * BullMQ drops such jobs by age only when another job with the rule finishes.
+ */
+const KEEP_COMPLETED = { age: 60, count: 100_000 };
 const KEEP_FAILED = { age: 24 * 3600 };
 
 /**
@@ -68,13 +74,26 @@ export const RECENT_CALLS_MAX_DEFAULT = 100_000;
  * on `commands` when given, a connection without BullMQ's scripts: ioredis copies every script
  * defined on a connection onto each pipeline created on it, which is not free.
  */
+export interface EffectQueueOptions {
+  /** Calls kept in the recent-calls index. @default RECENT_CALLS_MAX_DEFAULT */
+  recentCallsMax?: number;
+  /**
+   * Keep a finished Graph job a minute instead of dropping it, while processes of a build that
+   * re-drives effects without BullMQ's deduplication key still run (`PACK_SNAPSHOTS=false`).
+   * @default false
+   */
+  keepFinishedGraphJobs?: boolean;
+}
+
 export function createEffectQueues(
   connection: RedisClient,
   prefix: string,
   now: () => number = Date.now,
   commands: RedisClient = connection,
-  recentCallsMax: number = RECENT_CALLS_MAX_DEFAULT,
+  options: EffectQueueOptions = {},
 ): EffectQueues {
+  const recentCallsMax = options.recentCallsMax ?? RECENT_CALLS_MAX_DEFAULT;
+  const finishedGraphJobs = options.keepFinishedGraphJobs ? KEEP_COMPLETED : DROP_COMPLETED;
   const opts = {
     connection,
     prefix: queuePrefix(prefix),
@@ -165,7 +184,7 @@ export function createEffectQueues(
         }),
         attempts: GRAPH_MAX_ATTEMPTS,
         backoff: { type: GRAPH_BACKOFF },
-        removeOnComplete: keepAlive ? DROP_COMPLETED : KEEP_COMPLETED,
+        removeOnComplete: keepAlive ? DROP_COMPLETED : finishedGraphJobs,
         removeOnFail: KEEP_FAILED,
       });
     } else if (effect.name === 'cancel') {

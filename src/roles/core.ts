@@ -114,7 +114,10 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     config.redisKeyPrefix,
     Date.now,
     redis,
-    config.recentCallsMax ?? RECENT_CALLS_MAX_DEFAULT,
+    {
+      recentCallsMax: config.recentCallsMax ?? RECENT_CALLS_MAX_DEFAULT,
+      keepFinishedGraphJobs: config.packSnapshots === false,
+    },
   );
   queues.graph.on('error', (err) => logger.warn({ err: err.message }, 'graph queue error'));
   queues.timers.on('error', (err) => logger.warn({ err: err.message }, 'timers queue error'));

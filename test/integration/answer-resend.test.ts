@@ -7,7 +7,7 @@
  * workers and lock expiry, the product's Graph processor reading the call's committed state;
  * the Graph port records what is sent.
  */
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GraphCalls } from '../../src/graph/calls.js';
 import { GraphCallError } from '../../src/graph/errors.js';
@@ -79,6 +79,8 @@ async function answerTakenBack(
   await first.close(true);
   await meanwhile(callId);
   const sent: string[] = [];
+  // the finished job is dropped at once (its id stays remembered): catch it as it finishes
+  const finished: Job<StoredGraphJob>[] = [];
   const second = worker(
     createGraphProcessor({
       graph: recordingGraph(sent, refusal),
@@ -92,11 +94,11 @@ async function answerTakenBack(
       }),
     }),
   );
+  const collect = (job: Job<StoredGraphJob> | undefined) => job && finished.push(job);
+  second.on('completed', collect);
+  second.on('failed', collect);
   const job = await eventually(
-    async () => {
-      const jobs = await file.core.queues.graph.getJobs(['completed', 'failed']);
-      return jobs.find((j) => j.data.callId === callId);
-    },
+    () => finished.find((j) => j.data.callId === callId),
     10_000,
     'the answer job finished by the second worker',
   );

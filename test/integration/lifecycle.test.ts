@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { callKeys } from '../../src/redis/keys.js';
+import { callKeys, queuePrefix } from '../../src/redis/keys.js';
 import { stateName } from '../../src/calls/runtime.js';
 import type { PlaceCallOptions } from '@cr-orchestrator/teams-simulator';
 import { plainRedis } from '../helpers/redis.js';
@@ -138,19 +138,22 @@ describe('keep-alive (durable timers on a compressed clock)', () => {
     const ctx = (await system.core.runtime.getCall(call.id))!.snapshot.context;
     expect(ctx.keepAlive.sent).toBeGreaterThanOrEqual(3);
     expect(ctx.keepAlive.lastOkAt).toBeDefined();
-    // finished timers and keep-alives are not kept (repeating them is harmless); the answer and
-    // the recording status are, so that re-driving them is a no-op
+    // finished jobs are not kept; the ids of the answer and the recording status are (BullMQ's
+    // deduplication keys), so that re-driving them is a no-op; those of timers and keep-alives
+    // are not (repeating them is harmless)
     const { graph, timers } = system.core.queues;
     const finished = [
       ...(await timers.getJobs(['completed'])),
       ...(await graph.getJobs(['completed'])),
     ];
-    expect(
-      finished
-        .filter((j) => j.id?.startsWith(`${call.id}-`))
-        .map((j) => j.name)
-        .sort(),
-    ).toEqual(['answer', 'updateRecordingStatus']);
+    expect(finished.filter((j) => j.id?.startsWith(`${call.id}-`))).toEqual([]);
+    const remembered = await redis.keys(`${queuePrefix(system.prefix)}:*:de:${call.id}-*`);
+    const ops = remembered.map((k) => k.slice(k.indexOf(call.id) + call.id.length + 1));
+    // (no media comes: the recording status sent is `failed`)
+    expect(ops.map((op) => op.replace(/-g\d+$/, '')).sort()).toEqual([
+      'answer',
+      'recording-failed',
+    ]);
   });
 
   it('keepAlives answered 404 (call gone, no end notification) end the call and stop the timer', async () => {

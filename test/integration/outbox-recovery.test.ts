@@ -78,26 +78,35 @@ describe('the outbox sweeper', () => {
     await s.close();
   });
 
-  it('does not send again an effect re-driven after its finished job was dropped', async () => {
-    // a worker that counts what it runs of this call (an earlier test left a job in the queue)
+  /** A worker that records the jobs of this file's calls it runs (`owned` picks them). */
+  function countingWorker(owned: (jobId: string) => boolean): { ran: string[]; worker: Worker } {
     const ran: string[] = [];
     const worker = new Worker(
       QUEUE.graph,
       (job) => {
-        if (job.id!.startsWith('done-1-')) ran.push(job.id!);
+        if (owned(job.id!)) ran.push(job.id!);
         return Promise.resolve();
       },
-      {
-        connection: core.workerConnection(),
-        prefix: queuePrefix(prefix),
-      },
+      { connection: core.workerConnection(), prefix: queuePrefix(prefix) },
     );
-    const effect = (op: 'answer' | 'keepAlive', jobId: string): EffectRecord => ({
-      queue: 'graph',
-      name: op,
-      jobId,
-      data: { op, callId: 'done-1', tenantId: 't1', deadlineAt: Date.now() + 5000 },
-    });
+    return { ran, worker };
+  }
+
+  const graphEffect = (
+    op: 'answer' | 'keepAlive',
+    callId: string,
+    jobId: string,
+  ): EffectRecord => ({
+    queue: 'graph',
+    name: op,
+    jobId,
+    data: { op, callId, tenantId: 't1', deadlineAt: Date.now() + 5000 },
+  });
+
+  it('does not send again an effect re-driven after its finished job was dropped', async () => {
+    // an earlier test left a job in the queue: count only this call's
+    const { ran, worker } = countingWorker((id) => id.startsWith('done-1-'));
+    const effect = (op: 'answer' | 'keepAlive', jobId: string) => graphEffect(op, 'done-1', jobId);
     try {
       await core.queues.enqueue(effect('answer', 'done-1-answer-g1'));
       await core.queues.enqueue(effect('keepAlive', 'done-1-keepAlive-g3'));
@@ -106,13 +115,17 @@ describe('the outbox sweeper', () => {
       // the job's id is remembered for an hour; a keep-alive's is not (a second one is harmless)
       expect(await core.redis.pttl(memory)).toBeGreaterThan(GRAPH_JOB_ID_MEMORY_MS - 60_000);
       expect(await core.redis.exists(memory.replace('answer-g1', 'keepAlive-g3'))).toBe(0);
-      // a minute later BullMQ drops the finished job itself, as its age rule does: the job's
-      // keys and its entry in the completed set, the remembered id left in place
-      const keys = await core.redis.keys(`${queuePrefix(prefix)}:${QUEUE.graph}:done-1-answer-g1*`);
-      expect(keys.length).toBeGreaterThan(0);
-      await core.redis.del(...keys);
-      await core.redis.zrem(`${queuePrefix(prefix)}:${QUEUE.graph}:completed`, 'done-1-answer-g1');
-      expect(await core.queues.graph.getJob('done-1-answer-g1')).toBeUndefined();
+      // the finished jobs themselves are gone: their keys and any entry in the completed set
+      await eventually(
+        async () =>
+          (await core.redis.keys(`${queuePrefix(prefix)}:${QUEUE.graph}:done-1-*`)).length === 0
+            ? true
+            : undefined,
+        2000,
+        'the finished jobs dropped',
+      );
+      const completed = `${queuePrefix(prefix)}:${QUEUE.graph}:completed`;
+      expect(await core.redis.zscore(completed, 'done-1-answer-g1')).toBeNull();
       // a sweeper re-drives the effect (its enqueue was never acknowledged): nothing is added
       await core.queues.enqueue(effect('answer', 'done-1-answer-g1'));
       expect(await core.queues.graph.getJob('done-1-answer-g1')).toBeUndefined();
@@ -122,6 +135,32 @@ describe('the outbox sweeper', () => {
       expect(ran).toEqual(['done-1-answer-g1', 'done-1-keepAlive-g3', 'done-1-answer-g2']);
     } finally {
       await worker.close();
+    }
+  });
+
+  it('keeps a finished Graph job a minute with PACK_SNAPSHOTS=false, for older builds', async () => {
+    const older = createCore(
+      { redisUrl: testRedisUrl(), redisKeyPrefix: prefix, packSnapshots: false },
+      logger,
+    );
+    await older.ready();
+    const { ran, worker } = countingWorker((id) => id.startsWith('kept-1-'));
+    try {
+      await older.queues.enqueue(graphEffect('answer', 'kept-1', 'kept-1-answer-g1'));
+      await older.queues.enqueue(graphEffect('keepAlive', 'kept-1', 'kept-1-keepAlive-g2'));
+      await eventually(() => (ran.length === 2 ? true : undefined), 5000, 'both ran');
+      await eventually(
+        async () =>
+          (await older.queues.graph.getJob('kept-1-keepAlive-g2')) === undefined ? true : undefined,
+        2000,
+        'the keep-alive dropped',
+      );
+      const job = await older.queues.graph.getJob('kept-1-answer-g1');
+      expect(await job?.getState()).toBe('completed');
+      expect(job?.opts.removeOnComplete).toEqual({ age: 60, count: 100_000 });
+    } finally {
+      await worker.close();
+      await older.close();
     }
   });
 
