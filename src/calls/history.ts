@@ -6,6 +6,7 @@
  * Outcomes are said in words for Graph and media events; no identities, no tokens.
  */
 import type { CallEvent } from '../../machines/call.js';
+import { compressHistoryEntry, historyEntryJson } from '../redis/history-codec.js';
 
 export interface HistoryEntry {
   /** The version the transition committed (1 for the first). */
@@ -124,11 +125,14 @@ export function outcomeOf(event: CallEvent): string | undefined {
   }
 }
 
-/** Parse stored entries, skipping any that are not JSON (never throws on stored data). */
+/**
+ * Parse stored entries, deflated (`storedHistoryEntry`) or JSON, skipping any that are neither
+ * (never throws on stored data).
+ */
 export function parseHistory(raw: string[]): HistoryEntry[] {
-  return raw.flatMap((json) => {
+  return raw.flatMap((stored) => {
     try {
-      const entry = JSON.parse(json) as HistoryEntry;
+      const entry = JSON.parse(historyEntryJson(stored)) as HistoryEntry;
       // stored without `to` when the transition stayed in its state (`storedHistoryEntry`)
       if (entry === null || typeof entry !== 'object' || entry.to !== undefined) return [entry];
       const { seq, event, from, to: _absent, ...rest } = entry;
@@ -140,13 +144,15 @@ export function parseHistory(raw: string[]): HistoryEntry[] {
 }
 
 /**
- * An entry as the call's history list keeps it: without `to` when it equals `from`, as for most
- * of a held call's entries (a keep-alive's timer and its result); `parseHistory` puts it back.
+ * An entry as the call's history list keeps it when packing: without `to` when it equals `from`,
+ * as for most of a held call's entries (a keep-alive's timer and its result), and deflated
+ * against a dictionary of typical entries (≈ 30 bytes instead of 80–180);
+ * `parseHistory` puts it back.
  */
 export function storedHistoryEntry(entry: HistoryEntry): string {
-  if (entry.to !== entry.from) return JSON.stringify(entry);
+  if (entry.to !== entry.from) return compressHistoryEntry(JSON.stringify(entry));
   const { to: _same, ...rest } = entry;
-  return JSON.stringify(rest);
+  return compressHistoryEntry(JSON.stringify(rest));
 }
 
 /** Entries shed by the cap: the oldest kept entry's seq tells how many came before it. */

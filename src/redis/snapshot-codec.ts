@@ -1,15 +1,10 @@
 /**
- * How a call's snapshot JSON is stored in its hash's `snap` field: deflated (raw DEFLATE,
- * RFC 1951) against a preset dictionary, base64, behind a mark naming the dictionary. A snapshot
- * is small (2–3 KB for a call with a few participants) and most of it is the same keys and
- * values in every call, which plain DEFLATE cannot exploit in so little text; a dictionary that
- * holds them first makes it ≈ 0.5 KB of base64. A value without the mark is JSON, as builds
- * before this one (and `PACK_SNAPSHOTS=false`) store it, and is read as it is.
- *
- * A dictionary, once released, never changes: a stored snapshot names the one it was written
- * with. A better one gets a new mark and this module keeps reading the old.
+ * How a call's snapshot JSON is stored in its hash's `snap` field (`dictionaryCodec`): a snapshot
+ * is small (2–3 KB for a call with a few participants) and most of it is the same keys and values
+ * in every call; deflated against a dictionary that holds them it is ≈ 0.5 KB of base64. A value
+ * without the mark is JSON, as builds before this one (and `PACK_SNAPSHOTS=false`) store it.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { dictionaryCodec } from './dictionary-codec.js';
 
 /**
  * The first dictionary: the skeleton of an established, recording call's persisted snapshot with
@@ -67,31 +62,23 @@ const DICTIONARY_1 = Buffer.from(
   ].join(''),
 );
 
-const MARK_1 = 'z1:';
 /** A stored snapshot inflates to at most this: far above any roster cap, below harm. */
 const MAX_SNAPSHOT_BYTES = 32 * 1024 * 1024;
 
-/**
- * An 8 KB window holds the dictionary and a snapshot's first kilobytes; zlib's defaults (32 KB
- * window, 128 KB of hash chains) would allocate ≈ 300 KB of native memory per snapshot, which
- * showed as more garbage collection than the compression itself costs.
- */
-const DEFLATE_1 = { dictionary: DICTIONARY_1, windowBits: 13, memLevel: 5 };
-const INFLATE_1 = { dictionary: DICTIONARY_1, windowBits: 13, maxOutputLength: MAX_SNAPSHOT_BYTES };
+/** An 8 KB window holds the dictionary and a snapshot's first kilobytes. */
+const CODEC_1 = dictionaryCodec({
+  mark: 'z1:',
+  dictionary: DICTIONARY_1,
+  windowBits: 13,
+  maxBytes: MAX_SNAPSHOT_BYTES,
+});
 
 /** The `snap` value of a snapshot's JSON: deflated against the dictionary, marked. */
-export function compressSnapshot(json: string): string {
-  return MARK_1 + deflateRawSync(json, DEFLATE_1).toString('base64');
-}
+export const compressSnapshot = (json: string): string => CODEC_1.compress(json);
 
 /**
  * The JSON of a stored `snap` value: inflated when it carries the mark, else as it is. A marked
  * value that does not inflate (damaged, or larger than any snapshot can be) throws, as a JSON
  * value that does not parse does.
  */
-export function snapshotJson(stored: string): string {
-  if (!stored.startsWith(MARK_1)) return stored;
-  return inflateRawSync(Buffer.from(stored.slice(MARK_1.length), 'base64'), INFLATE_1).toString(
-    'utf8',
-  );
-}
+export const snapshotJson = (stored: string): string => CODEC_1.json(stored);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
+import { historyEntryJson } from '../../src/redis/history-codec.js';
+import { snapshotJson } from '../../src/redis/snapshot-codec.js';
 import { plainRedis, testRedisUrl } from '../helpers/redis.js';
 import {
   BOT_APP_SECRET,
@@ -52,6 +54,21 @@ afterAll(async () => {
   await system?.close();
 });
 
+/** A stored value as the product reads it: deflated snapshots and history entries inflated. */
+function readable(value: string): string {
+  const inflate = value.startsWith('z1:')
+    ? snapshotJson
+    : value.startsWith('h1:')
+      ? historyEntryJson
+      : undefined;
+  if (!inflate) return value;
+  try {
+    return inflate(value);
+  } catch {
+    return value;
+  }
+}
+
 async function redisValues(prefix: string): Promise<string[]> {
   const redis = plainRedis();
   const out: string[] = [];
@@ -63,9 +80,9 @@ async function redisValues(prefix: string): Promise<string[]> {
           type === 'string'
             ? await redis.getBuffer(key).then((b) => b?.toString('latin1'))
             : type === 'hash'
-              ? await redis.hgetall(key)
+              ? Object.entries(await redis.hgetall(key)).map(([f, v]) => [f, readable(v)])
               : type === 'list'
-                ? await redis.lrange(key, 0, -1)
+                ? (await redis.lrange(key, 0, -1)).map(readable)
                 : type === 'set'
                   ? await redis.smembers(key)
                   : type === 'zset'
@@ -172,6 +189,11 @@ describe('nothing secret is left behind by a full call', () => {
     for (const texts of [corpus.logs, corpus.redis])
       expect(texts.some((t) => t.includes(call.id))).toBe(true);
     expect(corpus.recordings.some((t) => t.includes('finalized'))).toBe(true);
+    // deflated values are scanned inflated: the snapshot's context, the history's events
+    expect(corpus.redis.some((t) => t.includes('\\"context\\":'))).toBe(true);
+    expect(corpus.redis.some((t) => t.includes('{\\"seq\\":2,\\"event\\":\\"GRAPH.ANSWER'))).toBe(
+      true,
+    );
     expect(logLines.length).toBeGreaterThan(5);
     const secrets: Record<string, string> = {
       BOT_APP_SECRET,
