@@ -4,7 +4,7 @@
  * committed before that drops it, so a timer that is disarmed soon costs BullMQ nothing. Real
  * Redis, real BullMQ, the real sweeper and timer processor.
  */
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../machines/call.js';
@@ -219,6 +219,28 @@ describe('deferred timer starts', () => {
       2000,
       'the job removed',
     );
+  });
+});
+
+describe('a timer fired twice', () => {
+  it('changes its call once, and leaves no dedup token', async () => {
+    const callId = `twice-${++n}`;
+    await file.core.runtime.applyEvent(callId, inviteDue(callId, 60_000));
+    const process = createTimerProcessor({ runtime: file.core.runtime });
+    const data: TimerJob = {
+      callId,
+      timerId: 'answerDeadline',
+      event: 'TIMER.ANSWER_DEADLINE',
+      gen: 2,
+    };
+    // BullMQ delivers at least once: the same job, run again after its first run committed
+    const job = { id: `${callId}-answerDeadline-g2`, data } as Job<TimerJob>;
+    expect(await process(job)).toBe('committed');
+    const after = await file.core.runtime.getCall(callId);
+    expect(after?.snapshot.value).toBe('failed');
+    expect(await process(job)).toBe('ignored');
+    expect((await file.core.runtime.getCall(callId))?.version).toBe(after?.version);
+    expect(await file.redis.hget(callKeys(prefix, callId).call, 'dd')).toBeNull();
   });
 });
 
