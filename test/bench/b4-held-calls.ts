@@ -136,7 +136,7 @@ function keyKind(key: string, callId: string): string {
   if (key.endsWith(':history')) return 'history';
   if (key.endsWith(':deferred')) return 'timer starts kept until shortly before due';
   if (key.includes(':graph:de:')) return 'Graph job ids remembered an hour (deduplication keys)';
-  if (key.includes(':graph:')) return 'Graph jobs (kept a minute once done)';
+  if (key.includes(':graph:')) return 'Graph jobs (dropped once done)';
   if (key.includes(':timers:')) return 'timer jobs (pending)';
   return 'other';
 }
