@@ -109,16 +109,10 @@ export function createCore(config: CoreConfig, logger: Logger): Core {
     ...(config.callHistoryMax ? { historyMax: config.callHistoryMax } : {}),
     ...(config.packSnapshots === false ? { packRoster: false } : {}),
   });
-  const queues = createEffectQueues(
-    queueConnection,
-    config.redisKeyPrefix,
-    Date.now,
-    redis,
-    {
-      recentCallsMax: config.recentCallsMax ?? RECENT_CALLS_MAX_DEFAULT,
-      keepFinishedGraphJobs: config.packSnapshots === false,
-    },
-  );
+  const queues = createEffectQueues(queueConnection, config.redisKeyPrefix, Date.now, redis, {
+    recentCallsMax: config.recentCallsMax ?? RECENT_CALLS_MAX_DEFAULT,
+    keepFinishedGraphJobs: config.packSnapshots === false,
+  });
   queues.graph.on('error', (err) => logger.warn({ err: err.message }, 'graph queue error'));
   queues.timers.on('error', (err) => logger.warn({ err: err.message }, 'timers queue error'));
   const runtime = createCallRuntime({
