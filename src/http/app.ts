@@ -80,6 +80,9 @@ export function createApp(deps: AppDeps): Hono {
     const traced = httpInstrumentationMiddleware({
       captureRequestHeaders: [],
       captureResponseHeaders: [],
+      // an up-down counter moved twice per request, with attributes: a cost on every
+      // notification for a gauge the request-duration histogram's rate already tells
+      captureActiveRequests: false,
     });
     app.use('/api/*', traced);
     app.use('/admin/*', traced);

@@ -107,20 +107,24 @@ export function createEffectQueues(
   return {
     graph,
     timers,
+    // The live-call index is no queue: its commands ride the commit, no job carries a trace
+    // on, and a span of its own would only add to each traced event's cost.
     enqueue: (effect, ride) =>
-      withSpan(
-        `enqueue ${effect.queue}.${effect.name}`,
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            [ATTR.queue]: effect.queue,
-            [ATTR.jobName]: effect.name,
-            [ATTR.jobId]: effect.jobId,
-            [ATTR.callId]: 'data' in effect ? effect.data.callId : effect.callId,
-          },
-        },
-        () => enqueue(effect, ride),
-      ),
+      effect.queue === ACTIVE_CALLS
+        ? enqueue(effect, ride)
+        : withSpan(
+            `enqueue ${effect.queue}.${effect.name}`,
+            {
+              kind: SpanKind.PRODUCER,
+              attributes: {
+                [ATTR.queue]: effect.queue,
+                [ATTR.jobName]: effect.name,
+                [ATTR.jobId]: effect.jobId,
+                [ATTR.callId]: 'data' in effect ? effect.data.callId : effect.callId,
+              },
+            },
+            () => enqueue(effect, ride),
+          ),
     close: () => (closed ??= Promise.all([graph.close(), timers.close()]).then(() => undefined)),
   };
 

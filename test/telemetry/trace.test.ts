@@ -160,6 +160,12 @@ describe('one call, one connected trace', () => {
       'cr.call.outcome': 'committed',
     });
 
+    // the live-call index rides the commit with no span of its own: no queue, no consumer
+    expect(trace.map((s) => s.name)).not.toContain('enqueue active-calls.started');
+    expect(trace.filter((s) => s.kind === SpanKind.PRODUCER).map((s) => s.name)).toEqual(
+      expect.arrayContaining(['enqueue graph.answer']),
+    );
+
     // connected: every span but the root has its parent in the trace
     const ids = byId(trace);
     const roots = trace.filter((s) => !parentOf(s) || !ids.has(parentOf(s)!));
