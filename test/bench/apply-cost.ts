@@ -15,9 +15,17 @@
  *     node --import tsx test/bench/apply-cost.ts 200 100
  *
  * (the second number shortens the warm-up; under callgrind each event takes about 60 ms).
+ *
+ * The OpenTelemetry SDK starts from the `OTEL_*` variables as in every role process (off
+ * without them), so the same count with them set is what telemetry costs per event (B9's
+ * CPU, measured apart): e.g. `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318
+ * OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=1` with a receiver
+ * there (`test/bench/b9-otlp-receiver.ts`). The SDK exports from this process, so its
+ * batching and encoding are counted; the receiver's work is not.
  */
 import { Redis } from 'ioredis';
 import { connectRedis } from '../../src/redis/client.js';
+import { startTelemetry } from '../../src/telemetry/sdk.js';
 import { deleteByPrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { benchRuntime, life } from './b3-redis-cost.js';
 
@@ -25,6 +33,8 @@ const [calls, warmCalls] = [Number(process.argv[2] ?? 2000), Number(process.argv
 if (!Number.isInteger(calls) || calls < 1 || !Number.isInteger(warmCalls) || warmCalls < 0) {
   throw new Error('usage: apply-cost.ts [calls] [warm-up calls]');
 }
+// first, as in a role process: instruments bind to the provider there when they are created
+const telemetry = startTelemetry({ role: 'apply-cost' });
 const prefix = uniquePrefix('apply-cost');
 // the runtime's connection fails commands instead of queueing them (as in src/roles/core.ts),
 // its command timeout long enough for callgrind's pace (a timer per command either way)
@@ -56,7 +66,8 @@ try {
   await play('warm', warmCalls);
   const perEvent = await play('run', calls);
   console.log(
-    `${calls} calls × ${life('x').length} events, one after another: ${perEvent.toFixed(0)} µs of CPU per event`,
+    `${calls} calls × ${life('x').length} events, one after another: ${perEvent.toFixed(0)} µs of CPU per event` +
+      ` (telemetry ${telemetry.enabled ? 'on' : 'off'})`,
   );
 } finally {
   await store.flushAcks();
@@ -64,4 +75,5 @@ try {
   const cleaner = new Redis(testRedisUrl());
   await deleteByPrefix(cleaner, prefix);
   await Promise.all([cleaner, redis, queueConnection].map((c) => c.quit()));
+  await telemetry.shutdown();
 }
