@@ -107,24 +107,26 @@ export function createEffectQueues(
   return {
     graph,
     timers,
-    // The live-call index is no queue: its commands ride the commit, no job carries a trace
-    // on, and a span of its own would only add to each traced event's cost.
-    enqueue: (effect, ride) =>
-      effect.queue === ACTIVE_CALLS
-        ? enqueue(effect, ride)
-        : withSpan(
-            `enqueue ${effect.queue}.${effect.name}`,
-            {
-              kind: SpanKind.PRODUCER,
-              attributes: {
-                [ATTR.queue]: effect.queue,
-                [ATTR.jobName]: effect.name,
-                [ATTR.jobId]: effect.jobId,
-                [ATTR.callId]: 'data' in effect ? effect.data.callId : effect.callId,
-              },
-            },
-            () => enqueue(effect, ride),
-          ),
+    enqueue: (effect, ride) => {
+      // our own commands after a job: with the next round trip when the caller rides, else now
+      const send = async (rider: Rider) => (ride ? ride(rider) : sendNow(rider));
+      // The live-call index is no queue: its commands ride the commit, no job carries a trace
+      // on, and a span of its own would only add to each traced event's cost.
+      if (effect.queue === ACTIVE_CALLS) return indexCall(effect, send, ride !== undefined);
+      return withSpan(
+        `enqueue ${effect.queue}.${effect.name}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [ATTR.queue]: effect.queue,
+            [ATTR.jobName]: effect.name,
+            [ATTR.jobId]: effect.jobId,
+            [ATTR.callId]: 'data' in effect ? effect.data.callId : effect.callId,
+          },
+        },
+        () => enqueueJob(effect, send),
+      );
+    },
     close: () => (closed ??= Promise.all([graph.close(), timers.close()]).then(() => undefined)),
   };
 
@@ -141,45 +143,54 @@ export function createEffectQueues(
     await rider.settle?.(replies);
   }
 
-  async function enqueue(effect: EffectRecord, ride?: (rider: Rider) => void): Promise<void> {
-    // our own commands after a job: with the next round trip when the caller rides, else now
-    const send = async (rider: Rider) => (ride ? ride(rider) : sendNow(rider));
-    if (effect.queue === ACTIVE_CALLS) {
-      const index = activeCallsKey(prefix);
-      if (effect.name === 'ended') {
-        await send({ queue: (p) => (p.zrem(index, effect.callId), 1) });
-        return;
-      }
-      // A re-driven 'started' may come after the call ended: the end's record (written by its
-      // commit) says so, and the entry goes again — the same add-then-check as timer cancels.
-      // The recent-calls index (the operator's list) is written beside it: global keys cannot be
-      // written by the commit script, and this path is crash-safe (outbox).
-      const recent = recentCallsKey(prefix);
-      const record = callKeys(prefix, effect.callId).record;
-      if (ride || pipelining) {
-        // Redis runs one connection's commands in order, so the check follows the add
-        await send({
-          queue: (p) => {
-            p.zadd(index, now(), effect.callId)
-              .zadd(recent, effect.at ?? now(), effect.callId)
-              .zremrangebyrank(recent, 0, -(recentCallsMax + 1))
-              .exists(record);
-            return 4;
-          },
-          settle: async (replies) => {
-            if (Number(replies[3]?.[1])) await commands.zrem(index, effect.callId);
-          },
-        });
-        return;
-      }
-      // Redis Cluster: the keys live in different slots, no pipeline
-      await Promise.all([
-        commands.zadd(index, now(), effect.callId),
-        commands.zadd(recent, effect.at ?? now(), effect.callId),
-        commands.zremrangebyrank(recent, 0, -(recentCallsMax + 1)),
-      ]);
-      if (await commands.exists(record)) await commands.zrem(index, effect.callId);
-    } else if (effect.queue === QUEUE.graph) {
+  /** The live-call and recent-call indexes: `riding` when `send` rides the caller's round trip. */
+  async function indexCall(
+    effect: Extract<EffectRecord, { queue: typeof ACTIVE_CALLS }>,
+    send: (rider: Rider) => Promise<void>,
+    riding: boolean,
+  ): Promise<void> {
+    const index = activeCallsKey(prefix);
+    if (effect.name === 'ended') {
+      await send({ queue: (p) => (p.zrem(index, effect.callId), 1) });
+      return;
+    }
+    // A re-driven 'started' may come after the call ended: the end's record (written by its
+    // commit) says so, and the entry goes again — the same add-then-check as timer cancels.
+    // The recent-calls index (the operator's list) is written beside it: global keys cannot be
+    // written by the commit script, and this path is crash-safe (outbox).
+    const recent = recentCallsKey(prefix);
+    const record = callKeys(prefix, effect.callId).record;
+    if (riding || pipelining) {
+      // Redis runs one connection's commands in order, so the check follows the add
+      await send({
+        queue: (p) => {
+          p.zadd(index, now(), effect.callId)
+            .zadd(recent, effect.at ?? now(), effect.callId)
+            .zremrangebyrank(recent, 0, -(recentCallsMax + 1))
+            .exists(record);
+          return 4;
+        },
+        settle: async (replies) => {
+          if (Number(replies[3]?.[1])) await commands.zrem(index, effect.callId);
+        },
+      });
+      return;
+    }
+    // Redis Cluster: the keys live in different slots, no pipeline
+    await Promise.all([
+      commands.zadd(index, now(), effect.callId),
+      commands.zadd(recent, effect.at ?? now(), effect.callId),
+      commands.zremrangebyrank(recent, 0, -(recentCallsMax + 1)),
+    ]);
+    if (await commands.exists(record)) await commands.zrem(index, effect.callId);
+  }
+
+  /** A Graph job, a timer start or a timer cancel. */
+  async function enqueueJob(
+    effect: Exclude<EffectRecord, { queue: typeof ACTIVE_CALLS }>,
+    send: (rider: Rider) => Promise<void>,
+  ): Promise<void> {
+    if (effect.queue === QUEUE.graph) {
       const keepAlive = effect.data.op === 'keepAlive';
       await graph.add(effect.name, withTrace(effect.data), {
         jobId: effect.jobId,
