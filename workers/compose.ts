@@ -38,13 +38,17 @@ export type WorkerSettings = Pick<
   | 'outboxGraceMs'
 >;
 
-/** Lock of a Graph job; renewed every half of it while the job runs. */
-export const GRAPH_LOCK_MS = 1500;
+/**
+ * Lock of a Graph job. BullMQ's lock manager looks every quarter of it and renews a lock older
+ * than a quarter, so a live worker's lock is at most half its length old; it lapses only when
+ * the worker's event loop (or its renewal round trip) is late by half the lock, 350 ms.
+ */
+export const GRAPH_LOCK_MS = 700;
 /** How often workers look for Graph jobs whose lock lapsed (their worker died). */
-export const GRAPH_STALL_CHECK_MS = 500;
+export const GRAPH_STALL_CHECK_MS = 200;
 /** The same for timer jobs (keep-alive, answer deadline, media arrival). */
-export const TIMER_LOCK_MS = 2000;
-export const TIMER_STALL_CHECK_MS = 500;
+export const TIMER_LOCK_MS = 700;
+export const TIMER_STALL_CHECK_MS = 200;
 
 export interface RunningWorkers {
   readonly workers: Worker[];
@@ -107,11 +111,13 @@ export function startWorkers(
       connection: core.workerConnection(),
       prefix,
       concurrency: settings.graphWorkerConcurrency,
-      // A dead worker's job is back in the queue once its lock lapses (≤ GRAPH_LOCK_MS after
-      // the last renewal, renewed every half of it) and a stall check sees it (every
-      // GRAPH_STALL_CHECK_MS): ≤ 2 s, well inside the 5 s answer window
-      // (test/integration/worker-failover.test.ts measures it). The cost: an event loop
-      // blocked for longer than the lock would let a second worker send the request again.
+      // A dead worker's job is back in the queue once its lock lapses (between a half and the
+      // whole of GRAPH_LOCK_MS after the kill) and a stall check sees it (every
+      // GRAPH_STALL_CHECK_MS): ≤ 0.9 s, well inside the 5 s answer window
+      // (test/integration/worker-failover.test.ts measures it). The cost: an event loop late
+      // by half the lock lets a second worker run the job again, as when a worker dies with a
+      // request in flight (BullMQ delivers at least once; an answer job sent again reads its
+      // call first, ./graph.ts).
       lockDuration: GRAPH_LOCK_MS,
       stalledInterval: GRAPH_STALL_CHECK_MS,
       maxStalledCount: 2,
@@ -126,7 +132,7 @@ export function startWorkers(
       connection: core.workerConnection(),
       prefix,
       concurrency: 50,
-      // timer jobs are short (one applyEvent); a dead worker's fire is late by ≤ 2.5 s
+      // timer jobs are short (one applyEvent); a dead worker's fire is late by ≤ 0.9 s
       lockDuration: TIMER_LOCK_MS,
       stalledInterval: TIMER_STALL_CHECK_MS,
       name: workerName,

@@ -8,8 +8,9 @@
  * Measured, from the kill:
  * - ingress: every notification whose attempt failed on the dead replica, until its retry was
  *   answered 2xx by a live one;
- * - worker: every answer job the dead worker held (BullMQ `stalledCounter` > 0 afterwards),
- *   until its answer reached Graph — the lock lapsing and a stall check are the whole wait.
+ * - worker: every job the dead worker held (Graph and timer jobs), until a live worker took it
+ *   (the `active` event of the queue's event stream) — the lock lapsing and a stall check are
+ *   the whole wait; and of its answer jobs not finished at the kill, until Graph acted on one.
  * Correctness: calls never answered (lost), calls that got more than one answer POST
  * (duplicate), calls not ended normally. Cost: MONITOR on the private server counts every
  * command clients send and BullMQ's lock renewals (extendLock, extendLocks) and stall checks
@@ -20,13 +21,18 @@
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../../src/dev/local-redis.js';
-import type { GraphJob } from '../../src/queues/jobs.js';
+import { QUEUE } from '../../src/queues/jobs.js';
 import { callKeys, queuePrefix } from '../../src/redis/keys.js';
 import type { DeliveryLogEntry, SimCall } from '@cr-orchestrator/teams-simulator';
-import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
+import {
+  GRAPH_LOCK_MS,
+  GRAPH_STALL_CHECK_MS,
+  TIMER_LOCK_MS,
+  TIMER_STALL_CHECK_MS,
+} from '../../workers/compose.js';
 import { openLoop, sleep, startBenchSystem, summarize, type Summary } from './harness/index.js';
 
 export interface B5Options {
@@ -41,11 +47,13 @@ export interface B5Result {
   killedAtMs: number;
   /** Kill → the dead replica's notifications answered by another replica, ms. */
   ingressResume: Summary;
-  /** Kill → the dead worker's answer jobs' answers at Graph, ms. */
+  /** Kill → each job the dead worker held taken by a live worker, ms. */
   workerResume: Summary;
-  /** Answer jobs the dead worker held unfinished at the kill, and of those never answered. */
+  /** Jobs (Graph and timer) the dead worker held at the kill, and of those never taken again. */
   workerJobsHeld: number;
   workerJobsLost: number;
+  /** Kill → the answers at Graph of its answer jobs not finished at the kill, ms. */
+  workerAnswers: Summary;
   lostCalls: number;
   /** The orchestrator's own account of each lost call: its state and failure, counted. */
   lostWhy: Record<string, number>;
@@ -139,20 +147,38 @@ export async function runB5(options: B5Options): Promise<B5Result> {
     },
   });
   const queueConnection = new Redis(server.url, { maxRetriesPerRequest: null });
-  const queue = new Queue<GraphJob>('graph', {
-    connection: queueConnection,
-    prefix: queuePrefix(system.prefix),
-  });
+  const queueNames = [QUEUE.graph, QUEUE.timers];
+  const queues = queueNames.map(
+    (name) => new Queue(name, { connection: queueConnection, prefix: queuePrefix(system.prefix) }),
+  );
+  // when each job was taken after the kill, from the queues' event streams (Redis's clock: the
+  // stream id's milliseconds); listened to live since the streams keep only their last entries
+  const takenAt = new Map<string, number>();
+  let killAt = 0;
+  const events = queueNames.map(
+    (name) =>
+      new QueueEvents(name, {
+        connection: { url: server.url },
+        prefix: queuePrefix(system.prefix),
+      }),
+  );
+  events.forEach((e, i) =>
+    e.on('active', ({ jobId }, id) => {
+      const key = `${queueNames[i]} ${jobId}`;
+      const at = Number(id.split('-')[0]);
+      if (killAt > 0 && at >= killAt && !takenAt.has(key)) takenAt.set(key, at);
+    }),
+  );
+  await Promise.all(events.map((e) => e.waitUntilReady()));
   const counts = { commands: 0, renewals: 0, stall: 0 };
   try {
     const { sim } = system;
     const placed: SimCall[] = [];
     const started = Date.now();
     const killAfterMs = (calls / rate / 2) * 1000;
-    let killAt = 0;
     const ingress = system.roles.find((r) => r.name === 'ingress-1')!;
     const worker = system.roles.find((r) => r.name === 'worker-0')!;
-    let held: string[] = [];
+    let held: { key: string; name: string; callId: string }[] = [];
     const killer = (async () => {
       // MONITOR costs Redis and this process dearly: a 3 s sample in steady state only
       await sleep(killAfterMs - 3500);
@@ -167,15 +193,24 @@ export async function runB5(options: B5Options): Promise<B5Result> {
       monitor.destroy();
       const deadName = `${hostname()}:${worker.child.pid}`;
       const heldBy = async () =>
-        (await queue.getActive())
-          .filter((j) => j.processedBy === deadName && j.name === 'answer')
-          .map((j) => j.data.callId);
-      // what it holds just before, and what is still locked by nobody just after (a stall check
-      // may already have handed it on); the unfinished ones are picked out below
-      const before = await heldBy();
+        (
+          await Promise.all(
+            queues.map(async (q) =>
+              (await q.getActive())
+                .filter((j) => j.processedBy === deadName)
+                .map((j) => ({
+                  key: `${q.name} ${j.id}`,
+                  name: j.name,
+                  callId: (j.data as { callId: string }).callId,
+                })),
+            ),
+          )
+        ).flat();
+      // what it held when it died: its jobs still active just after the kill (their locks
+      // last at least half a lock longer, so no stall check can have handed one on yet)
       killAt = Date.now();
       await Promise.all([ingress.kill(), worker.kill()]);
-      held = [...new Set([...before, ...(await heldBy())])];
+      held = await heldBy();
       console.log(`B5: killed ingress-1 and worker-0 (kill -9) ${killAt - started} ms in`);
     })();
     console.log(`B5: ${calls} calls at ${rate}/s over 3 replicas and 2 workers`);
@@ -208,15 +243,17 @@ export async function runB5(options: B5Options): Promise<B5Result> {
           ingressResume.push(d.at + d.latencyMs - Math.max(killAt, failed.at));
       }
     }
-    // the worker's share: the answer jobs it held when it died (those it had not finished: an
-    // answer already at Graph before the kill was not interrupted), until their answer at Graph
-    const byId = new Map(placed.map((c) => [c.id, c]));
-    const unfinished = held.filter((id) => (byId.get(id)?.answer?.at ?? Infinity) > killAt);
-    const workerResume = unfinished.flatMap((id) => {
-      const call = byId.get(id);
-      return call?.answer ? [call.answer.at - killAt] : [];
+    // the worker's share: every job it held when it died, until a live worker took it; and its
+    // answer jobs not finished at the kill (Graph had not acted yet), until Graph acted on one
+    const workerResume = held.flatMap((j) => {
+      const at = takenAt.get(j.key);
+      return at === undefined ? [] : [at - killAt];
     });
-    const workerLost = unfinished.filter((id) => !byId.get(id)?.answer).length;
+    const workerLost = held.filter((j) => !takenAt.has(j.key)).length;
+    const byId = new Map(placed.map((c) => [c.id, c]));
+    const workerAnswers = held
+      .filter((j) => j.name === 'answer' && (byId.get(j.callId)?.answer?.at ?? Infinity) > killAt)
+      .map((j) => (byId.get(j.callId)?.answer?.at ?? Infinity) - killAt);
     const answers = new Map<string, number>();
     for (const r of sim.requests)
       if (r.route === 'answer' && r.callId && ids.has(r.callId))
@@ -246,14 +283,16 @@ export async function runB5(options: B5Options): Promise<B5Result> {
         `3 ingress + 2 worker processes on a private redis-server; ${calls} calls at ${rate}/s ` +
         `(1 in 3 a meeting, ${holdMs} ms hold); ingress-1 and worker-0 killed with SIGKILL ` +
         `${killAfterMs / 1000} s in; deliveries round-robin, a failed one retried on the next ` +
-        `replica; Graph acts in ${GRAPH_LATENCY_MS} ms; graph lock ${GRAPH_LOCK_MS} ms, stall check ` +
-        `every ${GRAPH_STALL_CHECK_MS} ms`,
+        `replica; Graph acts in ${GRAPH_LATENCY_MS} ms; locks ${GRAPH_LOCK_MS} ms (graph) and ` +
+        `${TIMER_LOCK_MS} ms (timers), stall checks every ${GRAPH_STALL_CHECK_MS} and ` +
+        `${TIMER_STALL_CHECK_MS} ms`,
       calls: placed.length,
       killedAtMs: killAt - started,
       ingressResume: summarize(ingressResume),
       workerResume: summarize(workerResume),
-      workerJobsHeld: unfinished.length,
+      workerJobsHeld: held.length,
       workerJobsLost: workerLost,
+      workerAnswers: summarize(workerAnswers.filter(Number.isFinite)),
       lostCalls: lost,
       lostWhy,
       duplicateAnswers: [...answers.values()].filter((n) => n > 1).length,
@@ -273,7 +312,7 @@ export async function runB5(options: B5Options): Promise<B5Result> {
       notes,
     };
   } finally {
-    await queue.close();
+    await Promise.all([...queues, ...events].map((q) => q.close()));
     queueConnection.disconnect();
     await system.close();
     await server.stop();

@@ -15,6 +15,7 @@ export function b5Markdown(r: B5Result): string {
   const p99 = Math.max(
     Number.isFinite(r.ingressResume.p99) ? r.ingressResume.p99 : 0,
     Number.isFinite(r.workerResume.p99) ? r.workerResume.p99 : 0,
+    Number.isFinite(r.workerAnswers.p99) ? r.workerAnswers.p99 : 0,
   );
   const anchorMs = 30_000;
   return [
@@ -30,8 +31,12 @@ export function b5Markdown(r: B5Result): string {
       [
         row('ingress-1: notifications retried on a live replica, answered 2xx', r.ingressResume),
         row(
-          `worker-0: the ${r.workerJobsHeld} answer jobs it held unfinished (${r.workerJobsLost} never answered), answer at Graph`,
+          `worker-0: the ${r.workerJobsHeld} jobs it held (${r.workerJobsLost} never taken again), taken by a live worker`,
           r.workerResume,
+        ),
+        row(
+          'worker-0: of its answer jobs, those not finished at the kill, Graph acted',
+          r.workerAnswers,
         ),
       ],
     ),
