@@ -9,11 +9,13 @@
  *
  * Every call lives as Teams would drive it — invite, establishing, established, roster, a short
  * hold, remote hang-up — so the webhook load around the invites is realistic and the system
- * does not accumulate live calls. For the system's calls, the BullMQ answer job's timestamps
- * split each answer's latency into ingress (invite → job added), queue (added → worker took it)
- * and worker (taken → answer at Graph).
+ * does not accumulate live calls. For the system's calls, the answer job's `added` and `active`
+ * events in the graph queue's event stream (stamped by Redis's clock: finished Graph jobs are
+ * dropped at once, so their hashes cannot be read afterwards) split each answer's latency into
+ * ingress (invite → job added), queue (added → worker took it) and worker (taken → answer at
+ * Graph).
  */
-import { Queue } from 'bullmq';
+import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { queuePrefix } from '../../src/redis/keys.js';
 import { freePort } from '../../src/dev/local-redis.js';
@@ -118,8 +120,8 @@ export interface B1Result {
 interface Target {
   name: 'system' | 'floor';
   sim: Simulator;
-  /** The system's graph queue, to read answer jobs' timestamps. */
-  graphQueue?: Queue;
+  /** When the system's answer jobs were added and taken (ms, Redis's clock), by job id. */
+  answerJobs?: AnswerJobTimes;
   /** Processes whose CPU is metered during a run (`bench` is not counted per call). */
   pids: Record<string, number | undefined>;
 }
@@ -166,8 +168,8 @@ async function runOnce(target: Target, ratePerSec: number, durationMs: number): 
   const deliveries = sim.deliveries.filter((d) => d.callId !== undefined && ids.has(d.callId));
   const ok = deliveries.filter((d) => d.status >= 200 && d.status < 300);
   const slowest = [...latencies].sort((a, b) => b.ms - a.ms).slice(0, 5);
-  const breakdown = target.graphQueue
-    ? await answerBreakdown(target.graphQueue, calls, slowest)
+  const breakdown = target.answerJobs
+    ? answerBreakdown(target.answerJobs, calls, slowest)
     : undefined;
   const run: B1Run = {
     target: target.name,
@@ -196,17 +198,52 @@ async function runOnce(target: Target, ratePerSec: number, durationMs: number): 
   // (and so its GC pauses, which land in every later measurement) flat across runs.
   sim.requests.splice(0);
   sim.deliveries.splice(0);
+  target.answerJobs?.clear(ids);
   const live = sim.calls as Map<string, SimCall>;
   for (const call of calls) if (call.state === 'terminated') live.delete(call.id);
   return run;
 }
 
-/** Split each answered call's latency with its answer job's timestamps (same machine clock). */
-async function answerBreakdown(
-  queue: Queue,
+/** The first answer job of each call: when it was added and taken, from the queue's events. */
+class AnswerJobTimes {
+  readonly added = new Map<string, number>();
+  readonly taken = new Map<string, number>();
+  private readonly events: QueueEvents;
+
+  constructor(redisUrl: string, prefix: string) {
+    this.events = new QueueEvents('graph', { connection: { url: redisUrl }, prefix });
+    const at = (id: string) => Number(id.split('-')[0]);
+    this.events.on('added', ({ jobId }, id) => {
+      if (jobId.endsWith('-answer-g1')) this.added.set(jobId, at(id));
+    });
+    this.events.on('active', ({ jobId }, id) => {
+      if (jobId.endsWith('-answer-g1') && !this.taken.has(jobId)) this.taken.set(jobId, at(id));
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.events.waitUntilReady().then(() => undefined);
+  }
+
+  /** Forgets a finished run's jobs. */
+  clear(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.added.delete(`${id}-answer-g1`);
+      this.taken.delete(`${id}-answer-g1`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.events.close();
+  }
+}
+
+/** Split each answered call's latency with its answer job's events (same machine clock). */
+function answerBreakdown(
+  jobs: AnswerJobTimes,
   calls: SimCall[],
   slowest: { callId: string }[],
-): Promise<{ summary: AnswerBreakdown; splits: Map<string, string> }> {
+): { summary: AnswerBreakdown; splits: Map<string, string> } {
   const ingress: number[] = [];
   const wait: number[] = [];
   const worker: number[] = [];
@@ -214,13 +251,10 @@ async function answerBreakdown(
   const wanted = new Set(slowest.map((s) => s.callId));
   for (const call of calls) {
     if (!call.answer) continue;
-    const job = await queue.getJob(`${call.id}-answer-g1`);
-    if (!job?.processedOn) continue;
-    const parts = [
-      job.timestamp - call.invitedAt,
-      job.processedOn - job.timestamp,
-      call.answer.at - job.processedOn,
-    ] as const;
+    const added = jobs.added.get(`${call.id}-answer-g1`);
+    const taken = jobs.taken.get(`${call.id}-answer-g1`);
+    if (added === undefined || taken === undefined) continue;
+    const parts = [added - call.invitedAt, taken - added, call.answer.at - taken] as const;
     ingress.push(parts[0]);
     wait.push(parts[1]);
     worker.push(parts[2]);
@@ -270,8 +304,9 @@ export async function runB1(options: B1Options): Promise<B1Result> {
     FLOOR_AUTHORITY_HOST: floorSim.authorityHost,
   });
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const graphQueue = new Queue('graph', { connection, prefix: queuePrefix(prefix) });
+  const answerJobs = new AnswerJobTimes(options.redisUrl, queuePrefix(prefix));
   try {
+    await answerJobs.ready();
     await Promise.all([
       ready(ingressUrl(0)),
       ready(ingressUrl(1)),
@@ -281,7 +316,7 @@ export async function runB1(options: B1Options): Promise<B1Result> {
     const system: Target = {
       name: 'system',
       sim,
-      graphQueue,
+      answerJobs,
       pids: {
         bench: process.pid,
         ...Object.fromEntries(roles.map((r) => [r.name, r.child.pid])),
@@ -346,7 +381,7 @@ export async function runB1(options: B1Options): Promise<B1Result> {
     await bounded('stopping the roles', Promise.all(roles.map((r) => r.stop())));
     await bounded('stopping the floor', floor.stop());
     await bounded('closing the simulators', Promise.all([sim.close(), floorSim.close()]));
-    await bounded('closing the graph queue', graphQueue.close());
+    await bounded('closing the graph queue events', answerJobs.close());
     await bounded('deleting the keys', deleteByPrefix(connection, prefix), 120_000);
     await connection.quit();
   }
