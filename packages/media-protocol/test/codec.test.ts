@@ -288,6 +288,17 @@ describe('protocol errors', () => {
 
   it('a timestamp beyond what a JS number holds exactly', () => {
     refused(raw(0x20, Buffer.alloc(8, 0xff)), /out of range/);
+    const u64 = (value: bigint) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(value);
+      return b;
+    };
+    // the edge: 2^53 - 1 is the last exact one, 2^53 the first refused
+    const last = new FrameDecoder().push(raw(0x20, u64(2n ** 53n - 1n)));
+    expect(last).toEqual([{ type: 'heartbeat', timestamp: Number.MAX_SAFE_INTEGER }]);
+    refused(raw(0x20, u64(2n ** 53n)), /timestamp 9007199254740992 is out of range/);
+    const mixed = new FrameDecoder().push(raw(0x20, u64(0x1_2345_6789n)));
+    expect(mixed).toEqual([{ type: 'heartbeat', timestamp: 0x1_2345_6789 }]);
   });
 
   it('frames before the bad one in the same push are not returned; nothing after is read', () => {
