@@ -7,7 +7,9 @@
  * No loader hook is needed: nothing is monkey-patched. HTTP server spans come from @hono/otel,
  * the Graph client's requests (sent with undici, src/graph/transport.ts) are traced by
  * instrumentation-undici through diagnostics_channel, and the rest (applyEvent, commits, jobs,
- * media) is traced by our own spans. Instruments are
+ * media) is traced by our own spans. instrumentation-runtime-node measures the process itself:
+ * event-loop delay (a worker late by half its BullMQ job lock lets another worker repeat its
+ * job: docs/operations.md), event-loop utilisation, GC and heap. Instruments are
  * created by factories that run after this, so they bind to the real meter provider.
  *
  * `PROMETHEUS_PORT` adds a pull endpoint (`/metrics`) next to, or instead of, the OTLP push.
@@ -23,6 +25,7 @@ import {
 } from '@opentelemetry/api';
 import { hostname } from 'node:os';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   NodeSDK,
@@ -93,6 +96,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         // the Graph port marks its requests (operation, retry count) on the active context
         startSpanHook: () => requestAttributes(context.active()),
       }),
+      // the delay histogram samples every 10 ms and restarts at each collection, so a scrape
+      // shows the worst delay since the one before
+      new RuntimeNodeInstrumentation({ monitoringPrecision: 10 }),
     ],
   });
   sdk.start();

@@ -1,7 +1,8 @@
 /**
  * The opt-in Prometheus endpoint: `npm start`'s launcher with `PROMETHEUS_PORT` gives the
  * ingress that port and the workers the next one; a call placed through the simulator shows up
- * in what a Prometheus would scrape from each, with no OTLP configured at all.
+ * in what a Prometheus would scrape from each, with no OTLP configured at all, next to each
+ * process's event-loop delay.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -89,6 +90,26 @@ describe('the Prometheus endpoint', () => {
     expect(workers).toMatch(/^cr_invites_total\{outcome="answered"[^}]*\} 1$/m);
     expect(workers).toMatch(/^cr_answer_latency_count(\{[^}]*\})? 1$/m);
     expect(workers).toContain('service_name="cr-orchestrator-workers"');
+    // the process itself: how late its event loop ran since the last scrape (what decides
+    // whether a live worker keeps its job locks; seconds, the 10 ms sampling included) and how
+    // busy it was
+    // each scrape restarts the delay histogram, which reports only once it has 5 samples (10 ms
+    // each): scrape again after a pause
+    const runtime = await eventually(
+      async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        const text = await scrape(metricsPort + 1);
+        return text?.includes('nodejs_eventloop_delay_max') ? text : undefined;
+      },
+      10_000,
+      'the workers’ event-loop delay',
+    );
+    const gauge = (name: string) =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(runtime)?.[1]);
+    expect(gauge('nodejs_eventloop_delay_max')).toBeGreaterThanOrEqual(0.01);
+    expect(gauge('nodejs_eventloop_delay_p99')).toBeGreaterThanOrEqual(0.01);
+    expect(gauge('nodejs_eventloop_utilization')).toBeGreaterThan(0);
+    expect(gauge('nodejs_eventloop_utilization')).toBeLessThanOrEqual(1);
     const ingress = await eventually(
       async () => {
         const text = await scrape(metricsPort);
