@@ -16,6 +16,7 @@ import type { AnswerPolicy } from '../src/policy/policy.js';
 import { buildAnswerBody } from '../src/graph/answer-body.js';
 import { MediaCredentials } from '../src/media/credentials.js';
 import { QUEUE, type StoredGraphJob, type TimerJob } from '../src/queues/jobs.js';
+import { ATTR, jobInstruments } from '../src/telemetry/index.js';
 import { createGraphProcessor, graphBackoffStrategy } from './graph.js';
 import { traced } from './job-span.js';
 import { createTimerProcessor } from './timers.js';
@@ -141,8 +142,15 @@ export function startWorkers(
   const workers = [graphWorker, timerWorker];
   // any surviving replica re-drives effects a dead process committed but never enqueued
   const sweeper = core.sweepOutbox(settings);
+  const { takenBack } = jobInstruments();
   for (const w of workers) {
     w.on('error', (err) => logger.warn({ err: err.message, queue: w.name }, 'worker error'));
+    // this process's stall check found a job whose lock lapsed: its worker died, or its event
+    // loop ran late by half the lock (then the job may run twice)
+    w.on('stalled', (jobId) => {
+      takenBack.add(1, { [ATTR.queue]: w.name });
+      logger.warn({ queue: w.name, jobId }, 'job taken back from a worker whose lock lapsed');
+    });
     w.on('failed', (job, err) =>
       logger.info(
         { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },

@@ -50,6 +50,7 @@ export const METRIC = {
   commitConflicts: 'cr.commit.conflicts',
   commitDuplicates: 'cr.commit.duplicates',
   queueWait: 'cr.queue.wait',
+  jobsTakenBack: 'cr.queue.taken_back',
   activeCalls: 'cr.calls.active',
   mediaStreams: 'cr.media.streams',
   framesWritten: 'cr.media.frames.written',

@@ -62,6 +62,8 @@ export interface JobInstruments {
   effectsExpired: Counter;
   /** Time a job waited in its queue past the moment it was due. */
   queueWait: Histogram;
+  /** Jobs a stall check took back from a worker that stopped renewing their lock, by queue. */
+  takenBack: Counter;
 }
 
 export function jobInstruments(): JobInstruments {
@@ -74,6 +76,9 @@ export function jobInstruments(): JobInstruments {
       description: 'Time from a job being due to a worker starting it',
       unit: 'ms',
       advice: { explicitBucketBoundaries: LATENCY_MS },
+    }),
+    takenBack: m.createCounter(METRIC.jobsTakenBack, {
+      description: 'Jobs taken back from a worker that stopped renewing their lock, by queue',
     }),
   };
 }

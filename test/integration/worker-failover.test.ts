@@ -3,25 +3,46 @@
  * well inside the 5 s answer deadline — measured here, not assumed. Two worker processes; the
  * first answer attempt of a call hangs at the fake Graph; the process holding it is killed
  * with SIGKILL; the other process picks the job up once its lock lapses (GRAPH_LOCK_MS) and a
- * stall check (GRAPH_STALL_CHECK_MS) sees it, and the call is answered once, in time.
+ * stall check (GRAPH_STALL_CHECK_MS) sees it, and the call is answered once, in time; the
+ * survivor counts the job it took back where an operator sees it (its Prometheus endpoint).
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/dev/local-redis.js';
 import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
 import { startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
 let system: System;
 const workers: ChildProcess[] = [];
+/** Each worker process's metrics port, by pid. */
+const metricsPorts = new Map<number, number>();
 
-const startWorkerProcess = (): ChildProcess =>
-  startRoleProcess('workers/main.ts', system.env, workers).child;
+const startWorkerProcess = async (): Promise<void> => {
+  const port = await freePort();
+  const { child } = startRoleProcess(
+    'workers/main.ts',
+    { ...system.env, PROMETHEUS_PORT: String(port), PROMETHEUS_HOST: '127.0.0.1' },
+    workers,
+  );
+  metricsPorts.set(child.pid!, port);
+};
+
+const takenBack = async (pid: number): Promise<number | undefined> => {
+  const res = await fetch(`http://127.0.0.1:${metricsPorts.get(pid)}/metrics`).catch(
+    () => undefined,
+  );
+  const text = res?.status === 200 ? await res.text() : '';
+  const m =
+    /^cr_queue_taken_back_total\{[^}]*messaging_destination_name="graph"[^}]*\} (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : undefined;
+};
 
 beforeAll(async () => {
   system = await startSystem({ name: 'worker-failover', withWorkers: false });
-  startWorkerProcess();
-  startWorkerProcess();
+  await startWorkerProcess();
+  await startWorkerProcess();
   await eventually(
     async () => ((await system.core.queues.graph.getWorkersCount()) >= 2 ? true : undefined),
     20_000,
@@ -71,5 +92,8 @@ describe('a worker killed while it holds a Graph job', () => {
     );
     const job = await system.core.queues.graph.getJob(held.id!);
     expect(job?.processedBy).not.toBe(held.processedBy);
+    // the survivor's stall check took the job back, and says so
+    const survivor = workers.find((w) => w !== holder)!;
+    expect(await eventually(() => takenBack(survivor.pid!), 5000, 'the survivor’s count')).toBe(1);
   });
 });
