@@ -51,6 +51,18 @@ export const GRAPH_STALL_CHECK_MS = 200;
 export const TIMER_LOCK_MS = 700;
 export const TIMER_STALL_CHECK_MS = 200;
 
+/**
+ * How timer jobs are held. A fire taken back from a worker whose lock lapsed runs again (a
+ * second fire of one timer is a no-op: its generation); BullMQ fails a job taken back more than
+ * `maxStalledCount` times, and a failed keep-alive fire is never re-armed, so two are allowed
+ * (BullMQ's default is one), as for Graph jobs.
+ */
+export const TIMER_HOLD = {
+  lockDuration: TIMER_LOCK_MS,
+  stalledInterval: TIMER_STALL_CHECK_MS,
+  maxStalledCount: 2,
+} as const;
+
 export interface RunningWorkers {
   readonly workers: Worker[];
   isRunning(): boolean;
@@ -134,8 +146,7 @@ export function startWorkers(
       prefix,
       concurrency: 50,
       // timer jobs are short (one applyEvent); a dead worker's fire is late by ≤ 0.9 s
-      lockDuration: TIMER_LOCK_MS,
-      stalledInterval: TIMER_STALL_CHECK_MS,
+      ...TIMER_HOLD,
       name: workerName,
     },
   );
