@@ -40,26 +40,29 @@ export type WorkerSettings = Pick<
 >;
 
 /**
- * Lock of a Graph job. BullMQ's lock manager looks every quarter of it and renews a lock older
- * than a quarter, so a live worker's lock is at most half its length old; it lapses only when
- * the worker's event loop (or its renewal round trip) is late by half the lock, 350 ms.
+ * Lock of a job (Graph and timer jobs alike). BullMQ's lock manager looks every quarter of it
+ * and renews a lock older than a quarter, so a live worker's lock is at most half its length
+ * old; it lapses only when the worker's event loop (or its renewal round trip) is late by half
+ * the lock, 350 ms.
  */
-export const GRAPH_LOCK_MS = 700;
-/** How often workers look for Graph jobs whose lock lapsed (their worker died). */
-export const GRAPH_STALL_CHECK_MS = 200;
-/** The same for timer jobs (keep-alive, answer deadline, media arrival). */
-export const TIMER_LOCK_MS = 700;
-export const TIMER_STALL_CHECK_MS = 200;
+export const JOB_LOCK_MS = 700;
+/** How often workers look for jobs whose lock lapsed (their worker died). */
+export const STALL_CHECK_MS = 200;
 
 /**
- * How timer jobs are held. A fire taken back from a worker whose lock lapsed runs again (a
- * second fire of one timer is a no-op: its generation); BullMQ fails a job taken back more than
- * `maxStalledCount` times, and a failed keep-alive fire is never re-armed, so two are allowed
- * (BullMQ's default is one), as for Graph jobs.
+ * How both queues' jobs are held. A dead worker's job is back in the queue once its lock lapses
+ * (between a half and the whole of JOB_LOCK_MS after the kill) and a stall check sees it (every
+ * STALL_CHECK_MS): ≤ 0.9 s, well inside the 5 s answer window
+ * (test/integration/worker-failover.test.ts measures it). The cost: an event loop late by half
+ * the lock lets a second worker run the job again, as when a worker dies with a request in
+ * flight (BullMQ delivers at least once; an answer job sent again reads its call first,
+ * ./graph.ts; a second fire of one timer is a no-op: its generation). BullMQ fails a job taken
+ * back more than `maxStalledCount` times, and a failed keep-alive fire is never re-armed, so
+ * two are allowed (BullMQ's default is one).
  */
-export const TIMER_HOLD = {
-  lockDuration: TIMER_LOCK_MS,
-  stalledInterval: TIMER_STALL_CHECK_MS,
+export const JOB_HOLD = {
+  lockDuration: JOB_LOCK_MS,
+  stalledInterval: STALL_CHECK_MS,
   maxStalledCount: 2,
 } as const;
 
@@ -124,16 +127,7 @@ export function startWorkers(
       connection: core.workerConnection(),
       prefix,
       concurrency: settings.graphWorkerConcurrency,
-      // A dead worker's job is back in the queue once its lock lapses (between a half and the
-      // whole of GRAPH_LOCK_MS after the kill) and a stall check sees it (every
-      // GRAPH_STALL_CHECK_MS): ≤ 0.9 s, well inside the 5 s answer window
-      // (test/integration/worker-failover.test.ts measures it). The cost: an event loop late
-      // by half the lock lets a second worker run the job again, as when a worker dies with a
-      // request in flight (BullMQ delivers at least once; an answer job sent again reads its
-      // call first, ./graph.ts).
-      lockDuration: GRAPH_LOCK_MS,
-      stalledInterval: GRAPH_STALL_CHECK_MS,
-      maxStalledCount: 2,
+      ...JOB_HOLD,
       name: workerName,
       settings: { backoffStrategy: graphBackoffStrategy },
     },
@@ -146,7 +140,7 @@ export function startWorkers(
       prefix,
       concurrency: 50,
       // timer jobs are short (one applyEvent); a dead worker's fire is late by ≤ 0.9 s
-      ...TIMER_HOLD,
+      ...JOB_HOLD,
       name: workerName,
     },
   );

@@ -27,12 +27,7 @@ import { startPrivateRedis } from '../../src/dev/local-redis.js';
 import { QUEUE } from '../../src/queues/jobs.js';
 import { callKeys, queuePrefix } from '../../src/redis/keys.js';
 import type { DeliveryLogEntry, SimCall } from '@cr-orchestrator/teams-simulator';
-import {
-  GRAPH_LOCK_MS,
-  GRAPH_STALL_CHECK_MS,
-  TIMER_LOCK_MS,
-  TIMER_STALL_CHECK_MS,
-} from '../../workers/compose.js';
+import { JOB_LOCK_MS, STALL_CHECK_MS } from '../../workers/compose.js';
 import { openLoop, sleep, startBenchSystem, summarize, type Summary } from './harness/index.js';
 
 export interface B5Options {
@@ -283,9 +278,8 @@ export async function runB5(options: B5Options): Promise<B5Result> {
         `3 ingress + 2 worker processes on a private redis-server; ${calls} calls at ${rate}/s ` +
         `(1 in 3 a meeting, ${holdMs} ms hold); ingress-1 and worker-0 killed with SIGKILL ` +
         `${killAfterMs / 1000} s in; deliveries round-robin, a failed one retried on the next ` +
-        `replica; Graph acts in ${GRAPH_LATENCY_MS} ms; locks ${GRAPH_LOCK_MS} ms (graph) and ` +
-        `${TIMER_LOCK_MS} ms (timers), stall checks every ${GRAPH_STALL_CHECK_MS} and ` +
-        `${TIMER_STALL_CHECK_MS} ms`,
+        `replica; Graph acts in ${GRAPH_LATENCY_MS} ms; job locks ${JOB_LOCK_MS} ms, stall ` +
+        `checks every ${STALL_CHECK_MS} ms`,
       calls: placed.length,
       killedAtMs: killAt - started,
       ingressResume: summarize(ingressResume),

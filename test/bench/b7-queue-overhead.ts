@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import { createCallRuntime } from '../../src/calls/runtime.js';
 import { createCore } from '../../src/roles/core.js';
 import { QUEUE, type EffectRecord } from '../../src/queues/jobs.js';
-import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
+import { JOB_LOCK_MS, STALL_CHECK_MS } from '../../workers/compose.js';
 import { incoming } from '../helpers/call-events.js';
 import { deleteByPrefix, plainRedis, uniquePrefix } from '../helpers/redis.js';
 import type { ToParent, ToWorker } from './b7-worker.js';
@@ -240,7 +240,7 @@ export async function runB7(options: B7Options): Promise<B7Result> {
     setup:
       `${RATE} invites/s through applyEvent (commit + answer effect + answer-deadline timer) in ` +
       `the bench process; bullmq: a Worker process with concurrency ${CONCURRENCY}, lock ` +
-      `${GRAPH_LOCK_MS} ms, stall check ${GRAPH_STALL_CHECK_MS} ms; direct: the processor called ` +
+      `${JOB_LOCK_MS} ms, stall check ${STALL_CHECK_MS} ms; direct: the processor called ` +
       `in-process; Redis ${options.redisUrl}; ${warmupMs / 1000} s warm-up + ${runMs / 1000} s ` +
       `measured per run, 3 runs per target, alternating`,
     bullmq: bullmq.median,

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { queuePrefix } from '../../src/redis/keys.js';
 import { createCore } from '../../src/roles/core.js';
 import { QUEUE, type GraphJob } from '../../src/queues/jobs.js';
-import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
+import { JOB_HOLD } from '../../workers/compose.js';
 
 export type ToParent =
   | { type: 'ready' }
@@ -44,9 +44,7 @@ async function main(): Promise<void> {
       connection: core.workerConnection(),
       prefix: queuePrefix(prefix),
       concurrency: Number(process.env.BENCH_CONCURRENCY ?? 50),
-      lockDuration: GRAPH_LOCK_MS,
-      stalledInterval: GRAPH_STALL_CHECK_MS,
-      maxStalledCount: 2,
+      ...JOB_HOLD,
     },
   );
   worker.on('error', (err) => console.error(`B7 worker: ${err.message}`));

@@ -23,7 +23,7 @@ const RATE_PER_S = 40;
 /**
  * The compressed keep-alive clock keeps Teams' ratio (a call ends after 3 intervals without a
  * keep-alive: 45 min vs 15 min) but stays well above the failover time of a timer job held by
- * a killed worker (TIMER_LOCK_MS + TIMER_STALL_CHECK_MS ≈ 0.9 s), which does not compress.
+ * a killed worker (JOB_LOCK_MS + STALL_CHECK_MS ≈ 0.9 s), which does not compress.
  */
 const KEEPALIVE_MS = 3000;
 const KEEPALIVE_TIMEOUT_MS = 3 * KEEPALIVE_MS;

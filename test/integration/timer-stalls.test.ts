@@ -1,6 +1,6 @@
 /**
  * A timer fire held by workers that die in turn still fires: with the timer queue's hold
- * settings (workers/compose.ts `TIMER_HOLD`), a job taken back twice from a worker whose lock
+ * settings (workers/compose.ts `JOB_HOLD`), a job taken back twice from a worker whose lock
  * lapsed is run by the next one, where BullMQ's default (once) would fail it, and a failed
  * keep-alive fire is never re-armed. Real BullMQ workers on a real Redis; a worker "dies" by
  * closing without finishing its job, so its lock is no longer renewed and lapses.
@@ -8,7 +8,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TIMER_HOLD } from '../../workers/compose.js';
+import { JOB_HOLD } from '../../workers/compose.js';
 import { deleteByPrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { eventually } from '../helpers/system.js';
 
@@ -43,7 +43,7 @@ describe('a timer fire whose worker dies', () => {
           took();
           return new Promise<never>(() => undefined);
         },
-        { connection: open(), prefix, ...TIMER_HOLD, name },
+        { connection: open(), prefix, ...JOB_HOLD, name },
       );
       await taken;
       await worker.close(true);
@@ -59,7 +59,7 @@ describe('a timer fire whose worker dies', () => {
         fired = job;
         return Promise.resolve();
       },
-      { connection: open(), prefix, ...TIMER_HOLD, name: 'third' },
+      { connection: open(), prefix, ...JOB_HOLD, name: 'third' },
     );
     try {
       await eventually(() => fired, 10_000, 'the fire on the third worker');

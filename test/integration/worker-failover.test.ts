@@ -2,15 +2,15 @@
  * Worker failover: a Graph job held by a worker that is killed is retried by another worker
  * well inside the 5 s answer deadline — measured here, not assumed. Two worker processes; the
  * first answer attempt of a call hangs at the fake Graph; the process holding it is killed
- * with SIGKILL; the other process picks the job up once its lock lapses (GRAPH_LOCK_MS) and a
- * stall check (GRAPH_STALL_CHECK_MS) sees it, and the call is answered once, in time; the
+ * with SIGKILL; the other process picks the job up once its lock lapses (JOB_LOCK_MS) and a
+ * stall check (STALL_CHECK_MS) sees it, and the call is answered once, in time; the
  * survivor counts the job it took back where an operator sees it (its Prometheus endpoint).
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/local-redis.js';
-import { GRAPH_LOCK_MS, GRAPH_STALL_CHECK_MS } from '../../workers/compose.js';
+import { JOB_LOCK_MS, STALL_CHECK_MS } from '../../workers/compose.js';
 import { startRoleProcess } from '../helpers/role-process.js';
 import { callReaches, eventually, startSystem, type System } from '../helpers/system.js';
 
@@ -88,7 +88,7 @@ describe('a worker killed while it holds a Graph job', () => {
     expect(sinceInvite).toBeLessThan(5000); // Teams' deadline: the property that matters
     console.info(
       `worker failover: answered ${recoveredAfter} ms after the holder was killed, ` +
-        `${sinceInvite} ms after the invite (lock ${GRAPH_LOCK_MS} ms, stall check ${GRAPH_STALL_CHECK_MS} ms)`,
+        `${sinceInvite} ms after the invite (lock ${JOB_LOCK_MS} ms, stall check ${STALL_CHECK_MS} ms)`,
     );
     const job = await system.core.queues.graph.getJob(held.id!);
     expect(job?.processedBy).not.toBe(held.processedBy);
